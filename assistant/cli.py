@@ -1,0 +1,296 @@
+"""The `assistant` command: build and train, ask and replay (shadow mode), manage the KB, run the demo
+and the evaluation."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+from assistant.intent_model import ModelMismatchError
+from assistant.kb_import import import_file
+from assistant.knowledge_base import KnowledgeBaseError, export_knowledge_base, load_knowledge_base
+from assistant.messages import ConversationState, InboundMessage
+from assistant.nlu_data import NluDataError
+from assistant.retrieval import IndexMismatchError
+from assistant.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+REPLAY_BATCH = 64
+# Errors a user can fix: shown as one clear line, never as a traceback.
+USER_ERRORS = (KnowledgeBaseError, IndexMismatchError, ModelMismatchError, NluDataError, FileNotFoundError, ValueError)
+
+
+def folder_options(command: F) -> F:
+    command = click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")(command)
+    command = click.option("--kb-dir", type=click.Path(path_type=Path), help="The knowledge base folder.")(command)
+    return command
+
+
+def settings_from(kb_dir: Path | None, data_dir: Path | None) -> Settings:
+    return load_settings(kb_dir=kb_dir, data_dir=data_dir)
+
+
+def parse_at(value: str | None, settings: Settings) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not an ISO time such as 2026-11-23T21:30") from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(settings.business_hours.timezone))
+    return moment
+
+
+def fail(error: Exception) -> None:
+    click.secho(f"error: {error}", fg="red", err=True)
+    sys.exit(2)
+
+
+def load_engine(settings: Settings, train_if_needed: bool = False) -> Any:
+    from assistant.pipeline import Engine, train_engine
+
+    try:
+        return Engine.load(settings)
+    except (IndexMismatchError, ModelMismatchError, FileNotFoundError) as error:
+        if not train_if_needed:
+            raise
+        click.secho(f"{error}\n→ building the index and training the models now …", fg="yellow", err=True)
+        return train_engine(settings, show_progress=True)
+
+
+@click.group()
+@click.version_option(package_name="community-assistant")
+def main() -> None:
+    """community-assistant: a multilingual FAQ auto-responder that knows when to hand over to a person."""
+
+
+@main.command()
+@folder_options
+def index(kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Embed every published question phrasing and save the FAISS index."""
+    from assistant.embeddings import shared_encoder
+    from assistant.retrieval import FaqIndex
+
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        kb = load_knowledge_base(settings.kb_dir)
+        started = time.perf_counter()
+        built = FaqIndex.build(kb, shared_encoder(), show_progress=True)
+        built.save(settings.index_dir)
+    except USER_ERRORS as error:
+        fail(error)
+    click.echo(
+        f"indexed {built.meta.size} phrasings of {len(kb.published())} published entries "
+        f"(KB version {kb.version}, model {built.meta.model}) in {time.perf_counter() - started:.1f}s → "
+        f"{settings.index_dir}"
+    )
+
+
+@main.command()
+@folder_options
+def train(kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Build the index, train intent and signal models, calibrate the answer threshold; print the report."""
+    from assistant.pipeline import train_engine
+
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        engine = train_engine(settings, show_progress=True)
+    except USER_ERRORS as error:
+        fail(error)
+    r = engine.intents.report
+    click.echo(f"classes {r.classes} ({r.examples} examples), KB version {r.kb_version}, model {r.model}")
+    click.echo(
+        f"calibrated answer threshold {r.threshold:.3f} for target precision {r.target_precision:.0%}: "
+        f"held-out precision {r.oof_precision:.1%} at coverage {r.oof_coverage:.1%}"
+    )
+    click.echo(
+        f"in-scope accuracy {r.in_scope_accuracy:.1%}; questions of held-out intents escalated "
+        f"{r.held_out_escalated:.1%}; out-of-scope similarity floor {r.out_of_scope_similarity:.3f}"
+    )
+    for warning in r.warnings[:10]:
+        click.secho(f"warning: {warning}", fg="yellow")
+    click.echo(f"trained in {r.seconds:.1f}s → {settings.models_dir}")
+
+
+@main.command()
+@click.argument("text")
+@click.option("--lang", help="The sender's language, if known (skips detection).")
+@click.option("--name", "sender_name", help="The sender's display name.")
+@click.option("--at", "at", help="Decide as if at this ISO time (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@folder_options
+def ask(text: str, lang: str | None, sender_name: str | None, at: str | None, as_json: bool,
+        kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Decide about one message and print the decision with its reasons."""
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        engine = load_engine(settings)
+        decision = engine.decide(InboundMessage(text=text, language=lang, sender_name=sender_name),
+                                 now=parse_at(at, settings))
+    except USER_ERRORS as error:
+        fail(error)
+    if as_json:
+        click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+        return
+    from assistant.report_console import print_decision
+
+    print_decision(text, decision)
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--at", "at", help="Decide as if at this ISO time (default: now).")
+@folder_options
+def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Shadow mode: run a JSONL file of past messages through the engine, send nothing, write the decisions."""
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        engine = load_engine(settings)
+        now = parse_at(at, settings)
+    except USER_ERRORS as error:
+        fail(error)
+    records: list[dict[str, Any]] = []
+    bad = 0
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise ValueError("needs a string field `text`")
+        except (json.JSONDecodeError, ValueError) as error:
+            click.secho(f"{source}:{number}: skipped: {error}", fg="yellow", err=True)
+            records.append({"line": number, "error": str(error), "raw": line[:200]})
+            bad += 1
+            continue
+        records.append(record)
+    decided = 0
+    with out.open("w", encoding="utf-8") as handle:
+        valid = [r for r in records if "error" not in r]
+        results: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(valid), REPLAY_BATCH):
+            batch = valid[start:start + REPLAY_BATCH]
+            messages = [InboundMessage(text=r["text"], sender_name=r.get("sender"), language=r.get("lang"))
+                        for r in batch]
+            for record, decision in zip(batch, engine.decide_batch(messages, None, now), strict=True):
+                results[id(record)] = {
+                    **record,
+                    "action": decision.action.value,
+                    "entry_id": decision.entry_id,
+                    "answer": decision.reply,
+                    "confidence": round(decision.confidence, 4),
+                    "language": decision.language,
+                    "reasons": decision.reasons,
+                    "queue": decision.queue,
+                    "priority": decision.priority.name.lower() if decision.priority else None,
+                    "latency_ms": round(decision.latency_ms, 2),
+                }
+                decided += 1
+        for record in records:
+            handle.write(json.dumps(results.get(id(record), record), ensure_ascii=False) + "\n")
+    click.echo(f"decided {decided} messages ({bad} bad lines kept with their error) → {out}")
+
+
+@main.command()
+@click.option("--at", "at", help="Run the demo as if at this ISO time (default: a Saturday evening).")
+@folder_options
+def demo(at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Run sample messages in five languages through the engine and show each decision with its reasons."""
+    from assistant.report_console import run_demo
+
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        engine = load_engine(settings, train_if_needed=True)
+        run_demo(engine, parse_at(at or "2026-11-28T21:30", settings))
+    except USER_ERRORS as error:
+        fail(error)
+
+
+@main.group()
+def kb() -> None:
+    """Check, import and export the knowledge base."""
+
+
+@kb.command("check")
+@folder_options
+def kb_check(kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Validate every KB file; report entries, languages and missing translations."""
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        knowledge = load_knowledge_base(settings.kb_dir)
+    except USER_ERRORS as error:
+        fail(error)
+    published = knowledge.published()
+    click.echo(f"{len(knowledge)} entries ({len(published)} published), KB version {knowledge.version}")
+    for entry in published:
+        missing = sorted(set(settings.languages) - set(entry.answers))
+        if missing:
+            click.secho(f"  {entry.id}: no answer in {', '.join(missing)}", fg="yellow")
+
+
+@kb.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--file", "target_file", default="imported.yml", show_default=True,
+              help="KB file that receives new entries.")
+@click.option("--status", type=click.Choice(["published", "draft"]), default="published", show_default=True)
+@folder_options
+def kb_import(source: Path, target_file: str, status: str, kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Import CSV/TSV/JSONL rows (entry_id, question, answer, lang) into the KB's YAML; all or nothing."""
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        summary = import_file(source, settings.kb_dir, target_file=target_file, status=status)
+    except USER_ERRORS as error:
+        fail(error)
+    click.echo(
+        f"{summary.rows} rows: {summary.entries_created} entries created, {summary.entries_updated} updated, "
+        f"{summary.questions_added} phrasings added, {summary.answers_set} answers set; wrote "
+        f"{', '.join(str(p) for p in summary.files_written)}. Run `assistant train` to use them."
+    )
+
+
+@kb.command("export")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@folder_options
+def kb_export(out_dir: Path, kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Write the KB as YAML files into OUT_DIR (one per source file)."""
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        written = export_knowledge_base(load_knowledge_base(settings.kb_dir), out_dir)
+    except USER_ERRORS as error:
+        fail(error)
+    click.echo(f"wrote {len(written)} files to {out_dir}")
+
+
+@main.command("eval")
+@click.option("--data", "data_root", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"),
+              show_default=True, help="Folder of the evaluation data sets.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("benchmarks/out"), show_default=True)
+@click.option("--only", multiple=True, help="Run only these sections (repeatable).")
+@click.option("--quick", is_flag=True, help="Smaller samples: a smoke run, not the reported numbers.")
+@folder_options
+def evaluate(data_root: Path, out_dir: Path, only: tuple[str, ...], quick: bool,
+             kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Measure the engine on ../shared/data and write a markdown report with a risk–coverage plot."""
+    from assistant.evaluation.runner import run_evaluation
+
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        report = run_evaluation(settings, data_root, out_dir, sections=only or None, quick=quick)
+    except USER_ERRORS as error:
+        fail(error)
+    click.echo(f"report → {report}")
+
+
+if __name__ == "__main__":
+    main()

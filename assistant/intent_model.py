@@ -1,0 +1,205 @@
+"""The answer classifier: every published FAQ entry and every conversational intent of `training/nlu.yml`
+is a class; its confidence is calibrated on held-out data and its threshold meets a target precision."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.calibration import OutOfFold, ThresholdChoice, choose_threshold, out_of_fold
+from assistant.classifier import ConfidenceCalibrator, EmbeddingClassifier, confidence_features
+from assistant.embeddings import Encoder
+from assistant.knowledge_base import KnowledgeBase
+from assistant.nlu_data import NluExample
+
+FAQ_PREFIX = "faq:"
+INTENT_PREFIX = "intent:"
+MODEL_FILE = "intent_model.pkl"
+REPORT_FILE = "intent_model.json"
+
+
+class ModelMismatchError(RuntimeError):
+    """The saved model was trained for another KB or embedding model; retrain with `assistant train`."""
+
+
+@dataclass(frozen=True)
+class IntentPrediction:
+    label: str
+    confidence: float
+    probability: float
+    similarity: float
+    alternatives: list[tuple[str, float]]
+
+    @property
+    def entry_id(self) -> str | None:
+        return self.label.removeprefix(FAQ_PREFIX) if self.label.startswith(FAQ_PREFIX) else None
+
+    @property
+    def intent(self) -> str | None:
+        return self.label.removeprefix(INTENT_PREFIX) if self.label.startswith(INTENT_PREFIX) else None
+
+
+@dataclass
+class TrainingReport:
+    model: str
+    kb_version: str
+    classes: int
+    examples: int
+    target_precision: float
+    threshold: float
+    oof_precision: float
+    oof_coverage: float
+    held_out_escalated: float
+    in_scope_accuracy: float
+    out_of_scope_similarity: float
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def training_examples(kb: KnowledgeBase, nlu: list[NluExample]) -> tuple[list[str], list[str], list[str]]:
+    """Texts and labels; a text claimed by two classes is kept once, for the first, and reported."""
+    texts: list[str] = []
+    labels: list[str] = []
+    seen: dict[str, str] = {}
+    conflicts: list[str] = []
+    pairs = [(q, FAQ_PREFIX + e.id) for e in kb.published() for qs in e.questions.values() for q in qs]
+    pairs += [(ex.text, INTENT_PREFIX + ex.intent) for ex in nlu]
+    for text, label in pairs:
+        key = text.strip().casefold()
+        if key in seen:
+            if seen[key] != label:
+                conflicts.append(f"{text!r} is an example of both {seen[key]} and {label}")
+            continue
+        seen[key] = label
+        texts.append(text)
+        labels.append(label)
+    return texts, labels, conflicts
+
+
+def nlu_checksum(nlu: list[NluExample]) -> str:
+    return hashlib.sha256("\n".join(f"{e.intent}\t{e.lang}\t{e.text}" for e in nlu).encode()).hexdigest()[:16]
+
+
+class IntentModel:
+    def __init__(
+        self,
+        classifier: EmbeddingClassifier,
+        calibrator: ConfidenceCalibrator,
+        threshold: float,
+        out_of_scope_similarity: float,
+        report: TrainingReport,
+    ) -> None:
+        self.classifier = classifier
+        self.calibrator = calibrator
+        self.threshold = threshold
+        self.out_of_scope_similarity = out_of_scope_similarity
+        self.report = report
+
+    @classmethod
+    def train(
+        cls,
+        kb: KnowledgeBase,
+        nlu: list[NluExample],
+        encoder: Encoder,
+        target_precision: float,
+        folds: int = 5,
+        holdout_share: float = 0.2,
+        seed: int = 13,
+        show_progress: bool = False,
+    ) -> tuple[IntentModel, OutOfFold]:
+        started = time.perf_counter()
+        texts, labels, conflicts = training_examples(kb, nlu)
+        vectors = encoder.encode(texts, show_progress_bar=show_progress)
+        model, oof = cls.train_on_vectors(vectors, labels, encoder.name, kb.version, target_precision, folds,
+                                          holdout_share, seed)
+        model.report.warnings.extend(conflicts)
+        model.report.seconds = time.perf_counter() - started
+        return model, oof
+
+    @classmethod
+    def train_on_vectors(
+        cls,
+        vectors: np.ndarray,
+        labels: list[str],
+        model_name: str,
+        kb_version: str,
+        target_precision: float,
+        folds: int = 5,
+        holdout_share: float = 0.2,
+        seed: int = 13,
+    ) -> tuple[IntentModel, OutOfFold]:
+        oof = out_of_fold(vectors, labels, EmbeddingClassifier, folds, holdout_share, seed)
+        calibrator = ConfidenceCalibrator().fit(oof.features, oof.correct)
+        confidence = calibrator.confidence(oof.features)
+        choice: ThresholdChoice = choose_threshold(confidence, oof.correct, target_precision)
+        in_scope = ~oof.held_out
+        correct_in_scope = oof.correct & in_scope
+        # Below this similarity to any known phrasing almost nothing answered correctly: call it out of scope.
+        oos_similarity = float(np.quantile(oof.features[correct_in_scope, 2], 0.02)) if correct_in_scope.any() else 0.0
+        classifier = EmbeddingClassifier().fit(vectors, labels)
+        report = TrainingReport(
+            model=model_name,
+            kb_version=kb_version,
+            classes=len(classifier.classes),
+            examples=len(labels),
+            target_precision=target_precision,
+            threshold=choice.threshold,
+            oof_precision=choice.precision,
+            oof_coverage=choice.coverage,
+            held_out_escalated=float((confidence[oof.held_out] < choice.threshold).mean()) if oof.held_out.any() else 1.0,
+            in_scope_accuracy=float(oof.correct[in_scope].mean()) if in_scope.any() else 0.0,
+            out_of_scope_similarity=oos_similarity,
+            seconds=0.0,
+        )
+        return cls(classifier, calibrator, choice.threshold, oos_similarity, report), oof
+
+    def predict(self, vectors: np.ndarray, top: int = 3) -> list[IntentPrediction]:
+        if len(vectors) == 0:
+            return []
+        probs = self.classifier.predict_proba(vectors)
+        features = confidence_features(self.classifier, vectors, probs)
+        confidence = self.calibrator.confidence(features)
+        predictions = []
+        for row, feats, conf in zip(probs, features, confidence, strict=True):
+            order = np.argsort(-row)[:top]
+            predictions.append(
+                IntentPrediction(
+                    label=self.classifier.classes[int(order[0])],
+                    confidence=float(conf),
+                    probability=float(feats[0]),
+                    similarity=float(feats[2]),
+                    alternatives=[(self.classifier.classes[int(i)], float(row[i])) for i in order],
+                )
+            )
+        return predictions
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{MODEL_FILE}.tmp"
+        tmp.write_bytes(pickle.dumps(self))
+        tmp.replace(directory / MODEL_FILE)
+        (directory / REPORT_FILE).write_text(json.dumps(asdict(self.report), indent=2, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, directory: Path, expected_model: str, expected_kb_version: str) -> IntentModel:
+        path = directory / MODEL_FILE
+        if not path.exists():
+            raise ModelMismatchError(f"no trained model in {directory}; run `assistant train`")
+        # The models folder is written only by `assistant train`; treat it like code, not like input.
+        model = pickle.loads(path.read_bytes())  # noqa: S301
+        if not isinstance(model, cls):
+            raise ModelMismatchError(f"{path} does not hold an intent model; run `assistant train`")
+        if model.report.model != expected_model:
+            raise ModelMismatchError(f"{path} was trained on embeddings of {model.report.model!r}; run `assistant train`")
+        if model.report.kb_version != expected_kb_version:
+            raise ModelMismatchError(
+                f"{path} is stale: trained for KB version {model.report.kb_version}, the KB is now "
+                f"{expected_kb_version}; run `assistant train`"
+            )
+        return model

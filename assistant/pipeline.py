@@ -1,0 +1,157 @@
+"""The answer engine: messages in, decisions out. It cleans and analyses a batch of messages with one
+embedding call (language, intent and FAQ match, sentiment, spam/abuse, risky topics) and applies the policy."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from assistant.business_hours import BusinessHours
+from assistant.embeddings import Encoder, shared_encoder
+from assistant.intent_model import IntentModel
+from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
+from assistant.language import LanguageIdentifier, has_words
+from assistant.messages import ConversationState, Decision, InboundMessage
+from assistant.nlu_data import load_nlu
+from assistant.policy import MessageAnalysis, Policy
+from assistant.retrieval import FaqIndex
+from assistant.settings import Settings
+from assistant.signal_models import SignalModels
+from assistant.voice import BrandVoice
+
+
+def clean_text(text: str, limit: int) -> tuple[str, bool]:
+    """NFC text without control characters (newlines and tabs become spaces), cut at `limit` characters."""
+    normalized = unicodedata.normalize("NFC", text)
+    kept = "".join(" " if ch in "\n\r\t" else ch for ch in normalized if unicodedata.category(ch) not in ("Cc", "Cf")
+                   or ch in "\n\r\t")
+    collapsed = " ".join(kept.split())
+    return collapsed[:limit], len(collapsed) > limit
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    encoder: Encoder
+    kb: KnowledgeBase
+    index: FaqIndex
+    intents: IntentModel
+    signals: SignalModels
+    languages: LanguageIdentifier
+    policy: Policy
+
+    @classmethod
+    def load(cls, settings: Settings, encoder: Encoder | None = None) -> Engine:
+        """Load KB, index and models from the settings' folders; stale or missing ones fail with what to run."""
+        encoder = encoder or shared_encoder()
+        kb = load_knowledge_base(settings.kb_dir)
+        index = FaqIndex.load(settings.index_dir, encoder.name, kb.version)
+        intents = IntentModel.load(settings.models_dir, encoder.name, kb.version)
+        signals = SignalModels.load(settings.models_dir, encoder.name)
+        return cls.assemble(settings, encoder, kb, index, intents, signals)
+
+    @classmethod
+    def assemble(
+        cls,
+        settings: Settings,
+        encoder: Encoder,
+        kb: KnowledgeBase,
+        index: FaqIndex,
+        intents: IntentModel,
+        signals: SignalModels,
+    ) -> Engine:
+        voice = BrandVoice.load(settings.brand, settings.default_language, settings.responses_file)
+        policy = Policy(
+            config=settings.policy,
+            threshold=intents.threshold,
+            out_of_scope_similarity=intents.out_of_scope_similarity,
+            hours=BusinessHours.from_config(settings.business_hours),
+            voice=voice,
+            kb=kb,
+        )
+        languages = LanguageIdentifier(settings.languages, settings.default_language)
+        return cls(settings, encoder, kb, index, intents, signals, languages, policy)
+
+    def analyse(self, messages: Sequence[InboundMessage]) -> list[MessageAnalysis]:
+        cleaned = [clean_text(m.text, self.settings.policy.max_message_chars) for m in messages]
+        worded = [i for i, (text, _) in enumerate(cleaned) if has_words(text)]
+        texts = [cleaned[i][0] for i in worded]
+        vectors = self.encoder.encode(texts)
+        predictions = self.intents.predict(vectors)
+        hits = self.index.search(vectors, k=3)
+        guesses = [self.languages.identify(cleaned[i][0], messages[i].language) for i in worded]
+        sentiments = self.signals.sentiment.score(vectors, texts, [g.language for g in guesses])
+        moderations = self.signals.moderation.assess(vectors, texts)
+        risks = self.signals.risk.assess(vectors, texts)
+        analyses: list[MessageAnalysis] = []
+        by_position = {i: n for n, i in enumerate(worded)}
+        for i, message in enumerate(messages):
+            text, truncated = cleaned[i]
+            n = by_position.get(i)
+            if n is None:
+                guess = self.languages.identify(text, message.language)
+                analyses.append(MessageAnalysis(text=text, language=guess, has_words=False, truncated=truncated))
+                continue
+            analyses.append(
+                MessageAnalysis(
+                    text=text,
+                    language=guesses[n],
+                    has_words=True,
+                    truncated=truncated,
+                    prediction=predictions[n],
+                    hits=hits[n],
+                    sentiment=sentiments[n],
+                    moderation=moderations[n],
+                    risk=risks[n],
+                    human_keywords=self.signals.human_request.find(text),
+                )
+            )
+        return analyses
+
+    def decide_batch(
+        self,
+        messages: Sequence[InboundMessage],
+        conversations: Sequence[ConversationState] | None = None,
+        now: datetime | None = None,
+    ) -> list[Decision]:
+        """Decisions for many messages with batched model calls; latency is the batch's time per message."""
+        started = time.perf_counter()
+        now = now or datetime.now(UTC)
+        states = list(conversations) if conversations is not None else [ConversationState() for _ in messages]
+        analyses = self.analyse(messages)
+        decisions = [self.policy.decide(m, a, s, now) for m, a, s in zip(messages, analyses, states, strict=True)]
+        per_message = (time.perf_counter() - started) * 1000 / max(1, len(messages))
+        for decision in decisions:
+            decision.latency_ms = per_message
+        return decisions
+
+    def decide(
+        self, message: InboundMessage, conversation: ConversationState | None = None, now: datetime | None = None
+    ) -> Decision:
+        return self.decide_batch([message], [conversation or ConversationState()], now)[0]
+
+
+def train_engine(settings: Settings, encoder: Encoder | None = None, show_progress: bool = False) -> Engine:
+    """Build the index, train the intent and signal models, save them all, and return the ready engine."""
+    encoder = encoder or shared_encoder()
+    kb = load_knowledge_base(settings.kb_dir)
+    index = FaqIndex.build(kb, encoder, show_progress=show_progress)
+    index.save(settings.index_dir)
+    models = settings.models
+    intents, _ = IntentModel.train(
+        kb,
+        load_nlu(settings.nlu_file),
+        encoder,
+        settings.policy.target_precision,
+        folds=models.calibration_folds,
+        holdout_share=models.holdout_share,
+        seed=models.random_seed,
+        show_progress=show_progress,
+    )
+    intents.save(settings.models_dir)
+    signals = SignalModels.train(encoder, settings.risky_topics_file)
+    signals.save(settings.models_dir)
+    return Engine.assemble(settings, encoder, kb, index, intents, signals)

@@ -1,0 +1,62 @@
+"""The per-message signal models (sentiment, moderation, risky topics, wish for a person), trained
+together by `assistant train` from the shipped example files and saved beside the intent model."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.embeddings import Encoder
+from assistant.keywords import KeywordMatcher
+from assistant.moderation import ModerationModel, load_abuse_file
+from assistant.resources import load_yaml, resource_path
+from assistant.risk import RiskModel, load_risky_topics
+from assistant.sentiment import SentimentModel, load_sentiment_examples
+
+SIGNALS_FILE = "signals.pkl"
+
+
+@dataclass
+class SignalModels:
+    model: str
+    sentiment: SentimentModel
+    moderation: ModerationModel
+    risk: RiskModel
+    human_request: KeywordMatcher
+
+    @classmethod
+    def train(cls, encoder: Encoder, risky_topics_file: Path | None = None) -> SignalModels:
+        sentiment_rows = load_sentiment_examples()
+        abuse = load_abuse_file()
+        risky = load_risky_topics(risky_topics_file)
+        moderation_rows = ModerationModel.examples(abuse)
+        neutral = [text for text, label, _ in sentiment_rows if label != "negative"]
+        risk_rows = RiskModel.examples(risky, neutral)
+        texts = [r[0] for r in sentiment_rows] + [r[0] for r in moderation_rows] + [r[0] for r in risk_rows]
+        vectors = encoder.encode(texts)
+        a, b = len(sentiment_rows), len(sentiment_rows) + len(moderation_rows)
+        human = load_yaml(resource_path("signals/human_request.yml"))["keywords"]
+        return cls(
+            model=encoder.name,
+            sentiment=SentimentModel.fit(vectors[:a], [r[1] for r in sentiment_rows]),
+            moderation=ModerationModel.fit(vectors[a:b], [r[1] for r in moderation_rows], abuse),
+            risk=RiskModel.fit(vectors[b:], [r[1] for r in risk_rows], risky),
+            human_request=KeywordMatcher(human),
+        )
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{SIGNALS_FILE}.tmp"
+        tmp.write_bytes(pickle.dumps(self))
+        tmp.replace(directory / SIGNALS_FILE)
+
+    @classmethod
+    def load(cls, directory: Path, expected_model: str) -> SignalModels:
+        path = directory / SIGNALS_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"no signal models in {directory}; run `assistant train`")
+        models = pickle.loads(path.read_bytes())  # noqa: S301 - written only by `assistant train`
+        if not isinstance(models, cls) or models.model != expected_model:
+            raise ValueError(f"{path} was trained for another embedding model; run `assistant train`")
+        return models

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs lint, type checks, the import contract and the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+.venv/bin/ruff check .
+.venv/bin/mypy assistant
+.venv/bin/lint-imports
+.venv/bin/pytest -q "$@"
