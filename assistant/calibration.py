@@ -50,7 +50,7 @@ def out_of_fold(
     predicted = [""] * len(y)
     held = np.zeros(len(y), dtype=bool)
     for train_idx, test_idx in splitter.split(vectors, y):
-        n_held = max(1, int(round(holdout_share * len(classes)))) if len(classes) > 2 else 0
+        n_held = max(1, round(holdout_share * len(classes))) if len(classes) > 2 else 0
         held_classes = set(rng.choice(classes, size=n_held, replace=False)) if n_held else set()
         keep = np.array([label not in held_classes for label in y[train_idx]])
         model = make_classifier().fit(vectors[train_idx][keep], list(y[train_idx][keep]))
@@ -63,7 +63,9 @@ def out_of_fold(
     return OutOfFold(features, correct, predicted, list(y), held)
 
 
-def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float, min_answered: int = 20) -> ThresholdChoice:
+def choose_threshold(
+    confidence: np.ndarray, correct: np.ndarray, target: float, min_answered: int = 20
+) -> ThresholdChoice:
     """The lowest confidence threshold whose answered set still reaches `target` precision.
 
     Never answering (threshold above 1) is the answer when no threshold reaches the target."""

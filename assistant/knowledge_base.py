@@ -108,7 +108,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping: dict[str, Any] = dict(loader.construct_mapping(node, deep=True))  # type: ignore[arg-type]
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -158,7 +158,7 @@ def _entry_from_mapping(raw: Any, path: Path, fallback_line: int | None) -> KBEn
     if not answers:
         raise KnowledgeBaseError(path, line, f"{where}: needs an answer in at least one language")
     for lang, answer in answers.items():
-        problem = check_placeholders(answer, ANSWER_PLACEHOLDERS)
+        problem = check_placeholders(str(answer), ANSWER_PLACEHOLDERS)
         if problem:
             raise KnowledgeBaseError(path, line, f"{where}: answer [{lang}]: {problem}")
     return KBEntry(
@@ -206,7 +206,10 @@ def load_file(path: Path) -> list[KBEntry]:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise KnowledgeBaseError(path, line, f"invalid YAML: {error.problem or error}") from error
+        detail = f"invalid YAML: {error.problem or error}"
+        if error.context and error.context_mark is not None and error.context_mark.line + 1 != line:
+            detail += f" ({error.context} started on line {error.context_mark.line + 1})"
+        raise KnowledgeBaseError(path, line, detail) from error
     except yaml.YAMLError as error:
         raise KnowledgeBaseError(path, None, f"invalid YAML: {error}") from error
     if document is None:
@@ -226,7 +229,9 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
     for path in sorted(p for p in root.rglob("*") if p.suffix in KB_FILE_SUFFIXES and p.is_file()):
         for entry in load_file(path):
             if entry.id in seen:
-                raise KnowledgeBaseError(path, entry.source_line, f"duplicate id {entry.id!r}, first in {seen[entry.id]}")
+                raise KnowledgeBaseError(
+                    path, entry.source_line, f"duplicate id {entry.id!r}, first in {seen[entry.id]}"
+                )
             seen[entry.id] = f"{path}:{entry.source_line}"
             entry.source_file = str(path.relative_to(root))
             entries.append(entry)

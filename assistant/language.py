@@ -62,5 +62,7 @@ class LanguageIdentifier:
         if best.value < MIN_CONFIDENCE and hint in self.languages:
             return LanguageGuess(hint, best.value, f"unsure ({code} {best.value:.2f}): kept the conversation language")
         if best.value < MIN_CONFIDENCE and len(text.split()) <= 2:
-            return LanguageGuess(self.default, best.value, f"unsure on a short message ({code} {best.value:.2f}): default")
+            return LanguageGuess(
+                self.default, best.value, f"unsure on a short message ({code} {best.value:.2f}): default"
+            )
         return LanguageGuess(code, float(best.value), "lingua")

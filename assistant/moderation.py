@@ -39,8 +39,12 @@ class ModerationModel:
 
     @classmethod
     def examples(cls, document: dict[str, Any]) -> list[tuple[str, str]]:
-        return [(text, label) for by_label in document["examples"].values() for label, texts in by_label.items()
-                for text in texts]
+        return [
+            (text, label)
+            for by_label in document["examples"].values()
+            for label, texts in by_label.items()
+            for text in texts
+        ]
 
     @classmethod
     def fit(cls, vectors: np.ndarray, labels: list[str], document: dict[str, Any]) -> ModerationModel:

@@ -27,7 +27,9 @@ class NluExample:
 def _examples_from_block(block: object) -> list[str]:
     if isinstance(block, str):
         lines = [line.strip() for line in block.splitlines()]
-        return [_ENTITY.sub(r"\g<text>", line[1:].strip()) for line in lines if line.startswith("-") and line[1:].strip()]
+        return [
+            _ENTITY.sub(r"\g<text>", line[1:].strip()) for line in lines if line.startswith("-") and line[1:].strip()
+        ]
     if isinstance(block, list):  # Rasa also accepts a list of {text: ...} with metadata per example
         texts = [item.get("text") if isinstance(item, dict) else item for item in block]
         return [_ENTITY.sub(r"\g<text>", str(t).strip()) for t in texts if t]

@@ -26,8 +26,11 @@ from assistant.voice import BrandVoice
 def clean_text(text: str, limit: int) -> tuple[str, bool]:
     """NFC text without control characters (newlines and tabs become spaces), cut at `limit` characters."""
     normalized = unicodedata.normalize("NFC", text)
-    kept = "".join(" " if ch in "\n\r\t" else ch for ch in normalized if unicodedata.category(ch) not in ("Cc", "Cf")
-                   or ch in "\n\r\t")
+    kept = "".join(
+        " " if ch in "\n\r\t" else ch
+        for ch in normalized
+        if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\n\r\t"
+    )
     collapsed = " ".join(kept.split())
     return collapsed[:limit], len(collapsed) > limit
 

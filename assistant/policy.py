@@ -83,39 +83,56 @@ class Policy:
 
         if conversation.handoff == HandoffState.WAITING_FOR_HUMAN:
             reasons.append("already waiting for a person: added to the open escalation")
-            return self._escalate(decision, EscalationReason.HUMAN_REQUESTED, Priority.NORMAL, None, analysis,
-                                  conversation, now, name, silent=True)
+            return self._escalate(
+                decision,
+                EscalationReason.HUMAN_REQUESTED,
+                Priority.NORMAL,
+                None,
+                analysis,
+                conversation,
+                now,
+                name,
+                silent=True,
+            )
 
         risk = analysis.risk
         if risk is not None and risk.topic is not None:
             found = f" (keywords: {', '.join(risk.keywords)})" if risk.keywords else f" (classifier {risk.score:.2f})"
             reasons.append(f"risky topic {risk.topic}{found}")
             key = "self_harm" if risk.topic == "self_harm" and self.voice.has("self_harm") else "risky"
-            return self._escalate(decision, EscalationReason.RISKY_TOPIC, Priority.URGENT, key, analysis,
-                                  conversation, now, name, queue=self.config.urgent_queue)
+            return self._escalate(
+                decision,
+                EscalationReason.RISKY_TOPIC,
+                Priority.URGENT,
+                key,
+                analysis,
+                conversation,
+                now,
+                name,
+                queue=self.config.urgent_queue,
+            )
 
         moderation = analysis.moderation
         if moderation is not None:
-            if moderation.abuse >= self.config.abuse_threshold or moderation.spam >= self.config.spam_threshold:
-                is_abuse = moderation.abuse >= moderation.spam
-                decision.action = Action.MODERATE
-                decision.reason = EscalationReason.ABUSE if is_abuse else EscalationReason.SPAM
-                decision.queue = "moderation"
-                decision.priority = Priority.NORMAL if is_abuse else Priority.LOW
-                reasons.append(
-                    f"{'abuse' if is_abuse else 'spam'} {max(moderation.abuse, moderation.spam):.2f}"
-                    + (f": {'; '.join(moderation.reasons)}" if moderation.reasons else "")
-                )
-                reasons.append("hide the public comment and flag it for review" if message.is_public
-                               else "flag for review; no automatic reply")
-                return decision
+            abusive = moderation.abuse >= self.config.abuse_threshold
+            spammy = moderation.spam >= self.config.spam_threshold
+            if abusive or spammy:
+                return self._moderate(decision, moderation, abusive, message.is_public)
 
         intent = prediction.intent if prediction else None
         if analysis.human_keywords or (intent == "human_request" and prediction and prediction.probability >= 0.5):
             why = f"keywords: {', '.join(analysis.human_keywords)}" if analysis.human_keywords else "intent classifier"
             reasons.append(f"the sender asks for a person ({why})")
-            return self._escalate(decision, EscalationReason.HUMAN_REQUESTED, Priority.NORMAL, "human_request",
-                                  analysis, conversation, now, name)
+            return self._escalate(
+                decision,
+                EscalationReason.HUMAN_REQUESTED,
+                Priority.NORMAL,
+                "human_request",
+                analysis,
+                conversation,
+                now,
+                name,
+            )
 
         sentiment = analysis.sentiment
         negative = sentiment is not None and sentiment.negative >= self.config.negative_sentiment_threshold
@@ -124,8 +141,17 @@ class Policy:
             score = sentiment.negative if sentiment else 0.0
             reasons.append(f"{what} (negativity {score:.2f}): a person answers, never a canned FAQ")
             reason = EscalationReason.COMPLAINT if intent == "complaint" else EscalationReason.NEGATIVE_SENTIMENT
-            return self._escalate(decision, reason, Priority.HIGH, "complaint", analysis, conversation, now, name,
-                                  queue=self.config.complaint_queue)
+            return self._escalate(
+                decision,
+                reason,
+                Priority.HIGH,
+                "complaint",
+                analysis,
+                conversation,
+                now,
+                name,
+                queue=self.config.complaint_queue,
+            )
 
         confident = prediction is not None and prediction.confidence >= self.threshold
         if prediction is not None:
@@ -141,8 +167,9 @@ class Policy:
             return decision
         if confident and intent == "feedback":
             reasons.append("feedback: thanked, and passed on to the team")
-            return self._escalate(decision, EscalationReason.FEEDBACK, Priority.LOW, "intent_thanks", analysis,
-                                  conversation, now, name)
+            return self._escalate(
+                decision, EscalationReason.FEEDBACK, Priority.LOW, "intent_thanks", analysis, conversation, now, name
+            )
 
         entry = self.kb.get(prediction.entry_id) if prediction and prediction.entry_id else None
         if confident and entry is not None and entry.is_published:
@@ -151,15 +178,25 @@ class Policy:
             if answer_lang != lang:
                 reasons.append(f"entry {entry.id} has no {lang} answer: answered in {answer_lang}")
                 if self.voice.has("answered_in_other_language"):
-                    note = self.voice.render("answered_in_other_language", lang,
-                                             answer_language_name=language_name(answer_lang, lang))
+                    note = self.voice.render(
+                        "answered_in_other_language", lang, answer_language_name=language_name(answer_lang, lang)
+                    )
                     body = f"{note} {body}"
             decision.entry_id = entry.id
             if is_open and not self.config.answer_in_business_hours:
                 decision.suggested_answer = body
                 reasons.append("routine question in business hours: the team answers (answer_in_business_hours off)")
-                return self._escalate(decision, EscalationReason.IN_HOURS_POLICY, Priority.LOW, None, analysis,
-                                      conversation, now, name, silent=True)
+                return self._escalate(
+                    decision,
+                    EscalationReason.IN_HOURS_POLICY,
+                    Priority.LOW,
+                    None,
+                    analysis,
+                    conversation,
+                    now,
+                    name,
+                    silent=True,
+                )
             decision.action = Action.ANSWER
             decision.reply_kind = "faq"
             decision.reply = self.voice.compose(body, lang, name)
@@ -184,13 +221,30 @@ class Policy:
                 decision.entry_id = top.id
         return self._escalate(decision, reason, Priority.NORMAL, None, analysis, conversation, now, name)
 
+    def _moderate(self, decision: Decision, moderation: ModerationResult, abusive: bool, is_public: bool) -> Decision:
+        decision.action = Action.MODERATE
+        decision.reason = EscalationReason.ABUSE if abusive else EscalationReason.SPAM
+        decision.queue = self.config.moderation_queue
+        decision.priority = Priority.NORMAL if abusive else Priority.LOW
+        score = moderation.abuse if abusive else moderation.spam
+        detail = f": {'; '.join(moderation.reasons)}" if moderation.reasons else ""
+        decision.reasons.append(f"{'abuse' if abusive else 'spam'} {score:.2f}{detail}")
+        # Never a silent delete: a public comment is hidden and flagged, a private message only flagged.
+        decision.reasons.append(
+            "hide the public comment and flag it for review" if is_public else "flag for review; no automatic reply"
+        )
+        return decision
+
     def _record_scores(self, decision: Decision, analysis: MessageAnalysis) -> None:
         scores = decision.scores
         if analysis.prediction is not None:
             decision.confidence = analysis.prediction.confidence
             decision.intent = analysis.prediction.label
-            scores.update(confidence=analysis.prediction.confidence, probability=analysis.prediction.probability,
-                          similarity=analysis.prediction.similarity)
+            scores.update(
+                confidence=analysis.prediction.confidence,
+                probability=analysis.prediction.probability,
+                similarity=analysis.prediction.similarity,
+            )
         if analysis.hits:
             scores["retrieval_top"] = analysis.hits[0].score
         if analysis.sentiment is not None:

@@ -23,11 +23,17 @@ DEMO_MESSAGES: list[tuple[InboundMessage, ConversationState]] = [
     (InboundMessage("Quels moyens de paiement acceptez-vous ?", sender_name="Camille"), ConversationState()),
     (InboundMessage("Gdzie jest moja paczka? Zamówiłem tydzień temu.", sender_name="Kasia"), ConversationState()),
     (InboundMessage("Can I talk to a real person please?", sender_name="Tom"), ConversationState()),
-    (InboundMessage("Third time my order is late. This is unacceptable, I'm really disappointed.", sender_name="Joe"),
-     ConversationState()),
+    (
+        InboundMessage(
+            "Third time my order is late. This is unacceptable, I'm really disappointed.", sender_name="Joe"
+        ),
+        ConversationState(),
+    ),
     (InboundMessage("The stove caught fire in my tent, my hand is burned", sender_name="Sam"), ConversationState()),
-    (InboundMessage("EARN $500/DAY from home!!! DM me now http://x.example http://y.example", is_public=True),
-     ConversationState()),
+    (
+        InboundMessage("EARN $500/DAY from home!!! DM me now http://x.example http://y.example", is_public=True),
+        ConversationState(),
+    ),
     (InboundMessage("What's the airspeed velocity of an unladen swallow?"), ConversationState()),
     (InboundMessage("thanks a lot!", sender_name="Mia"), ConversationState()),
     (InboundMessage("😀👍"), ConversationState()),
@@ -46,8 +52,10 @@ def print_decision(text: str, decision: Decision, console: Console | None = None
     body = Table.grid(padding=(0, 1))
     body.add_row("[bold]message[/]", text)
     body.add_row("[bold]language[/]", decision.language)
-    body.add_row("[bold]confidence[/]", f"{decision.confidence:.2f}" + (f"  entry {decision.entry_id}"
-                                                                        if decision.entry_id else ""))
+    body.add_row(
+        "[bold]confidence[/]",
+        f"{decision.confidence:.2f}" + (f"  entry {decision.entry_id}" if decision.entry_id else ""),
+    )
     if decision.reply:
         body.add_row("[bold]reply[/]", decision.reply)
     if decision.suggested_answer:
@@ -59,10 +67,12 @@ def print_decision(text: str, decision: Decision, console: Console | None = None
 
 def run_demo(engine: Engine, now: datetime) -> None:
     console = Console()
-    console.print(f"[bold]community-assistant demo[/] — deciding as if at {now:%A %Y-%m-%d %H:%M %Z} "
-                  f"(business hours: {'open' if engine.policy.hours.is_open(now) else 'closed'})\n")
+    console.print(
+        f"[bold]community-assistant demo[/] — deciding as if at {now:%A %Y-%m-%d %H:%M %Z} "
+        f"(business hours: {'open' if engine.policy.hours.is_open(now) else 'closed'})\n"
+    )
     messages = [m for m, _ in DEMO_MESSAGES]
     states = [s for _, s in DEMO_MESSAGES]
     for message, decision in zip(messages, engine.decide_batch(messages, states, now), strict=True):
         print_decision(message.text, decision, console)
-    console.print("\nTry your own: [bold]assistant ask \"where is my order?\" --at 2026-11-24T10:00[/]")
+    console.print('\nTry your own: [bold]assistant ask "where is my order?" --at 2026-11-24T10:00[/]')

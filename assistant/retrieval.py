@@ -117,10 +117,13 @@ class FaqIndex:
         meta = IndexMeta(**payload["meta"])
         phrasings = [Phrasing(**p) for p in payload["phrasings"]]
         if meta.format != INDEX_FORMAT:
-            raise IndexMismatchError(f"index in {directory} has format {meta.format}, expected {INDEX_FORMAT}; rebuild it")
+            raise IndexMismatchError(
+                f"index in {directory} has format {meta.format}, expected {INDEX_FORMAT}; rebuild it"
+            )
         if meta.model != expected_model:
             raise IndexMismatchError(
-                f"index in {directory} was built with model {meta.model!r}, but {expected_model!r} is loaded; rebuild it"
+                f"index in {directory} was built with model {meta.model!r}, but {expected_model!r} is loaded; "
+                "rebuild it"
             )
         if meta.kb_version != expected_kb_version:
             raise IndexMismatchError(

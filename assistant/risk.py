@@ -39,8 +39,12 @@ class RiskModel:
 
     @classmethod
     def examples(cls, document: dict[str, Any], negatives: list[str]) -> list[tuple[str, str]]:
-        rows = [(text, topic) for topic, spec in document["topics"].items() for texts in spec["examples"].values()
-                for text in texts]
+        rows = [
+            (text, topic)
+            for topic, spec in document["topics"].items()
+            for texts in spec["examples"].values()
+            for text in texts
+        ]
         rows += [(text, NONE_LABEL) for texts in document.get("near_misses", {}).values() for text in texts]
         rows += [(text, NONE_LABEL) for text in negatives]
         return rows

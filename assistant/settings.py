@@ -48,6 +48,7 @@ class PolicyConfig(BaseModel):
     default_queue: str = "support"
     complaint_queue: str = "complaints"
     urgent_queue: str = "urgent"
+    moderation_queue: str = "moderation"
 
 
 class ModelConfig(BaseModel):
@@ -58,6 +59,61 @@ class ModelConfig(BaseModel):
     calibration_folds: int = Field(5, ge=2)
     holdout_share: float = Field(0.2, gt=0.0, lt=0.5)
     random_seed: int = 13
+
+
+class PlatformConfig(BaseModel):
+    """One platform's endpoint and secrets; each adapter reads only the fields its platform uses."""
+
+    enabled: bool = False
+    api_base_url: str = ""
+    app_secret: str | None = None  # Meta: X-Hub-Signature-256 key
+    verify_token: str | None = None  # Meta: GET hub.verify_token
+    access_token: str | None = None  # Meta page / WhatsApp token
+    phone_number_id: str | None = None  # WhatsApp Cloud API sender
+    signing_secret: str | None = None  # Slack: v0 signatures
+    bot_token: str | None = None  # Slack, Telegram, Discord
+    secret_token: str | None = None  # Telegram: X-Telegram-Bot-Api-Secret-Token
+    public_key: str | None = None  # Discord: Ed25519 verify key, hex
+    application_id: str | None = None  # Discord
+    consumer_secret: str | None = None  # X: CRC and x-twitter-webhooks-signature
+    webhook_secret: str | None = None  # Standard Webhooks: whsec_… base64 key
+    own_ids: list[str] = []  # our page / bot / account ids: their messages are echoes
+    dedupe_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)  # at least the platform's retry window
+    signature_tolerance_seconds: int = Field(300, gt=0)
+    requests_per_second: float = Field(20.0, gt=0)  # outbound, per platform
+    per_chat_per_second: float = Field(1.0, gt=0)  # outbound, per conversation
+
+
+DEFAULT_API_BASE_URLS = {
+    "messenger": "https://graph.facebook.com/v23.0",
+    "instagram": "https://graph.facebook.com/v23.0",
+    "whatsapp": "https://graph.facebook.com/v23.0",
+    "slack": "https://slack.com/api",
+    "telegram": "https://api.telegram.org",
+    "discord": "https://discord.com/api/v10",
+    "x": "https://api.x.com/2",
+    "generic": "",
+}
+
+
+def default_platforms() -> dict[str, PlatformConfig]:
+    return {name: PlatformConfig(api_base_url=url) for name, url in DEFAULT_API_BASE_URLS.items()}
+
+
+class ServiceConfig(BaseModel):
+    """The runtime: where Redis and the database are, and the limits of the webhook edge."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    database_url: str = "sqlite:///.data/community-assistant.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    conversation_lock_seconds: int = Field(60, gt=0)
+    send_timeout_seconds: float = Field(10.0, gt=0)
+    send_max_retries: int = Field(5, ge=0)
+    meta_reply_window_hours: int = Field(24, gt=0)
+    helpdesk_url: str | None = None  # POST escalations here as signed webhooks (Zendesk/Freshdesk-style)
+    helpdesk_secret: str | None = None
+    sla_first_response_minutes: dict[str, int] = {"urgent": 30, "high": 60, "normal": 240, "low": 1440}
 
 
 class Settings(BaseSettings):
@@ -76,7 +132,20 @@ class Settings(BaseSettings):
     business_hours: BusinessHoursConfig = BusinessHoursConfig()
     policy: PolicyConfig = PolicyConfig()
     models: ModelConfig = ModelConfig()
+    service: ServiceConfig = ServiceConfig()
+    platforms: dict[str, PlatformConfig] = Field(default_factory=default_platforms)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("platforms")
+    @classmethod
+    def _platform_defaults(cls, value: dict[str, PlatformConfig]) -> dict[str, PlatformConfig]:
+        # A TOML that configures one platform must not drop the defaults of the others.
+        merged = default_platforms()
+        for name, config in value.items():
+            if not config.api_base_url and name in DEFAULT_API_BASE_URLS:
+                config = config.model_copy(update={"api_base_url": DEFAULT_API_BASE_URLS[name]})
+            merged[name] = config
+        return merged
 
     @field_validator("languages")
     @classmethod

@@ -16,13 +16,30 @@ from assistant.resources import load_yaml, resource_path
 from assistant.settings import BrandConfig
 
 TEMPLATE_PLACEHOLDERS = frozenset(
-    {"first_name", "brand", "back_at", "support_email", "help_center_url", "community_url", "order_tracking_url",
-     "answer_language_name"}
+    {
+        "first_name",
+        "brand",
+        "back_at",
+        "support_email",
+        "help_center_url",
+        "community_url",
+        "order_tracking_url",
+        "answer_language_name",
+    }
 )
 REQUIRED_KEYS = (
-    "greeting_named", "greeting_anonymous", "sign_off", "holding_in_hours", "holding_out_of_hours", "rephrase",
+    "greeting_named",
+    "greeting_anonymous",
+    "sign_off",
+    "holding_in_hours",
+    "holding_out_of_hours",
+    "rephrase",
 )
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:，。！？])")
+# With no name known, "{first_name}" goes together with the space before it ("Hi {first_name}!" → "Hi!").
+_NAME_SLOT = re.compile(r"[ \t]*\{first_name\}")
+_LEADING_COMMA = re.compile(r"^[,，、]\s*")
+# Languages written without spaces between sentences.
+_NO_SPACE_LANGUAGES = ("zh", "ja")
 MAX_NAME_CHARS = 40
 
 
@@ -79,9 +96,10 @@ class BrandVoice:
             "answer_language_name": "",
             **extra,
         }
-        filled = text.format_map(values)
-        # An unknown name leaves "Thanks , ..." behind; close the gap rather than invent a name.
-        return _SPACE_BEFORE_PUNCT.sub(r"\1", filled).strip()
+        if not first_name:
+            # Close the gap rather than invent a name: "Thanks {first_name}, …" → "Thanks, …".
+            text = _LEADING_COMMA.sub("", _NAME_SLOT.sub("", text).lstrip())
+        return text.format_map(values).strip()
 
     def template(self, key: str, lang: str) -> str:
         by_lang = self.templates[key]
@@ -93,4 +111,5 @@ class BrandVoice:
     def compose(self, body: str, lang: str, first_name: str | None) -> str:
         """Greeting, body and sign-off: every bot message reads as the brand and says it is automated."""
         greeting = self.render("greeting_named" if first_name else "greeting_anonymous", lang, first_name)
-        return f"{greeting} {body}\n{self.render('sign_off', lang)}"
+        gap = "" if lang in _NO_SPACE_LANGUAGES else " "
+        return f"{greeting}{gap}{body}\n{self.render('sign_off', lang)}"

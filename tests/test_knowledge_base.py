@@ -12,15 +12,19 @@ entries:
     tags: [shipping]
     status: published
     questions:
-      en: [How long does shipping take?, when will it arrive]
-      fr: [Combien de temps prend la livraison ?]
+      en:
+        - How long does shipping take?
+        - when will it arrive
+      fr:
+        - Combien de temps prend la livraison ?
     answers:
       en: "Delivery takes 2–4 days, {first_name}. Track it at {order_tracking_url}."
       fr: La livraison prend 2 à 4 jours.
   - id: loyalty
     status: draft
     questions:
-      en: [Do you have a loyalty programme?]
+      en:
+        - Do you have a loyalty programme?
     answers:
       en: Soon!
 """
@@ -52,7 +56,7 @@ def test_version_changes_with_published_content_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
-        ("entries:\n  - id: a\n    questions: {en: [x]\n", 3, "invalid YAML"),
+        ("entries:\n  - id: a\n    questions: {en: [x]\n", 4, "mapping started on line 3"),
         ("entries:\n  - id: Bad Id\n    questions: {en: [x]}\n    answers: {en: y}\n", 2, "`id` must be"),
         ("entries:\n  - id: a\n    status: live\n    questions: {en: [x]}\n    answers: {en: y}\n", 2, "`status`"),
         ("entries:\n  - id: a\n    questions: {en: [x]}\n    answers: {en: 'Hi {name}'}\n", 2, "{name}"),
@@ -76,7 +80,7 @@ def test_broken_file_names_file_and_line(tmp_path: Path, text: str, line: int, f
 def test_duplicate_ids_across_files_are_refused(tmp_path: Path) -> None:
     write(tmp_path, GOOD, "a.yml")
     write(tmp_path, GOOD, "b.yml")
-    with pytest.raises(KnowledgeBaseError, match="duplicate id 'shipping-times', first in .*a.yml:2"):
+    with pytest.raises(KnowledgeBaseError, match=r"duplicate id 'shipping-times', first in .*a\.yml:2"):
         load_knowledge_base(tmp_path)
 
 
@@ -86,7 +90,8 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_export_round_trips_without_loss(tmp_path: Path) -> None:
-    source = load_knowledge_base(write(tmp_path / "src" if (tmp_path / "src").mkdir() is None else tmp_path, GOOD))
+    (tmp_path / "src").mkdir()
+    source = load_knowledge_base(write(tmp_path / "src", GOOD))
     export_knowledge_base(source, tmp_path / "out")
     again = load_knowledge_base(tmp_path / "out")
     assert [e.to_yaml_dict() for e in again] == [e.to_yaml_dict() for e in source]

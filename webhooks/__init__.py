@@ -1,0 +1,1 @@
+"""The runtime around the answer engine: Flask webhooks, Celery tasks and one adapter per platform."""

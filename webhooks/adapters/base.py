@@ -1,0 +1,189 @@
+"""The interface every platform adapter implements, and the framework-free values it exchanges with the
+Flask views and Celery tasks: the raw request in, normalised events out, outbound messages and results."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+from assistant.messages import InboundMessage
+
+
+class WebhookError(Exception):
+    """A request we refuse; `status` is the HTTP status to answer and `reason` a log-safe explanation."""
+
+    status = 400
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if status is not None:
+            self.status = status
+
+
+class SignatureError(WebhookError):
+    """Missing, forged or stale signature: nothing is stored."""
+
+    status = 401
+
+
+class PayloadError(WebhookError):
+    """Malformed JSON or a body that does not follow the platform's contract."""
+
+    status = 400
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What the Flask view hands an adapter: exactly the bytes that arrived, and when."""
+
+    method: str
+    headers: Mapping[str, str]  # lower-cased names
+    query: Mapping[str, str]
+    body: bytes
+    received_at: datetime
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    """An answer the adapter dictates (handshakes, challenges, Discord's deferred response)."""
+
+    status: int = 200
+    body: str | bytes = ""
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """One event of a webhook delivery, normalised. `message` is None for events we only acknowledge."""
+
+    platform: str
+    event_id: str  # the platform's own id: the dedupe key
+    conversation_key: str  # stable per conversation (chat, thread or sender) within the platform
+    kind: str  # message | comment | echo | delivery | read | reaction | other
+    message: InboundMessage | None
+    reply_target: dict[str, str] = field(default_factory=dict)  # what `send` needs to answer this event
+    sent_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        message = self.message
+        return {
+            "platform": self.platform,
+            "event_id": self.event_id,
+            "conversation_key": self.conversation_key,
+            "kind": self.kind,
+            "message": None if message is None else {
+                "text": message.text, "sender_id": message.sender_id, "sender_name": message.sender_name,
+                "platform": message.platform, "conversation_id": message.conversation_id,
+                "message_id": message.message_id, "language": message.language, "is_public": message.is_public,
+                "is_echo": message.is_echo,
+            },
+            "reply_target": dict(self.reply_target),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InboundEvent:
+        raw = data.get("message")
+        return cls(
+            platform=data["platform"],
+            event_id=data["event_id"],
+            conversation_key=data["conversation_key"],
+            kind=data["kind"],
+            message=InboundMessage(**raw) if raw else None,
+            reply_target=dict(data.get("reply_target") or {}),
+            sent_at=datetime.fromisoformat(data["sent_at"]) if data.get("sent_at") else None,
+        )
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    platform: str
+    reply_target: dict[str, str]
+    text: str
+    idempotency_key: str  # stable for one intended message: a retry reuses it
+    mode: str = "reply"  # reply | public_reply | private_reply | human_agent (Meta tag outside 24 h)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    status: int | None = None
+    platform_message_id: str | None = None
+    retry_after: float | None = None  # seconds, from Retry-After or the platform's own field
+    retryable: bool = False  # 429, 5xx, connection refused before anything was sent
+    outcome_unknown: bool = False  # timeout after the request left: do not blindly resend
+    error: str | None = None
+
+
+class PlatformAdapter(Protocol):
+    """One platform. No Flask here: the views give it a WebhookRequest and act on what it returns."""
+
+    name: ClassVar[str]
+
+    def handshake(self, request: WebhookRequest) -> WebhookResponse | None:
+        """The answer to a verification request (GET challenge, url_verification, CRC, PING), else None."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Raise SignatureError unless the raw body is signed by the platform and fresh."""
+
+    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+        """Every event of the delivery; raise PayloadError for malformed bodies."""
+
+    def acknowledge(self, request: WebhookRequest, events: list[InboundEvent]) -> WebhookResponse:
+        """The immediate answer once events are queued (usually an empty 200)."""
+
+    def send(self, client: httpx.Client, message: OutboundMessage) -> SendResult:
+        """Deliver one message through the platform's API (base URL from settings)."""
+
+
+def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
+    left = a.encode() if isinstance(a, str) else a
+    right = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(left, right)
+
+
+def result_from_response(response: httpx.Response, message_id: str | None = None) -> SendResult:
+    """The common reading of an HTTP answer: 2xx ok, 429 and 5xx retryable with Retry-After honoured."""
+    retry_after = None
+    header = response.headers.get("retry-after")
+    if header:
+        try:
+            retry_after = float(header)
+        except ValueError:
+            retry_after = None
+    if response.is_success:
+        return SendResult(ok=True, status=response.status_code, platform_message_id=message_id)
+    retryable = response.status_code == 429 or response.status_code >= 500
+    return SendResult(ok=False, status=response.status_code, retry_after=retry_after, retryable=retryable,
+                      error=response.text[:300])
+
+
+def send_json(client: httpx.Client, url: str, payload: dict[str, Any], headers: Mapping[str, str] | None = None,
+              message_id_field: str | None = None) -> SendResult:
+    """POST JSON; a timeout after the request left is `outcome_unknown`, a refused connection is retryable."""
+    try:
+        response = client.post(url, json=payload, headers=dict(headers or {}))
+    except httpx.ConnectError as error:
+        return SendResult(ok=False, retryable=True, error=f"connect: {error}")
+    except httpx.TimeoutException as error:
+        return SendResult(ok=False, outcome_unknown=True, error=f"timeout: {error}")
+    message_id = None
+    if response.is_success and message_id_field:
+        try:
+            body = response.json()
+            value: Any = body
+            for part in message_id_field.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            message_id = str(value) if value is not None else None
+        except ValueError:
+            message_id = None
+    return result_from_response(response, message_id)
