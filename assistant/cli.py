@@ -227,6 +227,89 @@ def demo(at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
         fail(error)
 
 
+@main.command("ready-or-train")
+@folder_options
+def ready_or_train(kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Build the index and train the models only if they are missing or stale (used by scripts/run.sh)."""
+    settings = settings_from(kb_dir, data_dir)
+    try:
+        load_engine(settings, train_if_needed=True)
+    except USER_ERRORS as error:
+        fail(error)
+    click.echo("index and models are ready")
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@folder_options
+def serve(bind: str, workers: int, kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Run the webhook service under gunicorn (production); settings come from TOML and environment."""
+    import os
+
+    _export_folders(kb_dir, data_dir)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    os.execv(  # noqa: S606 - replace this process with gunicorn, no shell involved
+        str(gunicorn),
+        [str(gunicorn), "--bind", bind, "--workers", str(workers), "--access-logfile", "-", "webhooks.wsgi:app"],
+    )
+
+
+@main.command()
+@click.option("--concurrency", default=1, show_default=True)
+@folder_options
+def worker(concurrency: int, kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Run a Celery worker that decides and replies; start as many as you like against one Redis."""
+    import os
+
+    _export_folders(kb_dir, data_dir)
+    celery = Path(sys.executable).with_name("celery")
+    os.execv(  # noqa: S606 - replace this process with the Celery worker, no shell involved
+        str(celery),
+        [
+            str(celery),
+            "-A",
+            "webhooks.celery_app:celery_app",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--queues",
+            "community-assistant",
+        ],
+    )
+
+
+def _export_folders(kb_dir: Path | None, data_dir: Path | None) -> None:
+    import os
+
+    if kb_dir:
+        os.environ["CA_KB_DIR"] = str(kb_dir)
+    if data_dir:
+        os.environ["CA_DATA_DIR"] = str(data_dir)
+
+
+@main.group()
+def telegram() -> None:
+    """Telegram set-up."""
+
+
+@telegram.command("set-webhook")
+@click.option("--url", help="Public HTTPS URL of /webhooks/telegram (default: service.public_base_url + path).")
+def telegram_set_webhook(url: str | None) -> None:
+    """Register the webhook with Telegram once (never on every start)."""
+    import httpx
+
+    from webhooks.adapters.telegram import set_webhook
+
+    settings = load_settings()
+    target = url or f"{settings.service.public_base_url.rstrip('/')}/webhooks/telegram"
+    with httpx.Client(timeout=settings.service.send_timeout_seconds) as client:
+        answer = set_webhook(client, settings.platforms["telegram"], target)
+    click.echo(json.dumps(answer, ensure_ascii=False))
+
+
 @main.group()
 def kb() -> None:
     """Check, import and export the knowledge base."""

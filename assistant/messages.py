@@ -40,6 +40,7 @@ class EscalationReason(enum.StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
     IN_HOURS_POLICY = "in_hours_policy"
     FEEDBACK = "feedback"
+    DELIVERY_FAILED = "delivery_failed"
     ABUSE = "abuse"
     SPAM = "spam"
 

@@ -155,6 +155,6 @@ def train_engine(settings: Settings, encoder: Encoder | None = None, show_progre
         show_progress=show_progress,
     )
     intents.save(settings.models_dir)
-    signals = SignalModels.train(encoder, settings.risky_topics_file)
+    signals = SignalModels.train(encoder, settings.risky_topics_file, settings.nlu_file, kb)
     signals.save(settings.models_dir)
     return Engine.assemble(settings, encoder, kb, index, intents, signals)

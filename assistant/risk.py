@@ -15,7 +15,7 @@ from assistant.resources import load_yaml, resource_path
 
 NONE_LABEL = "none"
 # The classifier alone flags a topic only when it is sure; keywords flag it outright.
-CLASSIFIER_THRESHOLD = 0.75
+CLASSIFIER_THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from assistant.embeddings import Encoder
 from assistant.keywords import KeywordMatcher
+from assistant.knowledge_base import KnowledgeBase
 from assistant.moderation import ModerationModel, load_abuse_file
+from assistant.nlu_data import load_nlu
 from assistant.resources import load_yaml, resource_path
 from assistant.risk import RiskModel, load_risky_topics
 from assistant.sentiment import SentimentModel, load_sentiment_examples
@@ -26,13 +28,25 @@ class SignalModels:
     human_request: KeywordMatcher
 
     @classmethod
-    def train(cls, encoder: Encoder, risky_topics_file: Path | None = None) -> SignalModels:
+    def train(
+        cls,
+        encoder: Encoder,
+        risky_topics_file: Path | None = None,
+        nlu_file: Path | None = None,
+        kb: KnowledgeBase | None = None,
+    ) -> SignalModels:
         sentiment_rows = load_sentiment_examples()
         abuse = load_abuse_file()
         risky = load_risky_topics(risky_topics_file)
         moderation_rows = ModerationModel.examples(abuse)
-        neutral = [text for text, label, _ in sentiment_rows if label != "negative"]
-        risk_rows = RiskModel.examples(risky, neutral)
+        # Everyday messages, angry ones and complaints included, are what "not risky" looks like.
+        ordinary = [text for text, _, _ in sentiment_rows] + [
+            text for text, label in moderation_rows if label == "clean"
+        ]
+        ordinary += [example.text for example in load_nlu(nlu_file)] if nlu_file is not None else []
+        # The KB's own questions are the commonest "not risky" messages ("I forgot my password" is no breach).
+        ordinary += [q for entry in kb.published() for qs in entry.questions.values() for q in qs] if kb else []
+        risk_rows = RiskModel.examples(risky, ordinary)
         texts = [r[0] for r in sentiment_rows] + [r[0] for r in moderation_rows] + [r[0] for r in risk_rows]
         vectors = encoder.encode(texts)
         a, b = len(sentiment_rows), len(sentiment_rows) + len(moderation_rows)

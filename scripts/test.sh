@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/ensure-redis.sh
 .venv/bin/ruff check .
 .venv/bin/mypy assistant
 .venv/bin/lint-imports

@@ -80,10 +80,17 @@ class InboundEvent:
             "event_id": self.event_id,
             "conversation_key": self.conversation_key,
             "kind": self.kind,
-            "message": None if message is None else {
-                "text": message.text, "sender_id": message.sender_id, "sender_name": message.sender_name,
-                "platform": message.platform, "conversation_id": message.conversation_id,
-                "message_id": message.message_id, "language": message.language, "is_public": message.is_public,
+            "message": None
+            if message is None
+            else {
+                "text": message.text,
+                "sender_id": message.sender_id,
+                "sender_name": message.sender_name,
+                "platform": message.platform,
+                "conversation_id": message.conversation_id,
+                "message_id": message.message_id,
+                "language": message.language,
+                "is_public": message.is_public,
                 "is_echo": message.is_echo,
             },
             "reply_target": dict(self.reply_target),
@@ -163,12 +170,18 @@ def result_from_response(response: httpx.Response, message_id: str | None = None
     if response.is_success:
         return SendResult(ok=True, status=response.status_code, platform_message_id=message_id)
     retryable = response.status_code == 429 or response.status_code >= 500
-    return SendResult(ok=False, status=response.status_code, retry_after=retry_after, retryable=retryable,
-                      error=response.text[:300])
+    return SendResult(
+        ok=False, status=response.status_code, retry_after=retry_after, retryable=retryable, error=response.text[:300]
+    )
 
 
-def send_json(client: httpx.Client, url: str, payload: dict[str, Any], headers: Mapping[str, str] | None = None,
-              message_id_field: str | None = None) -> SendResult:
+def send_json(
+    client: httpx.Client,
+    url: str,
+    payload: dict[str, Any],
+    headers: Mapping[str, str] | None = None,
+    message_id_field: str | None = None,
+) -> SendResult:
     """POST JSON; a timeout after the request left is `outcome_unknown`, a refused connection is retryable."""
     try:
         response = client.post(url, json=payload, headers=dict(headers or {}))

@@ -1,0 +1,28 @@
+"""Persistence for community-assistant: conversations, messages, decisions, escalations and idempotent sends.
+SQLite by default, PostgreSQL by URL; the schema comes only from Alembic migrations (`migrate(url)`)."""
+
+from assistant.store.db import DEFAULT_DATABASE_URL, current_revision, head_revision, make_engine, migrate
+from assistant.store.repository import (
+    ConversationRecord,
+    DecisionRecord,
+    EscalationRecord,
+    MessageRecord,
+    NotFoundError,
+    OutboundRecord,
+    Store,
+)
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "ConversationRecord",
+    "DecisionRecord",
+    "EscalationRecord",
+    "MessageRecord",
+    "NotFoundError",
+    "OutboundRecord",
+    "Store",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "migrate",
+]

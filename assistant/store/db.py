@@ -1,0 +1,141 @@
+"""Engines for SQLite (default, WAL) and PostgreSQL (psycopg 3), and the programmatic Alembic upgrade.
+`migrate(url)` is idempotent and safe to call at every start from several processes at once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_DATABASE_URL = "sqlite:///.data/community-assistant.db"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+# Connections of the engine returned by `read_only()` carry this option, so SQLite may skip the write lock.
+READ_ONLY_OPTION = "ca_read_only"
+# First half of the two-int advisory lock key; the second half is the schema, so schemas migrate independently.
+_MIGRATION_LOCK_CLASS = 0x0CA5_7013
+# Alembic's `context` is a process-wide proxy: two threads running env.py at once would clobber each other.
+_ALEMBIC_LOCK = threading.Lock()
+
+
+def backend(url: str | URL) -> str:
+    return make_url(url).get_backend_name()
+
+
+def make_engine(database_url: str = DEFAULT_DATABASE_URL, *, busy_timeout_ms: int = 30_000, **kwargs: Any) -> Engine:
+    """An Engine for `database_url`; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE writes."""
+    url = make_url(database_url)
+    name = url.get_backend_name()
+    if name not in SUPPORTED_BACKENDS:
+        raise ValueError(f"unsupported database {name!r}: use sqlite:///path or postgresql+psycopg://…")
+    if name == "postgresql":
+        if url.drivername == "postgresql":
+            # Plain postgresql:// would pick psycopg2, which is not a dependency.
+            url = url.set(drivername="postgresql+psycopg")
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    return _sqlite_engine(url, busy_timeout_ms, kwargs)
+
+
+def _sqlite_engine(url: URL, busy_timeout_ms: int, kwargs: dict[str, Any]) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in str(url)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("check_same_thread", False)  # pooled connections move between threads
+    if in_memory:
+        kwargs.setdefault("poolclass", StaticPool)  # one shared connection, else each checkout is a new empty DB
+    elif not url.query.get("uri"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN is deferred and skips SELECTs; we emit BEGIN ourselves below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first, so switching to WAL waits for a concurrent starter instead of failing.
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")  # durable enough with WAL, far fewer fsyncs
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A deferred transaction that reads and then writes cannot wait for the lock (SQLITE_BUSY_SNAPSHOT);
+        # taking the write lock up front makes writers queue on busy_timeout instead of failing.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same pool, but transactions that only read: on SQLite they take no write lock."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def alembic_config(connection: Connection | None = None, database_url: str | None = None) -> Config:
+    """Alembic configuration built in code, so no alembic.ini has to be found at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if database_url is not None:
+        # ConfigParser interpolation would eat a '%' in a password.
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the migration lock until it commits.
+
+    PostgreSQL: a transaction-scoped advisory lock (released by commit or by a crashed process's disconnect).
+    SQLite: BEGIN IMMEDIATE, the database's single write lock. Whoever waits reads alembic_version only
+    after the winner committed, finds head, and does nothing.
+    """
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(CAST(:lock_class AS integer), hashtext(current_schema()))"),
+                {"lock_class": _MIGRATION_LOCK_CLASS},
+            )
+        yield connection
+
+
+def migrate(database: str | Engine = DEFAULT_DATABASE_URL, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` (Alembic `upgrade head`); a no-op when already there."""
+    engine = make_engine(database) if isinstance(database, str) else database
+    try:
+        with _ALEMBIC_LOCK, migration_transaction(engine) as connection:
+            command.upgrade(alembic_config(connection), revision)
+    finally:
+        if isinstance(database, str):
+            engine.dispose()

@@ -1,0 +1,218 @@
+"""The database schema as typed SQLAlchemy ORM classes: conversations, messages, decisions, escalations, outbound.
+The schema itself is created only by the Alembic migrations in `migrations/versions`; these classes mirror it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from assistant.messages import HandoffState
+
+DIRECTIONS = ("in", "out")
+AUTHORS = ("customer", "bot", "agent", "system")
+ESCALATION_STATUSES = ("open", "claimed", "resolved")
+# Escalations in these states still need a human; at most one of them may exist per conversation.
+ACTIVE_ESCALATION_STATUSES = ("open", "claimed")
+# "failed" may be retried; "dead" failed for good; "unknown" timed out with an unknown outcome and is never resent.
+OUTBOUND_STATUSES = ("pending", "sending", "sent", "failed", "dead", "unknown")
+SENDABLE_OUTBOUND_STATUSES = ("pending", "failed")
+
+# Deterministic constraint names, so later migrations (and SQLite batch mode) can address them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def in_list(column: str, values: tuple[str, ...]) -> str:
+    """SQL text `column IN ('a', 'b')` for CHECK constraints and partial-index predicates."""
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """The one place where times are normalised: aware UTC in, aware UTC out, on every backend.
+
+    SQLite has no time zone type and hands back naive values; PostgreSQL hands back the session's zone.
+    Naive input is refused rather than guessed, because a guessed zone corrupts SLA timers silently.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        # SQLite stores text: naive UTC text in one format keeps comparisons and MIN/MAX correct.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def json_type() -> TypeEngine[Any]:
+    # JSONB on PostgreSQL (compact, indexable); plain JSON text elsewhere.
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("platform", "conversation_key", name="uq_conversations_platform_key"),
+        CheckConstraint(in_list("handoff", tuple(state.value for state in HandoffState)), name="handoff"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    conversation_key: Mapped[str] = mapped_column(String(255))
+    sender_id: Mapped[str | None] = mapped_column(String(255))
+    sender_name: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(16))
+    handoff: Mapped[str] = mapped_column(String(32), default=HandoffState.BOT.value)
+    rephrase_asked: Mapped[bool] = mapped_column(default=False)
+    holding_reply_sent: Mapped[bool] = mapped_column(default=False)
+    assigned_agent: Mapped[str | None] = mapped_column(String(255))
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_bot_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # The database-level guarantee that a redelivered platform event is recorded once. Outbound rows
+        # carry NULL event ids, and NULLs never collide in a unique constraint on either backend.
+        UniqueConstraint("platform", "platform_event_id", name="uq_messages_platform_event"),
+        CheckConstraint(in_list("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(in_list("author", AUTHORS), name="author"),
+        # History reads and first-response metrics walk one conversation's messages in time order.
+        Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(8))
+    author: Mapped[str] = mapped_column(String(16))
+    platform_event_id: Mapped[str | None] = mapped_column(String(255))
+    platform_message_id: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    is_public: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DecisionRow(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    entry_id: Mapped[str | None] = mapped_column(String(255))
+    intent: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int | None] = mapped_column(Integer)
+    reply_kind: Mapped[str | None] = mapped_column(String(64))
+    # The reply the engine chose, kept even when it was never sent (moderated, failed, human took over).
+    reply: Mapped[str | None] = mapped_column(Text)
+    suggested_answer: Mapped[str | None] = mapped_column(Text)
+    reasons: Mapped[list[str]] = mapped_column(json_type(), default=list)
+    scores: Mapped[dict[str, float]] = mapped_column(json_type(), default=dict)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+    __table_args__ = (
+        CheckConstraint(in_list("status", ESCALATION_STATUSES), name="status"),
+        # Never two escalations needing a human in one conversation, even when two workers race.
+        Index(
+            "uq_escalations_active_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text(in_list("status", ACTIVE_ESCALATION_STATUSES)),
+            postgresql_where=text(in_list("status", ACTIVE_ESCALATION_STATUSES)),
+        ),
+        # The queue page: by status (and queue), most urgent first, then the earliest due.
+        Index("ix_escalations_queue_order", "status", "queue", "priority", "sla_due_at"),
+        Index("ix_escalations_created_at", "created_at"),
+        Index("ix_escalations_helpdesk_pushed_at", "helpdesk_pushed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    queue: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(64))
+    suggested_answer: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    sla_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    helpdesk_ticket_id: Mapped[str | None] = mapped_column(String(255))
+    helpdesk_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Outbound(Base):
+    __tablename__ = "outbound"
+    __table_args__ = (
+        CheckConstraint(in_list("status", OUTBOUND_STATUSES), name="status"),
+        Index("ix_outbound_conversation_id", "conversation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # One row per intended send: a retried task finds the row instead of sending again.
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    platform: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    platform_message_id: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole service on embedded defaults: installs what it needs, starts Redis if none answers, builds the
+# index and models if missing or stale, then runs gunicorn (webhooks) and one Celery worker (decisions).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+bash scripts/ensure-redis.sh
+export CA_CONFIG="${CA_CONFIG:-community-assistant.toml}"
+.venv/bin/assistant ready-or-train
+.venv/bin/assistant worker --concurrency 1 &
+worker=$!
+trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
+cat <<'MSG'
+
+community-assistant is starting on http://127.0.0.1:8000 (Ctrl-C stops it).
+  Try the engine without any platform:  .venv/bin/assistant ask "How long does delivery take?" --at 2026-11-28T21:30
+  Health:                               curl -s http://127.0.0.1:8000/readyz
+  Send a test message (enable the generic platform in community-assistant.toml first, see README):
+    .venv/bin/python scripts/send_test_message.py "Where is my order?"
+MSG
+.venv/bin/assistant serve --bind 127.0.0.1:8000 --workers 2

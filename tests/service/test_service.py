@@ -1,0 +1,262 @@
+"""The service end to end: webhook → Redis dedupe → Celery worker → engine → reply to the platform
+double; duplicates, forged requests, send failures and human ownership never produce a second reply."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+
+from flask.testing import FlaskClient
+
+from assistant.messages import HandoffState
+from tests.service.conftest import (
+    SLACK_SIGNING_SECRET,
+    TELEGRAM_BOT_TOKEN,
+    TELEGRAM_SECRET,
+    Service,
+    start_worker,
+    stop_worker,
+)
+
+_ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
+SEND_PATH = f"/bot{TELEGRAM_BOT_TOKEN}/sendMessage"
+
+
+def telegram_update(text: str, chat_id: int, update_id: int | None = None) -> dict[str, object]:
+    return {
+        "update_id": update_id if update_id is not None else next(_ids),
+        "message": {
+            "message_id": next(_ids) % 100000,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Anna", "language_code": "en"},
+            "chat": {"id": chat_id, "type": "private", "first_name": "Anna"},
+            "date": int(time.time()),
+            "text": text,
+        },
+    }
+
+
+def post_telegram(client: FlaskClient, update: dict[str, object], secret: str = TELEGRAM_SECRET) -> int:
+    response = client.post(
+        "/webhooks/telegram",
+        data=json.dumps(update),
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+    )
+    return response.status_code
+
+
+def replies_to(service: Service, chat_id: int) -> list[dict[str, object]]:
+    return [r.json() for r in service.sends(SEND_PATH) if r.json().get("chat_id") == chat_id]
+
+
+def test_a_question_is_answered_once_through_the_platform(service: Service, client: FlaskClient) -> None:
+    chat = next(_ids)
+    assert post_telegram(client, telegram_update("How long does delivery take?", chat)) == 200
+    service.wait_for(lambda: replies_to(service, chat), what="the reply")
+    (reply,) = replies_to(service, chat)
+    assert "Anna" in str(reply["text"])
+    request = next(r for r in service.sends(SEND_PATH) if r.json().get("chat_id") == chat)
+    assert request.method == "POST" and request.headers["content-type"].startswith("application/json")
+
+
+def test_the_same_update_three_times_and_out_of_order_gives_one_reply_each(
+    service: Service, client: FlaskClient
+) -> None:
+    chat = next(_ids)
+    first = telegram_update("What payment methods do you accept?", chat)
+    second = telegram_update("How long does delivery take?", chat)
+    for update in (second, first, second, first, second, first):
+        assert post_telegram(client, update) == 200
+    service.wait_for(lambda: len(replies_to(service, chat)) >= 2, what="two replies")
+    time.sleep(2.0)  # give any duplicate the time it would need to show up
+    assert len(replies_to(service, chat)) == 2
+
+
+def test_a_redelivery_that_passed_redis_is_stopped_by_the_database(service: Service, client: FlaskClient) -> None:
+    chat = next(_ids)
+    update = telegram_update("How long does delivery take?", chat)
+    assert post_telegram(client, update) == 200
+    service.wait_for(lambda: replies_to(service, chat), what="the reply")
+    service.redis.delete(f"ca:event:telegram:{update['update_id']}")  # as if the dedupe key had expired
+    assert post_telegram(client, update) == 200
+    time.sleep(2.0)
+    assert len(replies_to(service, chat)) == 1
+
+
+def test_forged_or_missing_secret_is_refused_and_nothing_is_stored(service: Service, client: FlaskClient) -> None:
+    chat = next(_ids)
+    update = telegram_update("How long does delivery take?", chat)
+    assert post_telegram(client, update, secret="wrong") == 401
+    response = client.post("/webhooks/telegram", data=json.dumps(update), headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+    time.sleep(1.0)
+    assert service.store.inbound_message_id("telegram", str(update["update_id"])) is None
+    assert not replies_to(service, chat)
+
+
+def slack_headers(body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    digest = hmac.new(SLACK_SIGNING_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slack_event(text: str, channel: str) -> bytes:
+    event_id = f"Ev{next(_ids)}"
+    ts = f"{time.time():.6f}"
+    return json.dumps(
+        {
+            "token": "unused",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": {
+                "type": "message",
+                "channel": channel,
+                "user": "U123",
+                "text": text,
+                "ts": ts,
+                "channel_type": "im",
+            },
+        }
+    ).encode()
+
+
+def test_slack_retries_are_duplicates_and_stale_signatures_are_refused(service: Service, client: FlaskClient) -> None:
+    channel = f"D{next(_ids)}"
+    body = slack_event("How long does delivery take?", channel)
+    assert client.post("/webhooks/slack", data=body, headers=slack_headers(body)).status_code == 200
+    retry_headers = {**slack_headers(body), "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert client.post("/webhooks/slack", data=body, headers=retry_headers).status_code == 200
+    stale = slack_headers(body, timestamp=int(time.time()) - 600)
+    assert client.post("/webhooks/slack", data=body, headers=stale).status_code == 401
+    forged = {**slack_headers(body), "X-Slack-Signature": "v0=" + "0" * 64}
+    assert client.post("/webhooks/slack", data=body, headers=forged).status_code == 401
+
+    def posted() -> list[object]:
+        return [r for r in service.sends("/chat.postMessage") if r.json().get("channel") == channel]
+
+    service.wait_for(lambda: posted(), what="the Slack reply")
+    time.sleep(1.5)
+    (request,) = posted()
+    assert request.headers["authorization"] == "Bearer xoxb-test-token"  # type: ignore[attr-defined]
+
+
+def test_slack_url_verification_answers_the_challenge(client: FlaskClient) -> None:
+    body = json.dumps(
+        {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}
+    ).encode()
+    response = client.post("/webhooks/slack", data=body, headers=slack_headers(body))
+    assert response.status_code == 200
+    assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in response.get_data(as_text=True)
+
+
+def test_a_server_error_is_retried_until_the_reply_goes_through(service: Service, client: FlaskClient) -> None:
+    chat = next(_ids)
+    service.api.reply(500, json={"ok": False, "description": "Internal"}, path=SEND_PATH, times=2)
+    assert post_telegram(client, telegram_update("How long does delivery take?", chat)) == 200
+    service.wait_for(lambda: len(replies_to(service, chat)) >= 3, timeout=45, what="two failures then success")
+    time.sleep(1.5)
+    assert len(replies_to(service, chat)) == 3  # two refused attempts, one delivered, no extra
+
+
+def test_429_is_retried_after_the_platforms_delay(service: Service, client: FlaskClient) -> None:
+    chat = next(_ids)
+    service.api.reply(429, json={"ok": False, "error_code": 429, "parameters": {"retry_after": 1}}, path=SEND_PATH)
+    assert post_telegram(client, telegram_update("What payment methods do you accept?", chat)) == 200
+    service.wait_for(lambda: len(replies_to(service, chat)) >= 2, timeout=30, what="retry after 429")
+    times = [r for r in service.sends(SEND_PATH) if r.json().get("chat_id") == chat]
+    assert len(times) == 2
+
+
+def test_a_timeout_with_unknown_outcome_is_not_resent_but_handed_to_a_person(
+    service: Service, client: FlaskClient
+) -> None:
+    chat = next(_ids)
+    service.api.reply(200, json={"ok": True, "result": {"message_id": 1}}, path=SEND_PATH, delay=3.0)
+    update = telegram_update("How long does delivery take?", chat)
+    assert post_telegram(client, update) == 200
+    service.wait_for(lambda: replies_to(service, chat), what="the slow send")
+    time.sleep(5.0)
+    assert len(replies_to(service, chat)) == 1
+    conversation = service.store.conversation("telegram", str(chat))
+    assert service.store.conversation_state(conversation.id).handoff == HandoffState.WAITING_FOR_HUMAN
+    reasons = [
+        e.reason for e in service.store.escalations(status="open", limit=500) if e.conversation_id == conversation.id
+    ]
+    assert reasons == ["delivery_failed"]
+
+
+def test_a_conversation_owned_by_a_person_gets_no_bot_reply(service: Service, client: FlaskClient) -> None:
+    chat = next(_ids)
+    conversation = service.store.conversation("telegram", str(chat))
+    service.store.update_conversation(conversation.id, handoff=HandoffState.HUMAN)
+    update = telegram_update("How long does delivery take?", chat)
+    assert post_telegram(client, update) == 200
+    service.wait_for(
+        lambda: service.store.inbound_message_id("telegram", str(update["update_id"])) is not None,
+        what="the message to be recorded",
+    )
+    time.sleep(1.5)
+    assert not replies_to(service, chat)
+    history = service.store.history(conversation.id)
+    assert history[-1].decision is not None and history[-1].decision.action == "ignore"
+
+
+def test_a_request_for_a_person_escalates_once_and_is_pushed_to_the_helpdesk(
+    service: Service, client: FlaskClient
+) -> None:
+    chat = next(_ids)
+    assert post_telegram(client, telegram_update("I want to talk to a human", chat)) == 200
+    service.wait_for(lambda: replies_to(service, chat), what="the holding reply")
+    assert post_telegram(client, telegram_update("hello??", chat)) == 200
+    service.wait_for(lambda: len(service.sends("/helpdesk/tickets")) >= 1, what="the helpdesk push")
+    time.sleep(1.5)
+    assert len(replies_to(service, chat)) == 1  # the holding reply is sent once, not on every message
+    conversation = service.store.conversation("telegram", str(chat))
+    open_ones = [e for e in service.store.escalations(status="open", limit=500) if e.conversation_id == conversation.id]
+    assert len(open_ones) == 1 and open_ones[0].reason == "human_requested"
+    ticket = service.sends("/helpdesk/tickets")[-1]
+    assert ticket.headers["webhook-id"].startswith("escalation-")  # type: ignore[attr-defined]
+    assert ticket.headers["webhook-signature"].startswith("v1,")  # type: ignore[attr-defined]
+
+
+def test_bad_requests_get_clear_4xx(service: Service, client: FlaskClient) -> None:
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    assert client.post("/webhooks/telegram", data=b"{not json", headers=headers).status_code == 400
+    assert client.post("/webhooks/nowhere", data=b"{}", headers=headers).status_code == 404
+    huge = b'{"update_id": 1, "pad": "' + b"x" * (service.settings.service.max_body_bytes + 10) + b'"}'
+    response = client.post("/webhooks/telegram", data=huge, headers=headers)
+    assert response.status_code == 413 and "larger than" in response.get_json()["error"]
+    assert client.get("/webhooks/telegram").status_code in (404, 405)
+
+
+def test_redis_down_answers_503_so_the_platform_retries(service: Service) -> None:
+    from webhooks.app import create_app
+
+    settings = service.settings.model_copy(
+        update={"service": service.settings.service.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})}
+    )
+    down = create_app(settings).test_client()
+    assert post_telegram(down, telegram_update("How long does delivery take?", next(_ids))) == 503
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.get_json()
+    assert ready.get_json()["checks"]["index"]["ok"]
+
+
+def test_a_worker_killed_mid_send_leaves_exactly_one_reply(service: Service, client: FlaskClient) -> None:
+    chat = next(_ids)
+    service.api.reply(200, json={"ok": True, "result": {"message_id": 7}}, path=SEND_PATH, delay=2.5)
+    assert post_telegram(client, telegram_update("What payment methods do you accept?", chat)) == 200
+    service.wait_for(lambda: replies_to(service, chat), what="the send to start")
+    stop_worker(service.worker, kill=True)
+    service.worker = start_worker(service.config, service.worker_log)
+    time.sleep(8.0)  # past the visibility timeout: the unacknowledged task is redelivered and finishes
+    assert len(replies_to(service, chat)) == 1

@@ -1,0 +1,34 @@
+"""Platform name → adapter class. Adding a platform is one module and one line here."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from assistant.settings import PlatformConfig, Settings
+from webhooks.adapters.base import PlatformAdapter
+
+ADAPTERS: dict[str, str] = {
+    "messenger": "webhooks.adapters.meta:MessengerAdapter",
+    "instagram": "webhooks.adapters.meta:InstagramAdapter",
+    "whatsapp": "webhooks.adapters.meta:WhatsAppAdapter",
+    "slack": "webhooks.adapters.slack:SlackAdapter",
+    "telegram": "webhooks.adapters.telegram:TelegramAdapter",
+    "discord": "webhooks.adapters.discord:DiscordAdapter",
+    "x": "webhooks.adapters.x:XAdapter",
+    "generic": "webhooks.adapters.generic:GenericAdapter",
+}
+
+
+def adapter_for(name: str, config: PlatformConfig) -> PlatformAdapter:
+    module_name, _, class_name = ADAPTERS[name].partition(":")
+    adapter_class = getattr(import_module(module_name), class_name)
+    adapter: PlatformAdapter = adapter_class(config)
+    return adapter
+
+
+def enabled_adapters(settings: Settings) -> dict[str, PlatformAdapter]:
+    """The adapters of every enabled platform; an unknown name in the settings is a configuration error."""
+    unknown = sorted(set(settings.platforms) - set(ADAPTERS))
+    if unknown:
+        raise ValueError(f"unknown platform(s) in settings: {unknown}; known: {sorted(ADAPTERS)}")
+    return {name: adapter_for(name, cfg) for name, cfg in settings.platforms.items() if cfg.enabled}

@@ -1,0 +1,164 @@
+"""Helpers the platform adapters share: HMAC and freshness checks on raw bytes, JSON reading, and one outbound
+HTTP call that tells "never sent" (retryable) from "sent, answer lost" (outcome unknown); one copy for all adapters."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from assistant.settings import SUPPORTED_LANGUAGES
+from webhooks.adapters.base import PayloadError, SendResult, SignatureError
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: what the platforms send, and what they signed
+
+
+# --- signatures -------------------------------------------------------------------------------------------------
+
+
+def require_secret(value: str | None, what: str) -> str:
+    """The configured secret, or SignatureError: an adapter without its secret accepts nothing."""
+    if not value:
+        raise SignatureError(f"{what} is not configured; refusing every request")
+    return value
+
+
+def hmac_sha256(key: str | bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 digest of `message` (the raw request bytes, or a documented prefix + them)."""
+    key_bytes = key.encode() if isinstance(key, str) else key
+    return hmac.new(key_bytes, message, hashlib.sha256).digest()
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` as an aware UTC datetime; a naive one is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def check_timestamp(raw: str | None, now: datetime, tolerance_seconds: int, header: str) -> int:
+    """Parse a Unix-seconds header and refuse it when missing, malformed, or further than the tolerance from `now`
+    (in either direction: a clock far ahead is as suspicious as a replay)."""
+    if raw is None or not raw.strip():
+        raise SignatureError(f"missing {header}")
+    if not UNIX_SECONDS.fullmatch(raw):
+        raise SignatureError(f"malformed {header}")
+    stamp = int(raw)
+    if abs(utc(now).timestamp() - stamp) > tolerance_seconds:
+        raise SignatureError(f"stale {header}: outside the {tolerance_seconds} s tolerance")
+    return stamp
+
+
+# --- reading payloads -------------------------------------------------------------------------------------------
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or PayloadError (400) for anything else."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise PayloadError("body is not valid UTF-8 JSON") from None
+    if not isinstance(data, dict):
+        raise PayloadError("body is not a JSON object")
+    return data
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (for optional nested objects)."""
+    return value if isinstance(value, dict) else {}
+
+
+def id_string(value: Any) -> str | None:
+    """A platform id (string or integer in JSON) as a string; None for anything else (booleans included)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value:
+        return value
+    return None
+
+
+def language_hint(code: Any) -> str | None:
+    """The first two letters of a platform language tag (IETF, e.g. "pl", "zh-hans") when we support them."""
+    if not isinstance(code, str) or len(code) < 2:
+        return None
+    prefix = code[:2].lower()
+    return prefix if prefix in SUPPORTED_LANGUAGES else None
+
+
+def from_epoch(seconds: Any) -> datetime | None:
+    """A Unix timestamp (number or numeric string) as an aware UTC datetime; None when absent or malformed."""
+    if isinstance(seconds, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(float(seconds), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def from_epoch_ms(milliseconds: Any) -> datetime | None:
+    """A Unix timestamp in milliseconds (number or numeric string) as an aware UTC datetime, or None."""
+    seconds = seconds_or_none(milliseconds)
+    return from_epoch(seconds / 1000) if seconds is not None else None
+
+
+def compact_json(payload: Mapping[str, Any]) -> bytes:
+    """The exact bytes we send (and, where a signature covers them, sign)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# --- outbound ---------------------------------------------------------------------------------------------------
+
+
+def request_json(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+) -> httpx.Response | SendResult:
+    """Send JSON and return the response, or the SendResult of a transport failure.
+
+    Nothing left the machine (connect refused or timed out, no pooled connection): retryable. The request may have
+    reached the platform (read/write timeout, connection dropped mid-exchange): outcome unknown, so the caller must
+    not resend blindly. Error texts never include the URL (Telegram puts the bot token in the path)."""
+    content = compact_json(payload) if body is None else body
+    merged = {"Content-Type": JSON_CONTENT_TYPE, **dict(headers or {})}
+    try:
+        return client.request(method, url, content=content, headers=merged)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+        return SendResult(ok=False, retryable=True, error=f"not sent: {type(error).__name__}")
+    except (httpx.TimeoutException, httpx.TransportError) as error:
+        return SendResult(ok=False, outcome_unknown=True, error=f"sent, no answer: {type(error).__name__}")
+
+
+def response_json(response: httpx.Response) -> dict[str, Any]:
+    """The response body as a JSON object, or an empty one when it is not."""
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def seconds_or_none(value: Any) -> float | None:
+    """A non-negative number of seconds from a JSON number or header string."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(seconds, 0.0)
+
+
+def retry_after_header(response: httpx.Response) -> float | None:
+    """Seconds from a `Retry-After` header given in seconds (the form these platforms use)."""
+    return seconds_or_none(response.headers.get("retry-after"))

@@ -1,0 +1,82 @@
+"""The Celery application and its thin tasks: process one webhook event, deliver one reply, push one
+escalation to the helpdesk. The work itself lives in `webhooks.worker`; tasks add queueing and retries."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from celery import Celery, Task
+
+from assistant.settings import load_settings
+from webhooks.adapters.base import InboundEvent
+from webhooks.runtime import current_runtime
+from webhooks.worker import EventProcessor, backoff_seconds
+
+log = logging.getLogger("community_assistant.tasks")
+
+
+def make_celery(broker_url: str | None = None) -> Celery:
+    settings = load_settings()
+    app = Celery("community_assistant", broker=broker_url or settings.service.redis_url)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        # A task is acknowledged only when it finished: a worker killed mid-task leaves it to be redelivered,
+        # and the idempotent store makes the second run finish the job instead of repeating it.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="community-assistant",
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": int(os.environ.get("CA_CELERY_VISIBILITY_TIMEOUT", "3600")),
+        },
+        task_ignore_result=True,
+    )
+    return app
+
+
+celery_app = make_celery()
+
+
+@celery_app.task(  # type: ignore[untyped-decorator]
+    name="ca.process_event", bind=True, max_retries=8
+)
+def process_event(self: Task, event: dict[str, Any]) -> str:
+    inbound = InboundEvent.from_dict(event)
+    processor = EventProcessor(current_runtime())
+    try:
+        processed = processor.process(inbound)
+    except Exception as error:  # the event must not be lost: retry with backoff, then it stays in the logs
+        log.exception("event %s:%s failed", inbound.platform, inbound.event_id)
+        raise self.retry(exc=error, countdown=backoff_seconds(self.request.retries + 1, None)) from error
+    if processed.outbound_id is not None:
+        deliver_reply.delay(processed.outbound_id, inbound.reply_target, inbound.conversation_key)
+    if processed.escalation_id is not None and current_runtime().settings.service.helpdesk_url:
+        push_escalation.delay(processed.escalation_id)
+    return processed.outcome
+
+
+@celery_app.task(  # type: ignore[untyped-decorator]
+    name="ca.deliver_reply", bind=True, max_retries=20
+)
+def deliver_reply(self: Task, outbound_id: int, reply_target: dict[str, str], conversation_key: str) -> str:
+    processor = EventProcessor(current_runtime())
+    delivery = processor.deliver(outbound_id, reply_target, conversation_key=conversation_key)
+    if delivery.outcome == "retry":
+        raise self.retry(countdown=delivery.retry_after or 1.0)
+    return delivery.outcome
+
+
+@celery_app.task(  # type: ignore[untyped-decorator]
+    name="ca.push_escalation", bind=True, max_retries=10
+)
+def push_escalation(self: Task, escalation_id: int) -> str:
+    from webhooks.helpdesk import push_to_helpdesk
+
+    outcome = push_to_helpdesk(current_runtime(), escalation_id)
+    if outcome.retry_after is not None:
+        raise self.retry(countdown=outcome.retry_after)
+    return outcome.status

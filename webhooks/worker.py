@@ -1,0 +1,189 @@
+"""What a worker does with one queued event: record it, decide under a per-conversation lock, apply the
+handoff state and escalation, and deliver the reply idempotently (never twice, never silently lost)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from assistant.messages import Action, Decision, EscalationReason, HandoffState, Priority
+from webhooks.adapters.base import InboundEvent, OutboundMessage, SendResult
+from webhooks.runtime import Runtime
+
+log = logging.getLogger("community_assistant.worker")
+
+LOCK_PREFIX = "ca:lock:conversation:"
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 300.0
+RATE_LIMITED_RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Processed:
+    """The outcome of one event, for the task to act on (deliver now, nothing to do, …)."""
+
+    outcome: str  # decided | duplicate | resumed | acknowledged
+    outbound_id: int | None = None
+    escalation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: str  # sent | already_done | busy | retry | failed | unknown
+    retry_after: float | None = None
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """The platform's Retry-After when it gave one, else exponential backoff."""
+    if retry_after is not None and retry_after >= 0:
+        return float(min(retry_after, BACKOFF_MAX_SECONDS))
+    return float(min(BACKOFF_BASE_SECONDS * 2.0 ** max(0, attempt - 1), BACKOFF_MAX_SECONDS))
+
+
+def reply_key(event: InboundEvent) -> str:
+    """One reply per inbound event; Instagram/Facebook allow one private reply per comment."""
+    if event.kind == "comment" and event.reply_target.get("comment_id"):
+        return f"private_reply:{event.platform}:{event.reply_target['comment_id']}"
+    return f"reply:{event.platform}:{event.event_id}"
+
+
+class EventProcessor:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    def process(self, event: InboundEvent, now: datetime | None = None) -> Processed:
+        message = event.message
+        if message is None or event.kind not in ("message", "comment"):
+            return Processed("acknowledged")
+        now = now or datetime.now(UTC)
+        store = self.rt.store
+        conversation = store.conversation(
+            event.platform, event.conversation_key, message.sender_id, message.sender_name
+        )
+        lock = self.rt.redis.lock(
+            f"{LOCK_PREFIX}{event.platform}:{event.conversation_key}",
+            timeout=self.rt.settings.service.conversation_lock_seconds,
+            blocking_timeout=self.rt.settings.service.conversation_lock_seconds,
+        )
+        with lock:
+            message_id = store.record_inbound(
+                conversation.id, event.platform, event.event_id, message.text, message.language, message.is_public, now
+            )
+            if message_id is None:
+                # Recorded by an earlier attempt; if it also decided, only an unsent reply may be left to finish.
+                existing = store.inbound_message_id(event.platform, event.event_id)
+                if existing is not None and store.has_decision(existing):
+                    pending = store.outbound_by_key(reply_key(event))
+                    if pending is not None and pending.status in ("pending", "failed"):
+                        return Processed("resumed", outbound_id=pending.id)
+                    return Processed("duplicate")
+                message_id = existing
+            if message_id is None:
+                return Processed("duplicate")
+            state = store.conversation_state(conversation.id)
+            decision = self.rt.engine.decide(message, state, now)
+            store.record_decision(message_id, decision)
+            escalation_id = self._apply(conversation.id, message_id, decision, now)
+            outbound_id = None
+            if decision.reply:
+                mode = "private_reply" if event.kind == "comment" else "reply"
+                record, _ = store.reserve_outbound(
+                    reply_key(event), conversation.id, message_id, event.platform, mode, decision.reply
+                )
+                outbound_id = record.id
+        return Processed("decided", outbound_id=outbound_id, escalation_id=escalation_id)
+
+    def _apply(self, conversation_id: int, message_id: int, decision: Decision, now: datetime) -> int | None:
+        """Conversation state and escalation that follow from a decision."""
+        store = self.rt.store
+        if decision.action == Action.ANSWER:
+            store.update_conversation(
+                conversation_id, language=decision.language, rephrase_asked=decision.reply_kind == "rephrase"
+            )
+            return None
+        if decision.action not in (Action.ESCALATE, Action.MODERATE):
+            return None
+        priority = decision.priority or Priority.NORMAL
+        sla_due = self.sla_due(priority, now)
+        escalation_id = store.open_escalation(
+            conversation_id,
+            message_id,
+            decision.queue or self.rt.settings.policy.default_queue,
+            int(priority),
+            (decision.reason or EscalationReason.LOW_CONFIDENCE).value,
+            decision.suggested_answer,
+            sla_due,
+        )
+        if decision.action == Action.ESCALATE:
+            store.update_conversation(
+                conversation_id,
+                handoff=HandoffState.WAITING_FOR_HUMAN,
+                language=decision.language,
+                holding_reply_sent=True if decision.reply else None,
+            )
+        return escalation_id
+
+    def sla_due(self, priority: Priority, now: datetime) -> datetime:
+        minutes = self.rt.settings.service.sla_first_response_minutes.get(priority.name.lower(), 240)
+        return self.rt.hours.add_business_time(now, timedelta(minutes=minutes))
+
+    def deliver(
+        self,
+        outbound_id: int,
+        reply_target: dict[str, str],
+        conversation_key: str | None = None,
+        now: datetime | None = None,
+    ) -> Delivery:
+        """Send one reserved reply; a reply whose outcome is unknown is never resent blindly."""
+        store = self.rt.store
+        record = store.outbound(outbound_id)
+        if record is None or record.status in ("sent", "unknown", "dead"):
+            return Delivery("already_done")
+        if not self.rt.rate_limits.allow(record.platform, conversation_key or str(record.conversation_id)):
+            return Delivery("retry", RATE_LIMITED_RETRY_SECONDS)
+        adapter = self.rt.adapters.get(record.platform)
+        if adapter is None:
+            store.mark_failed(outbound_id, f"platform {record.platform} is not enabled", retryable=False)
+            self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+            return Delivery("failed")
+        if not store.mark_sending(outbound_id):
+            return Delivery("busy")
+        result: SendResult = adapter.send(
+            self.rt.http,
+            OutboundMessage(record.platform, reply_target, record.text, record.idempotency_key, record.mode),
+        )
+        if result.ok:
+            store.mark_sent(outbound_id, result.platform_message_id, now or datetime.now(UTC))
+            store.record_outbound_message(record.conversation_id, "bot", record.text, result.platform_message_id)
+            store.update_conversation(record.conversation_id, last_bot_reply_at=now or datetime.now(UTC))
+            return Delivery("sent")
+        if result.outcome_unknown:
+            store.mark_unknown(outbound_id, result.error or "timeout")
+            log.warning("reply %s: outcome unknown (%s); not resent, handed to a person", outbound_id, result.error)
+            self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+            return Delivery("unknown")
+        attempts = record.attempts + 1
+        if result.retryable and attempts <= self.rt.settings.service.send_max_retries:
+            store.mark_failed(outbound_id, result.error or f"HTTP {result.status}", retryable=True)
+            return Delivery("retry", backoff_seconds(attempts, result.retry_after))
+        store.mark_failed(outbound_id, result.error or f"HTTP {result.status}", retryable=False)
+        log.warning("reply %s failed for good (HTTP %s); handed to a person", outbound_id, result.status)
+        self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+        return Delivery("failed")
+
+    def _escalate_undelivered(
+        self, conversation_id: int, message_id: int | None, text: str, now: datetime | None
+    ) -> None:
+        """A reply that could not be delivered is not lost: a person gets the conversation and the text."""
+        moment = now or datetime.now(UTC)
+        self.rt.store.open_escalation(
+            conversation_id,
+            message_id,
+            self.rt.settings.policy.default_queue,
+            int(Priority.HIGH),
+            EscalationReason.DELIVERY_FAILED.value,
+            text,
+            self.sla_due(Priority.HIGH, moment),
+        )
+        self.rt.store.update_conversation(conversation_id, handoff=HandoffState.WAITING_FOR_HUMAN)
