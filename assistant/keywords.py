@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 _NO_SPACES = ("zh", "ja")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 def _pattern(keyword: str) -> str:
@@ -20,7 +21,7 @@ class KeywordMatcher:
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._substrings: dict[str, list[str]] = {}
         for lang, words in keywords.items():
-            cleaned = [w.strip().casefold() for w in words if w and w.strip()]
+            cleaned = [w.strip().casefold().translate(_APOSTROPHES) for w in words if w and w.strip()]
             if lang in _NO_SPACES:
                 self._substrings[lang] = [w.rstrip("*") for w in cleaned]
             elif cleaned:
@@ -28,7 +29,8 @@ class KeywordMatcher:
 
     def find(self, text: str, lang: str | None = None) -> list[str]:
         """Keywords found in `text`: of `lang` if given, else of every language (mixed-language messages)."""
-        folded = text.casefold()
+        # Phones type curly apostrophes; the lists are written with straight ones.
+        folded = text.casefold().translate(_APOSTROPHES)
         langs = [lang] if lang else list({*self._patterns, *self._substrings})
         found: list[str] = []
         for code in langs:

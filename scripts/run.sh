@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/ensure-redis.sh
 export CA_CONFIG="${CA_CONFIG:-community-assistant.toml}"
+mkdir -p .data
+if [ ! -s .data/generic-webhook-secret ]; then
+  .venv/bin/python -c "import base64, secrets; print('whsec_' + base64.b64encode(secrets.token_bytes(24)).decode())" \
+    > .data/generic-webhook-secret
+fi
+export CA_PLATFORMS__GENERIC__WEBHOOK_SECRET="$(cat .data/generic-webhook-secret)"
 .venv/bin/assistant ready-or-train
 .venv/bin/assistant worker --concurrency 1 &
 worker=$!
@@ -15,7 +21,7 @@ cat <<'MSG'
 community-assistant is starting on http://127.0.0.1:8000 (Ctrl-C stops it).
   Try the engine without any platform:  .venv/bin/assistant ask "How long does delivery take?" --at 2026-11-28T21:30
   Health:                               curl -s http://127.0.0.1:8000/readyz
-  Send a test message (enable the generic platform in community-assistant.toml first, see README):
-    .venv/bin/python scripts/send_test_message.py "Where is my order?"
+  Send a test message through the whole service (webhook → queue → worker → reply), from another terminal:
+    .venv/bin/python scripts/send_test_message.py "How long does delivery take?"
 MSG
 .venv/bin/assistant serve --bind 127.0.0.1:8000 --workers 2

@@ -17,6 +17,7 @@ def test_keywords_on_word_boundaries_prefixes_and_chinese() -> None:
     assert matcher.find("судно") == []
     assert matcher.find("我会找律师") == ["律师"]
     assert matcher.find("I will sue", lang="fr") == []
+    assert KeywordMatcher({"en": ["i'll sue"]}).find("I\u2019ll sue you") == ["i'll sue"]
 
 
 def test_rasa_nlu_yaml_loads_as_rasa_writes_it(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 
 from assistant.settings import load_settings
 from webhooks.adapters.base import InboundEvent
@@ -39,6 +40,12 @@ def make_celery(broker_url: str | None = None) -> Celery:
 
 
 celery_app = make_celery()
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _load_models(**_: object) -> None:
+    """Load the model and index when a worker process starts, not on the first customer's message."""
+    current_runtime().engine  # noqa: B018 - touching the cached property loads it
 
 
 @celery_app.task(  # type: ignore[untyped-decorator]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from assistant.messages import Action, Decision, EscalationReason, HandoffState, Priority
 from webhooks.adapters.base import InboundEvent, OutboundMessage, SendResult
+from webhooks.adapters.meta import REPLY_WINDOW
 from webhooks.runtime import Runtime
 
 log = logging.getLogger("community_assistant.worker")
@@ -17,6 +18,7 @@ LOCK_PREFIX = "ca:lock:conversation:"
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 300.0
 RATE_LIMITED_RETRY_SECONDS = 1.0
+META_PLATFORMS = ("messenger", "instagram", "whatsapp")
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,11 @@ class EventProcessor:
             store.mark_failed(outbound_id, f"platform {record.platform} is not enabled", retryable=False)
             self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
             return Delivery("failed")
+        if self._outside_reply_window(record.platform, record.conversation_id, now):
+            # Meta refuses a standard reply after 24 h; a person can still answer with the human-agent tag.
+            store.mark_failed(outbound_id, "outside the platform's 24-hour reply window", retryable=False)
+            self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+            return Delivery("failed")
         if not store.mark_sending(outbound_id):
             return Delivery("busy")
         result: SendResult = adapter.send(
@@ -171,6 +178,12 @@ class EventProcessor:
         log.warning("reply %s failed for good (HTTP %s); handed to a person", outbound_id, result.status)
         self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
         return Delivery("failed")
+
+    def _outside_reply_window(self, platform: str, conversation_id: int, now: datetime | None) -> bool:
+        if platform not in META_PLATFORMS:
+            return False
+        last = self.rt.store.conversation_by_id(conversation_id).last_inbound_at
+        return last is not None and (now or datetime.now(UTC)) - last > REPLY_WINDOW
 
     def _escalate_undelivered(
         self, conversation_id: int, message_id: int | None, text: str, now: datetime | None

@@ -260,3 +260,32 @@ def test_a_worker_killed_mid_send_leaves_exactly_one_reply(service: Service, cli
     service.worker = start_worker(service.config, service.worker_log)
     time.sleep(8.0)  # past the visibility timeout: the unacknowledged task is redelivered and finishes
     assert len(replies_to(service, chat)) == 1
+
+
+def test_meta_replies_outside_the_24_hour_window_go_to_a_person(service: Service) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from webhooks.runtime import Runtime
+    from webhooks.worker import EventProcessor
+
+    platforms = dict(service.settings.platforms)
+    platforms["messenger"] = platforms["messenger"].model_copy(
+        update={"enabled": True, "api_base_url": service.api.url, "access_token": "page-token", "app_secret": "s"}
+    )
+    processor = EventProcessor(Runtime(service.settings.model_copy(update={"platforms": platforms})))
+    store = service.store
+    now = datetime.now(UTC)
+    conversation = store.conversation("messenger", f"page:{next(_ids)}", "psid-1", "Anna")
+    message_id = store.record_inbound(
+        conversation.id, "messenger", f"mid.{next(_ids)}", "hi", "en", False, now - timedelta(hours=25)
+    )
+    assert message_id is not None
+    record, _ = store.reserve_outbound(
+        f"reply:test:{message_id}", conversation.id, message_id, "messenger", "reply", "late answer"
+    )
+    before = len(service.sends("/me/messages"))
+    delivery = processor.deliver(record.id, {"recipient_id": "psid-1"}, now=now)
+    assert delivery.outcome == "failed"
+    assert len(service.sends("/me/messages")) == before  # nothing sent outside the window
+    reasons = [e.reason for e in store.escalations(status="open", limit=500) if e.conversation_id == conversation.id]
+    assert reasons == ["delivery_failed"]
