@@ -23,7 +23,7 @@ replies: list[dict[str, object]] = []
 
 
 class ReplyReceiver(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
         replies.append({"body": json.loads(body or b"{}"), "signature": self.headers.get("webhook-signature")})
         self.send_response(200)
@@ -31,7 +31,7 @@ class ReplyReceiver(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(json.dumps({"id": f"reply-{len(replies)}"}).encode())
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
