@@ -1,0 +1,94 @@
+"""The CLI as a user runs it (ask, replay, kb import, stale index) and calibration tested the way it is
+used: intents held out of training entirely must be escalated, not answered."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from assistant.cli import main
+from assistant.intent_model import FAQ_PREFIX, IntentModel, training_examples
+from assistant.knowledge_base import load_knowledge_base
+from assistant.nlu_data import load_nlu
+from assistant.pipeline import Engine
+from tests.conftest import ROOT
+
+HELD_OUT = ("payment-methods", "account-deletion", "community-discord", "product-warranty", "events-meetups")
+
+
+def test_held_out_entries_are_escalated_not_answered(engine: Engine) -> None:
+    kb = load_knowledge_base(ROOT / "knowledge_base")
+    texts, labels, _ = training_examples(kb, load_nlu(ROOT / "training" / "nlu.yml"))
+    vectors = engine.encoder.encode(texts)
+    held = np.array([label.removeprefix(FAQ_PREFIX) in HELD_OUT for label in labels])
+    model, _ = IntentModel.train_on_vectors(
+        vectors[~held], [lab for lab, h in zip(labels, held, strict=True) if not h], engine.encoder.name, kb.version,
+        target_precision=0.95,
+    )
+    predictions = model.predict(vectors[held])
+    answered = sum(p.confidence >= model.threshold for p in predictions)
+    assert answered / len(predictions) <= 0.10, f"{answered} of {len(predictions)} unseen questions answered"
+    in_scope = model.predict(vectors[~held][::7])
+    kept_labels = [lab for lab, h in zip(labels, held, strict=True) if not h][::7]
+    confident = [(p.label == lab) for p, lab in zip(in_scope, kept_labels, strict=True) if p.confidence >= model.threshold]
+    assert confident and sum(confident) / len(confident) >= 0.95
+
+
+def test_ask_prints_a_decision_as_json(trained_data_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["ask", "Jak mogę usunąć konto?", "--at", "2026-11-28T21:30", "--json",
+                                       "--kb-dir", str(ROOT / "knowledge_base"), "--data-dir", str(trained_data_dir)])
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.output)
+    assert decision["action"] == "answer" and decision["entry_id"] == "account-deletion"
+    assert decision["language"] == "pl" and decision["reasons"]
+
+
+def test_replay_writes_every_line_back_and_keeps_bad_ones(trained_data_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "\n".join([
+            json.dumps({"text": "How long does delivery take?", "sender": "Tom"}),
+            json.dumps({"text": "转人工", "lang": "zh"}),
+            "{broken json",
+            json.dumps({"text": "😀"}),
+        ]) + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["replay", str(source), "--out", str(out), "--at", "2026-11-28T21:30",
+                                       "--kb-dir", str(ROOT / "knowledge_base"), "--data-dir", str(trained_data_dir)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 4
+    assert rows[0]["action"] == "answer" and rows[0]["entry_id"] == "shipping-times" and "Tom" in rows[0]["answer"]
+    assert rows[1]["action"] == "escalate" and rows[1]["language"] == "zh"
+    assert rows[2]["error"] and rows[2]["line"] == 3
+    assert rows[3]["action"] == "ignore"
+    for row in (rows[0], rows[1], rows[3]):
+        assert {"confidence", "reasons", "latency_ms"} <= set(row)
+
+
+def test_a_stale_index_is_refused_with_the_fix(trained_data_dir: Path, tmp_path: Path) -> None:
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb_dir)
+    edited = kb_dir / "shipping.yml"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("business days", "working days", 1), encoding="utf-8")
+    result = CliRunner().invoke(main, ["ask", "hello", "--kb-dir", str(kb_dir), "--data-dir", str(trained_data_dir)])
+    assert result.exit_code == 2
+    assert "stale" in result.output and "assistant index" in result.output
+
+
+def test_kb_import_and_check_through_the_cli(tmp_path: Path) -> None:
+    source = tmp_path / "faq.csv"
+    source.write_text("entry_id,question,answer,lang\nopening,When do you open?,At 9.,en\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["kb", "import", str(source), "--kb-dir", str(tmp_path / "kb")])
+    assert result.exit_code == 0 and "1 entries created" in result.output
+    broken = tmp_path / "kb" / "broken.yml"
+    broken.write_text("entries:\n  - id: x\n    questions: {en: [q]}\n    answers: {en: 'Hi {nobody}'}\n")
+    result = runner.invoke(main, ["kb", "check", "--kb-dir", str(tmp_path / "kb")])
+    assert result.exit_code == 2 and "broken.yml:2" in result.output and "{nobody}" in result.output
