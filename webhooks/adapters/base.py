@@ -149,7 +149,7 @@ class PlatformAdapter(Protocol):
         """The immediate answer once events are queued (usually an empty 200)."""
 
     def send(self, client: httpx.Client, message: OutboundMessage) -> SendResult:
-        """Deliver one message through the platform's API (base URL from settings)."""
+        """Deliver one message through the platform's API (base URL from settings); see signing.request_json."""
 
 
 def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
@@ -173,30 +173,3 @@ def result_from_response(response: httpx.Response, message_id: str | None = None
     return SendResult(
         ok=False, status=response.status_code, retry_after=retry_after, retryable=retryable, error=response.text[:300]
     )
-
-
-def send_json(
-    client: httpx.Client,
-    url: str,
-    payload: dict[str, Any],
-    headers: Mapping[str, str] | None = None,
-    message_id_field: str | None = None,
-) -> SendResult:
-    """POST JSON; a timeout after the request left is `outcome_unknown`, a refused connection is retryable."""
-    try:
-        response = client.post(url, json=payload, headers=dict(headers or {}))
-    except httpx.ConnectError as error:
-        return SendResult(ok=False, retryable=True, error=f"connect: {error}")
-    except httpx.TimeoutException as error:
-        return SendResult(ok=False, outcome_unknown=True, error=f"timeout: {error}")
-    message_id = None
-    if response.is_success and message_id_field:
-        try:
-            body = response.json()
-            value: Any = body
-            for part in message_id_field.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            message_id = str(value) if value is not None else None
-        except ValueError:
-            message_id = None
-    return result_from_response(response, message_id)
