@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from assistant.handoff import HandoffTransitionError, check_transition, ends_escalation
 from assistant.intent_model import ModelMismatchError
 from assistant.kb_import import import_file
 from assistant.knowledge_base import KnowledgeBaseError, export_knowledge_base, load_knowledge_base
-from assistant.messages import InboundMessage
+from assistant.messages import HandoffState, InboundMessage
 from assistant.nlu_data import NluDataError
 from assistant.retrieval import IndexMismatchError
 from assistant.settings import Settings, load_settings
@@ -308,6 +309,55 @@ def telegram_set_webhook(url: str | None) -> None:
     with httpx.Client(timeout=settings.service.send_timeout_seconds) as client:
         answer = set_webhook(client, settings.platforms["telegram"], target)
     click.echo(json.dumps(answer, ensure_ascii=False))
+
+
+@main.group()
+def conversations() -> None:
+    """Look at conversations and move them between the bot and people (until the agent console exists)."""
+
+
+@conversations.command("list")
+@click.option("--limit", default=20, show_default=True)
+def conversations_list(limit: int) -> None:
+    """Open escalations, most urgent first, with their conversation's owner."""
+    from assistant.store.db import migrate
+    from assistant.store.repository import Store
+
+    settings = load_settings()
+    migrate(settings.service.database_url)
+    store = Store.from_url(settings.service.database_url)
+    for escalation in store.escalations(status="open", limit=limit):
+        conversation = store.conversation_by_id(escalation.conversation_id)
+        click.echo(
+            f"conversation {conversation.id} [{conversation.platform}] {conversation.handoff.value:<18} "
+            f"escalation {escalation.id} {escalation.queue}/{escalation.reason} priority {escalation.priority} "
+            f"due {escalation.sla_due_at:%Y-%m-%d %H:%M %Z}"
+        )
+
+
+@conversations.command("handoff")
+@click.argument("conversation_id", type=int)
+@click.argument("state", type=click.Choice([s.value for s in HandoffState]))
+def conversations_handoff(conversation_id: int, state: str) -> None:
+    """Move a conversation to STATE (bot, waiting_for_human, human, closed); back to bot or closed settles its
+    open escalation."""
+    from assistant.store.db import migrate
+    from assistant.store.repository import Store
+
+    settings = load_settings()
+    migrate(settings.service.database_url)
+    store = Store.from_url(settings.service.database_url)
+    try:
+        current = store.conversation_by_id(conversation_id).handoff
+        check_transition(current, HandoffState(state))
+    except (LookupError, HandoffTransitionError) as error:
+        fail(error)
+    store.update_conversation(conversation_id, handoff=HandoffState(state))
+    if ends_escalation(HandoffState(state)):
+        for escalation in store.escalations(status=None, limit=1000):
+            if escalation.conversation_id == conversation_id and escalation.status in ("open", "claimed"):
+                store.resolve_escalation(escalation.id, datetime.now(UTC))
+    click.echo(f"conversation {conversation_id}: {current.value} → {state}")
 
 
 @main.group()

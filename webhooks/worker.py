@@ -84,6 +84,10 @@ class EventProcessor:
             if message_id is None:
                 return Processed("duplicate")
             state = store.conversation_state(conversation.id)
+            if state.handoff == HandoffState.CLOSED:
+                # A new message after a person closed the conversation starts a new one with the bot.
+                store.update_conversation(conversation.id, handoff=HandoffState.BOT)
+                state.handoff = HandoffState.BOT
             decision = self.rt.engine.decide(message, state, now)
             store.record_decision(message_id, decision)
             escalation_id = self._apply(conversation.id, message_id, decision, now)

@@ -18,7 +18,7 @@ from redis import Redis
 
 from assistant.settings import Settings, load_settings
 from assistant.store.repository import Store
-from tests.adapters.platform_double import PlatformDouble
+from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
 from tests.conftest import ROOT, TEST_REDIS_URL
 
 TELEGRAM_SECRET = "tg-secret-token-123"
@@ -141,7 +141,11 @@ def service(trained_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     redis = Redis.from_url(TEST_REDIS_URL)
     redis.ping()  # a real Redis is required: fail, never skip
     redis.flushdb()
-    with PlatformDouble() as api:
+    # What Telegram's sendMessage and Slack's chat.postMessage answer on success.
+    success = ScriptedResponse(
+        200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}, "ts": "1.000100"}'
+    )
+    with PlatformDouble(default=success) as api:
         config = tmp / "service.toml"
         write_config(config, trained_data_dir, tmp / "service.db", api.url, f"{api.url}/helpdesk/tickets")
         os.environ["CA_CONFIG"] = str(config)

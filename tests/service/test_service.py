@@ -57,6 +57,15 @@ def test_a_question_is_answered_once_through_the_platform(service: Service, clie
     service.wait_for(lambda: replies_to(service, chat), what="the reply")
     (reply,) = replies_to(service, chat)
     assert "Anna" in str(reply["text"])
+    conversation = service.store.conversation("telegram", str(chat))
+    service.wait_for(
+        lambda: (
+            service.store.conversation_state(conversation.id).handoff == HandoffState.BOT
+            and any(m.author == "bot" for m in service.store.history(conversation.id))
+        ),
+        what="the reply to be recorded as delivered",
+    )
+    assert not [e for e in service.store.escalations(status="open", limit=500) if e.conversation_id == conversation.id]
     request = next(r for r in service.sends(SEND_PATH) if r.json().get("chat_id") == chat)
     assert request.method == "POST" and request.headers["content-type"].startswith("application/json")
 
@@ -161,6 +170,9 @@ def test_a_server_error_is_retried_until_the_reply_goes_through(service: Service
     service.wait_for(lambda: len(replies_to(service, chat)) >= 3, timeout=45, what="two failures then success")
     time.sleep(1.5)
     assert len(replies_to(service, chat)) == 3  # two refused attempts, one delivered, no extra
+    conversation = service.store.conversation("telegram", str(chat))
+    assert [m.author for m in service.store.history(conversation.id)] == ["customer", "bot"]
+    assert service.store.conversation_state(conversation.id).handoff == HandoffState.BOT
 
 
 def test_429_is_retried_after_the_platforms_delay(service: Service, client: FlaskClient) -> None:
@@ -170,6 +182,11 @@ def test_429_is_retried_after_the_platforms_delay(service: Service, client: Flas
     service.wait_for(lambda: len(replies_to(service, chat)) >= 2, timeout=30, what="retry after 429")
     times = [r for r in service.sends(SEND_PATH) if r.json().get("chat_id") == chat]
     assert len(times) == 2
+    conversation = service.store.conversation("telegram", str(chat))
+    service.wait_for(
+        lambda: any(m.author == "bot" for m in service.store.history(conversation.id)),
+        what="the retried reply to be recorded as delivered",
+    )
 
 
 def test_a_timeout_with_unknown_outcome_is_not_resent_but_handed_to_a_person(
@@ -289,3 +306,36 @@ def test_meta_replies_outside_the_24_hour_window_go_to_a_person(service: Service
     assert len(service.sends("/me/messages")) == before  # nothing sent outside the window
     reasons = [e.reason for e in store.escalations(status="open", limit=500) if e.conversation_id == conversation.id]
     assert reasons == ["delivery_failed"]
+
+
+def test_a_closed_conversation_reopens_with_the_bot(service: Service, client: FlaskClient) -> None:
+    chat = next(_ids)
+    conversation = service.store.conversation("telegram", str(chat))
+    service.store.update_conversation(conversation.id, handoff=HandoffState.CLOSED)
+    assert post_telegram(client, telegram_update("How long does delivery take?", chat)) == 200
+    service.wait_for(lambda: replies_to(service, chat), what="the bot's reply")
+    assert service.store.conversation_state(conversation.id).handoff == HandoffState.BOT
+
+
+def test_operators_move_conversations_between_bot_and_people(service: Service, client: FlaskClient) -> None:
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    chat = next(_ids)
+    assert post_telegram(client, telegram_update("I want to talk to a human", chat)) == 200
+    service.wait_for(lambda: replies_to(service, chat), what="the holding reply")
+    conversation = service.store.conversation("telegram", str(chat))
+    runner = CliRunner(env={"CA_CONFIG": str(service.config)})
+    listed = runner.invoke(main, ["conversations", "list", "--limit", "500"])
+    assert f"conversation {conversation.id} [telegram] waiting_for_human" in listed.output
+    assert runner.invoke(main, ["conversations", "handoff", str(conversation.id), "human"]).exit_code == 0
+    refused = runner.invoke(main, ["conversations", "handoff", str(conversation.id), "waiting_for_human"])
+    assert refused.exit_code == 2 and "cannot go from human to waiting_for_human" in refused.output
+    assert post_telegram(client, telegram_update("are you there?", chat)) == 200
+    time.sleep(2.0)
+    assert len(replies_to(service, chat)) == 1  # a person owns it: the bot stays silent
+    assert runner.invoke(main, ["conversations", "handoff", str(conversation.id), "bot"]).exit_code == 0
+    assert not [e for e in service.store.escalations(status="open", limit=500) if e.conversation_id == conversation.id]
+    assert post_telegram(client, telegram_update("How long does delivery take?", chat)) == 200
+    service.wait_for(lambda: len(replies_to(service, chat)) == 2, what="the bot answering again")
