@@ -50,14 +50,14 @@ class TelegramDouble(BaseHTTPRequestHandler):
 def write_config(folder: Path, api_url: str) -> Path:
     config = folder / "bench.toml"
     config.write_text(f"""
-kb_dir = "{ROOT / 'knowledge_base'}"
-data_dir = "{ROOT / '.data'}"
-nlu_file = "{ROOT / 'training' / 'nlu.yml'}"
+kb_dir = "{ROOT / "knowledge_base"}"
+data_dir = "{ROOT / ".data"}"
+nlu_file = "{ROOT / "training" / "nlu.yml"}"
 [policy]
 answer_in_business_hours = true
 [service]
 redis_url = "{REDIS_URL}"
-database_url = "sqlite:///{folder / 'bench.db'}"
+database_url = "sqlite:///{folder / "bench.db"}"
 [platforms.telegram]
 enabled = true
 api_base_url = "{api_url}"
@@ -70,9 +70,18 @@ requests_per_second = 1000
 
 
 def update(n: int, text: str) -> bytes:
-    return json.dumps({"update_id": n, "message": {"message_id": n, "date": int(time.time()), "text": text,
-                       "from": {"id": n, "is_bot": False, "first_name": "Bench"},
-                       "chat": {"id": n, "type": "private"}}}).encode()
+    return json.dumps(
+        {
+            "update_id": n,
+            "message": {
+                "message_id": n,
+                "date": int(time.time()),
+                "text": text,
+                "from": {"id": n, "is_bot": False, "first_name": "Bench"},
+                "chat": {"id": n, "type": "private"},
+            },
+        }
+    ).encode()
 
 
 async def open_loop(rate: float, seconds: float, first_id: int) -> dict[str, float]:
@@ -91,8 +100,9 @@ async def open_loop(rate: float, seconds: float, first_id: int) -> dict[str, flo
             scheduled = start + i / rate
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             try:
-                async with session.post(url, data=update(first_id + i, "How long does delivery take?"),
-                                        headers=headers) as response:
+                async with session.post(
+                    url, data=update(first_id + i, "How long does delivery take?"), headers=headers
+                ) as response:
                     await response.read()
                     if response.status != 200:
                         errors += 1
@@ -103,9 +113,15 @@ async def open_loop(rate: float, seconds: float, first_id: int) -> dict[str, flo
         await asyncio.gather(*(one(i) for i in range(total)))
         elapsed = time.perf_counter() - start
     values = np.array(latencies)
-    return {"requests": total, "errors": errors, "achieved_rps": total / elapsed, "p50_ms": float(np.percentile(values, 50)),
-            "p90_ms": float(np.percentile(values, 90)), "p99_ms": float(np.percentile(values, 99)),
-            "max_ms": float(values.max())}
+    return {
+        "requests": total,
+        "errors": errors,
+        "achieved_rps": total / elapsed,
+        "p50_ms": float(np.percentile(values, 50)),
+        "p90_ms": float(np.percentile(values, 90)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "max_ms": float(values.max()),
+    }
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -139,23 +155,54 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config(Path(tmp), f"http://127.0.0.1:{double.server_address[1]}")
         env = {**os.environ, "CA_CONFIG": str(config)}
-        web = subprocess.Popen([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{PORT}", "--workers",
-                                str(args.gunicorn_workers), "webhooks.wsgi:app"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        web = subprocess.Popen(
+            [
+                str(bin_dir / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--workers",
+                str(args.gunicorn_workers),
+                "webhooks.wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         results: dict[str, object] = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-            "cpus": os.cpu_count(), "gunicorn_workers": args.gunicorn_workers,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": platform.platform(),
+            "cpus": os.cpu_count(),
+            "gunicorn_workers": args.gunicorn_workers,
         }
         try:
             wait_http(f"http://127.0.0.1:{PORT}/healthz")
             asyncio.run(open_loop(50, 2, 10_000_000))  # warm-up
-            results["ack"] = {"rate": args.rate, "seconds": args.seconds,
-                              **asyncio.run(open_loop(args.rate, args.seconds, 20_000_000))}
+            results["ack"] = {
+                "rate": args.rate,
+                "seconds": args.seconds,
+                **asyncio.run(open_loop(args.rate, args.seconds, 20_000_000)),
+            }
             print("webhook acknowledgement:", json.dumps(results["ack"]))
             redis.flushdb()  # drop the queued load-test events before the worker starts
-            worker = subprocess.Popen([str(bin_dir / "celery"), "-A", "webhooks.celery_app:celery_app", "worker",
-                                       "--pool", "solo", "-Q", "community-assistant", "--loglevel", "WARNING"],
-                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            worker = subprocess.Popen(
+                [
+                    str(bin_dir / "celery"),
+                    "-A",
+                    "webhooks.celery_app:celery_app",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "-Q",
+                    "community-assistant",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 results["reply"] = reply_latency(args.replies)
                 print("message in → reply out:", json.dumps(results["reply"]))
@@ -177,8 +224,13 @@ def reply_latency(count: int) -> dict[str, float]:
     import httpx
 
     headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET}
-    texts = ["How long does delivery take?", "我忘记密码了", "Как вернуть товар?", "Où est ma commande ?",
-             "Jak usunąć konto?"]
+    texts = [
+        "How long does delivery take?",
+        "我忘记密码了",
+        "Как вернуть товар?",
+        "Où est ma commande ?",
+        "Jak usunąć konto?",
+    ]
     sent: dict[int, float] = {}
     # The first message waits for the worker to finish loading the model: not counted.
     warm = 30_000_000
@@ -190,15 +242,21 @@ def reply_latency(count: int) -> dict[str, float]:
         for i in range(count):
             n = 40_000_000 + i
             sent[n] = time.perf_counter()
-            client.post(f"http://127.0.0.1:{PORT}/webhooks/telegram", content=update(n, texts[i % len(texts)]),
-                        headers=headers)
+            client.post(
+                f"http://127.0.0.1:{PORT}/webhooks/telegram", content=update(n, texts[i % len(texts)]), headers=headers
+            )
             time.sleep(0.2)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(n in received for n in sent):
         time.sleep(0.05)
     values = np.array([(received[n] - t) * 1000 for n, t in sent.items() if n in received])
-    return {"messages": count, "replied": len(values), "p50_ms": float(np.percentile(values, 50)),
-            "p90_ms": float(np.percentile(values, 90)), "p99_ms": float(np.percentile(values, 99))}
+    return {
+        "messages": count,
+        "replied": len(values),
+        "p50_ms": float(np.percentile(values, 50)),
+        "p90_ms": float(np.percentile(values, 90)),
+        "p99_ms": float(np.percentile(values, 99)),
+    }
 
 
 if __name__ == "__main__":

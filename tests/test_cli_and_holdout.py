@@ -26,7 +26,10 @@ def test_held_out_entries_are_escalated_not_answered(engine: Engine) -> None:
     vectors = engine.encoder.encode(texts)
     held = np.array([label.removeprefix(FAQ_PREFIX) in HELD_OUT for label in labels])
     model, _ = IntentModel.train_on_vectors(
-        vectors[~held], [lab for lab, h in zip(labels, held, strict=True) if not h], engine.encoder.name, kb.version,
+        vectors[~held],
+        [lab for lab, h in zip(labels, held, strict=True) if not h],
+        engine.encoder.name,
+        kb.version,
         target_precision=0.95,
     )
     predictions = model.predict(vectors[held])
@@ -34,13 +37,27 @@ def test_held_out_entries_are_escalated_not_answered(engine: Engine) -> None:
     assert answered / len(predictions) <= 0.10, f"{answered} of {len(predictions)} unseen questions answered"
     in_scope = model.predict(vectors[~held][::7])
     kept_labels = [lab for lab, h in zip(labels, held, strict=True) if not h][::7]
-    confident = [(p.label == lab) for p, lab in zip(in_scope, kept_labels, strict=True) if p.confidence >= model.threshold]
+    confident = [
+        (p.label == lab) for p, lab in zip(in_scope, kept_labels, strict=True) if p.confidence >= model.threshold
+    ]
     assert confident and sum(confident) / len(confident) >= 0.95
 
 
 def test_ask_prints_a_decision_as_json(trained_data_dir: Path) -> None:
-    result = CliRunner().invoke(main, ["ask", "Jak mogę usunąć konto?", "--at", "2026-11-28T21:30", "--json",
-                                       "--kb-dir", str(ROOT / "knowledge_base"), "--data-dir", str(trained_data_dir)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "ask",
+            "Jak mogę usunąć konto?",
+            "--at",
+            "2026-11-28T21:30",
+            "--json",
+            "--kb-dir",
+            str(ROOT / "knowledge_base"),
+            "--data-dir",
+            str(trained_data_dir),
+        ],
+    )
     assert result.exit_code == 0, result.output
     decision = json.loads(result.output)
     assert decision["action"] == "answer" and decision["entry_id"] == "account-deletion"
@@ -50,17 +67,33 @@ def test_ask_prints_a_decision_as_json(trained_data_dir: Path) -> None:
 def test_replay_writes_every_line_back_and_keeps_bad_ones(trained_data_dir: Path, tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(
-        "\n".join([
-            json.dumps({"text": "How long does delivery take?", "sender": "Tom"}),
-            json.dumps({"text": "转人工", "lang": "zh"}),
-            "{broken json",
-            json.dumps({"text": "😀"}),
-        ]) + "\n",
+        "\n".join(
+            [
+                json.dumps({"text": "How long does delivery take?", "sender": "Tom"}),
+                json.dumps({"text": "转人工", "lang": "zh"}),
+                "{broken json",
+                json.dumps({"text": "😀"}),
+            ]
+        )
+        + "\n",
         encoding="utf-8",
     )
     out = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(main, ["replay", str(source), "--out", str(out), "--at", "2026-11-28T21:30",
-                                       "--kb-dir", str(ROOT / "knowledge_base"), "--data-dir", str(trained_data_dir)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(source),
+            "--out",
+            str(out),
+            "--at",
+            "2026-11-28T21:30",
+            "--kb-dir",
+            str(ROOT / "knowledge_base"),
+            "--data-dir",
+            str(trained_data_dir),
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 4

@@ -1,5 +1,7 @@
 """Handoff transitions: every allowed move works, every other one is refused with what is possible."""
 
+import itertools
+
 import pytest
 
 from assistant.handoff import ALLOWED, HandoffTransitionError, check_transition, ends_escalation
@@ -18,7 +20,7 @@ def test_transitions(current: HandoffState, target: HandoffState) -> None:
 
 def test_the_documented_path_and_its_way_back() -> None:
     path = [HandoffState.BOT, HandoffState.WAITING_FOR_HUMAN, HandoffState.HUMAN, HandoffState.CLOSED, HandoffState.BOT]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         check_transition(current, target)
     with pytest.raises(HandoffTransitionError):
         check_transition(HandoffState.HUMAN, HandoffState.WAITING_FOR_HUMAN)
