@@ -6,6 +6,7 @@ Precedence: explicit arguments > environment (`CA_*`, nested with `__`) > TOML f
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,6 +117,21 @@ class ServiceConfig(BaseModel):
     sla_first_response_minutes: dict[str, int] = {"urgent": 30, "high": 60, "normal": 240, "low": 1440}
 
 
+class SecurityConfig(BaseModel):
+    """Accounts and the console: the session key, session lifetime, password rules, login throttling."""
+
+    # From CA_SECURITY__SECRET_KEY; when unset, generated once into <data_dir>/secret-key (mode 600).
+    secret_key: str | None = None
+    session_hours: int = Field(12, gt=0)  # idle lifetime: each request renews the session
+    password_min_length: int = Field(10, ge=8)
+    # Failed logins allowed per username and per client address within the window, then 429 until it passes.
+    login_max_failures: int = Field(5, gt=0)
+    login_max_failures_per_ip: int = Field(20, gt=0)
+    login_window_minutes: int = Field(15, gt=0)
+    # None: Secure cookies exactly when service.public_base_url is https.
+    cookie_secure: bool | None = None
+
+
 class Settings(BaseSettings):
     """Everything configurable; construct with `load_settings()`."""
 
@@ -133,6 +149,7 @@ class Settings(BaseSettings):
     policy: PolicyConfig = PolicyConfig()
     models: ModelConfig = ModelConfig()
     service: ServiceConfig = ServiceConfig()
+    security: SecurityConfig = SecurityConfig()
     platforms: dict[str, PlatformConfig] = Field(default_factory=default_platforms)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -174,6 +191,34 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+
+SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name, not the key
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs console sessions and CSRF tokens: configured, or generated once and kept on disk
+    (mode 600) so sessions survive restarts and every worker process of one installation agrees on it."""
+    if settings.security.secret_key:
+        return settings.security.secret_key
+    path = settings.data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            # A hard link appears whole or not at all: two processes starting at once agree on the first key.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise ValueError(f"{path} is empty: delete it or set CA_SECURITY__SECRET_KEY")
+    return key
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,0 +1,125 @@
+"""Fixtures for the console: real Flask app, a SQLite file per test, real Redis (db 13), accounts of each
+role, and clients that are signed in through the login form or carry a bearer token."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from redis import Redis
+
+from assistant.settings import Settings, load_settings
+from assistant.store.accounts import AccountStore, UserRecord
+from tests.conftest import ROOT
+from tests.console.support import PASSWORD, TEST_SECRET_KEY, ConsoleClient
+from webhooks.adapters.base import InboundEvent
+
+CONSOLE_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+MakeUser = Callable[..., UserRecord]
+ClientFor = Callable[[UserRecord], ConsoleClient]
+
+
+def console_test_settings(tmp_path: Path, redis_url: str = CONSOLE_REDIS_URL, **overrides: object) -> Settings:
+    """Settings of a console under test: a SQLite file and data folder in tmp_path, the given Redis db."""
+    service = {"redis_url": redis_url, "database_url": f"sqlite:///{tmp_path / 'console.db'}"}
+    service.update(overrides.pop("service", {}))  # type: ignore[call-overload]
+    security = {"secret_key": TEST_SECRET_KEY}
+    security.update(overrides.pop("security", {}))  # type: ignore[call-overload]
+    return load_settings(
+        kb_dir=ROOT / "knowledge_base",
+        data_dir=tmp_path / "data",
+        nlu_file=ROOT / "training" / "nlu.yml",
+        service=service,
+        security=security,
+        **overrides,
+    )
+
+
+@pytest.fixture()
+def console_redis() -> Iterator[Redis]:
+    client = Redis.from_url(CONSOLE_REDIS_URL)
+    client.ping()  # a real Redis is required: fail, never skip
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture()
+def console_settings(tmp_path: Path, console_redis: Redis) -> Settings:
+    return console_test_settings(tmp_path)
+
+
+@pytest.fixture()
+def enqueued() -> list[InboundEvent]:
+    """The webhook events the console app queued (instead of sending them to Celery)."""
+    return []
+
+
+@pytest.fixture()
+def console_app(console_settings: Settings, enqueued: list[InboundEvent]) -> Flask:
+    from webhooks.app import create_app
+
+    app = create_app(console_settings, enqueue=enqueued.append)
+    app.test_client_class = ConsoleClient
+    return app
+
+
+@pytest.fixture()
+def accounts(console_app: Flask) -> AccountStore:
+    store: AccountStore = console_app.extensions["console.accounts"]()
+    return store
+
+
+@pytest.fixture()
+def make_user(accounts: AccountStore) -> MakeUser:
+    """make_user(role, queues=(), username=None, password=PASSWORD, capacity=5, display_name=None)."""
+    counter = itertools.count(1)
+
+    def make(
+        role: str = "agent",
+        queues: Iterable[str] = (),
+        username: str | None = None,
+        password: str = PASSWORD,
+        capacity: int = 5,
+        display_name: str | None = None,
+    ) -> UserRecord:
+        name = username or f"{role}{next(counter)}"
+        return accounts.create_user(
+            name, password, role, display_name=display_name, queues=tuple(queues), capacity=capacity
+        )
+
+    return make
+
+
+@pytest.fixture()
+def api_client(console_app: Flask, accounts: AccountStore) -> ClientFor:
+    """api_client(user): a test client whose every request carries `Authorization: Bearer <new token>`."""
+
+    def make(user: UserRecord) -> ConsoleClient:
+        token = accounts.issue_token(user.id, "tests")
+        client = console_app.test_client()
+        assert isinstance(client, ConsoleClient)
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        client.api_token = token  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture()
+def logged_in_client(console_app: Flask) -> Callable[..., ConsoleClient]:
+    """logged_in_client(user, password=PASSWORD): signed in through the login form; unsafe requests send
+    the session's CSRF token as X-CSRFToken (like htmx) unless the test passes its own header."""
+
+    def make(user: UserRecord, password: str = PASSWORD) -> ConsoleClient:
+        client = console_app.test_client()
+        assert isinstance(client, ConsoleClient)
+        response = client.login(user.username, password)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return make
