@@ -1,0 +1,264 @@
+"""Browser tests: the real app served by werkzeug in a thread (real Redis db 12, a SQLite file, a local
+platform double; a real Celery worker for tests marked `live_worker`), driven by Debian's Chromium through
+Playwright. Screenshots go to tests/artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+import pytest
+from flask import Flask
+from redis import Redis
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from assistant.settings import Settings, load_settings
+from assistant.store.accounts import AccountStore, UserRecord
+from assistant.store.repository import Store
+from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
+from tests.conftest import ROOT
+from tests.console.support import PASSWORD, TEST_SECRET_KEY
+from webhooks.adapters.base import InboundEvent
+
+BROWSER_REDIS_URL = "redis://127.0.0.1:6379/12"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+TELEGRAM_SECRET = "tg-browser-secret-token"
+TELEGRAM_BOT_TOKEN = "123456:BROWSER-TEST-TOKEN"
+SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SLACK_BOT_TOKEN = "xoxb-browser-test-token"
+# What Telegram's sendMessage and Slack's chat.postMessage answer on success.
+PLATFORM_SUCCESS = ScriptedResponse(
+    200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}, "ts": "1.000100"}'
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "live_worker: the live_server also runs a real Celery worker")
+
+
+def write_live_config(path: Path, url: str, data_dir: Path, database: Path, api_url: str) -> None:
+    path.write_text(
+        f"""
+kb_dir = "{ROOT / "knowledge_base"}"
+data_dir = "{data_dir}"
+nlu_file = "{ROOT / "training" / "nlu.yml"}"
+
+[service]
+redis_url = "{BROWSER_REDIS_URL}"
+database_url = "sqlite:///{database}"
+public_base_url = "{url}"
+send_timeout_seconds = 1.5
+send_max_retries = 3
+
+[security]
+secret_key = "{TEST_SECRET_KEY}"
+
+[platforms.telegram]
+enabled = true
+api_base_url = "{api_url}"
+secret_token = "{TELEGRAM_SECRET}"
+bot_token = "{TELEGRAM_BOT_TOKEN}"
+per_chat_per_second = 50
+
+[platforms.slack]
+enabled = true
+api_base_url = "{api_url}"
+signing_secret = "{SLACK_SIGNING_SECRET}"
+bot_token = "{SLACK_BOT_TOKEN}"
+per_chat_per_second = 50
+""",
+        encoding="utf-8",
+    )
+
+
+class _Dispatch:
+    """The WSGI callable the server starts with; the app is set once the port (and so the config) is known."""
+
+    app: Flask | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        assert self.app is not None
+        return self.app(environ, start_response)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+    settings: Settings
+    config_path: Path
+    accounts: AccountStore
+    store: Store
+    api: PlatformDouble
+    redis: Redis
+    worker_log: Path
+    enqueued: list[InboundEvent] = field(default_factory=list)
+    worker: Popen[bytes] | None = None
+
+    def make_user(
+        self,
+        role: str = "agent",
+        queues: tuple[str, ...] = (),
+        username: str | None = None,
+        password: str = PASSWORD,
+        capacity: int = 5,
+        display_name: str | None = None,
+    ) -> UserRecord:
+        name = username or f"{role}{len(self.accounts.users()) + 1}"
+        return self.accounts.create_user(
+            name, password, role, display_name=display_name, queues=queues, capacity=capacity
+        )
+
+    def enqueue(self, event: InboundEvent) -> None:
+        """With a worker: onto the Celery queue it consumes; without: recorded in `enqueued`."""
+        if self.worker is None:
+            self.enqueued.append(event)
+            return
+        from webhooks.celery_app import celery_app
+
+        celery_app.send_task("ca.process_event", args=[event.to_dict()], queue="community-assistant")
+
+    def start_worker(self) -> None:
+        from tests.service.conftest import start_worker
+
+        _point_celery_at(self.settings.service.redis_url)
+        self.worker = start_worker(self.config_path, self.worker_log)
+
+    def wait_for(self, predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        tail = self.worker_log.read_text(errors="replace")[-3000:] if self.worker_log.exists() else ""
+        raise AssertionError(f"timed out waiting for {what}; worker log tail:\n{tail}")
+
+
+def _point_celery_at(broker_url: str) -> None:
+    """Tasks sent from this process (by the app's views) must reach this test's worker, whatever settings the
+    Celery app was first imported with."""
+    from webhooks.celery_app import celery_app
+
+    if celery_app.conf.broker_url != broker_url:
+        celery_app.conf.broker_url = broker_url
+        celery_app.close()  # drop connection pools made for another broker
+
+
+@pytest.fixture()
+def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
+    redis = Redis.from_url(BROWSER_REDIS_URL)
+    redis.ping()  # a real Redis is required: fail, never skip
+    redis.flushdb()
+    wants_worker = request.node.get_closest_marker("live_worker") is not None
+    data_dir = request.getfixturevalue("trained_data_dir") if wants_worker else tmp_path / "data"
+    dispatch = _Dispatch()
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, dispatch, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    previous_config = os.environ.get("CA_CONFIG")
+    with PlatformDouble(default=PLATFORM_SUCCESS) as api:
+        config = tmp_path / "live.toml"
+        write_live_config(config, url, data_dir, tmp_path / "live.db", api.url)
+        os.environ["CA_CONFIG"] = str(config)
+        settings = load_settings()
+        from webhooks.app import create_app
+
+        holder: list[LiveServer] = []
+        app = create_app(settings, enqueue=lambda event: holder[0].enqueue(event))
+        dispatch.app = app
+        accounts: AccountStore = app.extensions["console.accounts"]()
+        store = Store.from_url(settings.service.database_url)
+        live = LiveServer(url, app, settings, config, accounts, store, api, redis, tmp_path / "worker.log")
+        holder.append(live)
+        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+        thread.start()
+        try:
+            if wants_worker:
+                live.start_worker()
+            yield live
+        finally:
+            from tests.service.conftest import stop_worker
+
+            stop_worker(live.worker)
+            server.shutdown()
+            thread.join(timeout=10)
+            store.close()
+            if previous_config is None:
+                os.environ.pop("CA_CONFIG", None)
+            else:
+                os.environ["CA_CONFIG"] = previous_config
+            redis.flushdb()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright's sync API (no `playwright install`: nothing downloads)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise AssertionError(f"{CHROMIUM} is missing: run scripts/bootstrap.sh (it installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture()
+def browser_page(browser: Any) -> Iterator[Any]:
+    """A fresh page (own cookies) in a laptop-sized window; `browser.new_context(viewport=...)` for others."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def phone_page(browser: Any) -> Iterator[Any]:
+    """A page 375 px wide, touch and all, for the phone layout."""
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def screenshot() -> Callable[[Any, str], Path]:
+    """screenshot(page, name): a full-page PNG in tests/artifacts/NAME.png; the path is printed."""
+
+    def take(page: Any, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        print(f"screenshot: {path}")
+        return path
+
+    return take
+
+
+def sign_in(page: Any, live: LiveServer, username: str, password: str = PASSWORD) -> None:
+    """Fill in the login form like a person would."""
+    page.goto(f"{live.url}/console/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
