@@ -258,28 +258,65 @@ def serve(bind: str, workers: int, kb_dir: Path | None, data_dir: Path | None) -
 
 @main.command()
 @click.option("--concurrency", default=1, show_default=True)
+@click.option(
+    "--beat",
+    is_flag=True,
+    help="Also run Celery beat (the console's SLA and assignment timers) inside this worker; use it on one "
+    "worker only, or run `assistant beat` once instead.",
+)
 @folder_options
-def worker(concurrency: int, kb_dir: Path | None, data_dir: Path | None) -> None:
+def worker(concurrency: int, beat: bool, kb_dir: Path | None, data_dir: Path | None) -> None:
     """Run a Celery worker that decides and replies; start as many as you like against one Redis."""
     import os
 
     _export_folders(kb_dir, data_dir)
     celery = Path(sys.executable).with_name("celery")
-    os.execv(  # noqa: S606 - replace this process with the Celery worker, no shell involved
+    arguments = [
+        str(celery),
+        "-A",
+        "webhooks.celery_app:celery_app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--queues",
+        "community-assistant",
+    ]
+    if beat:
+        arguments += ["--beat", "--schedule", str(_beat_schedule_file())]
+    os.execv(str(celery), arguments)  # noqa: S606 - replace this process with the Celery worker, no shell involved
+
+
+@main.command()
+@folder_options
+def beat(kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Run Celery beat: every `console.beat_interval_seconds` it flags SLA breaches and auto-assigns open
+    escalations. Run exactly one per deployment."""
+    import os
+
+    _export_folders(kb_dir, data_dir)
+    celery = Path(sys.executable).with_name("celery")
+    os.execv(  # noqa: S606 - replace this process with Celery beat, no shell involved
         str(celery),
         [
             str(celery),
             "-A",
             "webhooks.celery_app:celery_app",
-            "worker",
+            "beat",
             "--loglevel",
             "INFO",
-            "--concurrency",
-            str(concurrency),
-            "--queues",
-            "community-assistant",
+            "--schedule",
+            str(_beat_schedule_file()),
         ],
     )
+
+
+def _beat_schedule_file() -> Path:
+    """Beat's own bookkeeping (last run times) lives with the other data, not in the working directory."""
+    data_dir = load_settings().data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return data_dir / "celerybeat-schedule"
 
 
 def _export_folders(kb_dir: Path | None, data_dir: Path | None) -> None:

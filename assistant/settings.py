@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -132,6 +132,98 @@ class SecurityConfig(BaseModel):
     cookie_secure: bool | None = None
 
 
+QUEUE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class QueueRule(BaseModel):
+    """One routing rule: every field given must match (empty lists match anything); the first rule that
+    matches in the queue list wins. Values are compared lower-cased."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platforms: list[str] = []
+    languages: list[str] = []
+    # The engine's intent, the KB entry id or any of the entry's tags.
+    intents: list[str] = []
+    # Escalation reasons (human_requested, complaint, negative_sentiment, risky_topic, low_confidence,
+    # out_of_scope, in_hours_policy, feedback, delivery_failed, abuse, spam) or "moderation" for abuse and spam.
+    reasons: list[str] = []
+    # The queue the engine itself picked (policy.*_queue), so existing policy routing can be kept or refined.
+    engine_queues: list[str] = []
+
+
+class QueueConfig(BaseModel):
+    """A named human queue and the rules that send escalations to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=QUEUE_NAME_PATTERN)
+    title: str = ""
+    rules: list[QueueRule] = []
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name.replace("_", " ").replace("-", " ").capitalize()
+
+
+def default_queues() -> list[QueueConfig]:
+    # Mirrors the engine's own queues (PolicyConfig), so a fresh install routes exactly as before.
+    return [
+        QueueConfig(name="urgent", title="Urgent", rules=[QueueRule(reasons=["risky_topic"])]),
+        QueueConfig(
+            name="complaints", title="Complaints", rules=[QueueRule(reasons=["complaint", "negative_sentiment"])]
+        ),
+        QueueConfig(name="moderation", title="Moderation", rules=[QueueRule(reasons=["moderation"])]),
+        QueueConfig(name="support", title="Support"),
+    ]
+
+
+class ConsoleConfig(BaseModel):
+    """The agent console: queues and routing, automatic assignment, SLA timers and the limits of a reply."""
+
+    queues: list[QueueConfig] = Field(default_factory=default_queues)
+    # Where an escalation goes when no rule matches and the engine's queue is not a configured one.
+    default_queue: str = "support"
+    # manual: only claims; round_robin / least_busy: the beat hands unassigned escalations to online agents.
+    assignment: Literal["manual", "round_robin", "least_busy"] = "least_busy"
+    beat_interval_seconds: float = Field(10.0, gt=0)
+    max_reply_chars: int = Field(2000, gt=0, le=20_000)
+    max_note_chars: int = Field(10_000, gt=0)
+    page_size: int = Field(50, ge=1, le=500)
+    # How often open pages ask whether anything changed (a 204 when nothing did).
+    poll_seconds: float = Field(1.0, gt=0)
+    # Meta: offer a HUMAN_AGENT-tagged message when a reply is outside the 24-hour window (within 7 days).
+    offer_human_agent_tag: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ConsoleConfig:
+        names = [queue.name for queue in self.queues]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"console.queues: duplicate queue names {duplicates}")
+        if self.default_queue not in names:
+            raise ValueError(f"console.default_queue {self.default_queue!r} is not one of the queues {names}")
+        return self
+
+    def queue(self, name: str) -> QueueConfig | None:
+        return next((queue for queue in self.queues if queue.name == name), None)
+
+
+class SecurityConfig(BaseModel):
+    """Accounts and the console: the session key, session lifetime, password rules, login throttling."""
+
+    # From CA_SECURITY__SECRET_KEY; when unset, generated once into <data_dir>/secret-key (mode 600).
+    secret_key: str | None = None
+    session_hours: int = Field(12, gt=0)  # idle lifetime: each request renews the session
+    password_min_length: int = Field(10, ge=8)
+    # Failed logins allowed per username and per client address within the window, then 429 until it passes.
+    login_max_failures: int = Field(5, gt=0)
+    login_max_failures_per_ip: int = Field(20, gt=0)
+    login_window_minutes: int = Field(15, gt=0)
+    # None: Secure cookies exactly when service.public_base_url is https.
+    cookie_secure: bool | None = None
+
+
 class Settings(BaseSettings):
     """Everything configurable; construct with `load_settings()`."""
 
@@ -149,6 +241,7 @@ class Settings(BaseSettings):
     policy: PolicyConfig = PolicyConfig()
     models: ModelConfig = ModelConfig()
     service: ServiceConfig = ServiceConfig()
+    console: ConsoleConfig = ConsoleConfig()
     security: SecurityConfig = SecurityConfig()
     platforms: dict[str, PlatformConfig] = Field(default_factory=default_platforms)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

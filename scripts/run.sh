@@ -13,7 +13,7 @@ if [ ! -s .data/generic-webhook-secret ]; then
 fi
 export CA_PLATFORMS__GENERIC__WEBHOOK_SECRET="$(cat .data/generic-webhook-secret)"
 .venv/bin/assistant ready-or-train
-.venv/bin/assistant worker --concurrency 1 &
+.venv/bin/assistant worker --concurrency 1 --beat &   # --beat: the console's SLA and assignment timers
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 cat <<'MSG'

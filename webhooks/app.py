@@ -3,6 +3,7 @@ at once), health and readiness probes. The engine never runs inside a request.""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -26,12 +27,19 @@ log = logging.getLogger("community_assistant.webhooks")
 Enqueue = Callable[[InboundEvent], None]
 
 
-def celery_enqueue(event: InboundEvent) -> None:
-    from webhooks.celery_app import process_event
+def celery_enqueue(event: InboundEvent, redis_url: str | None = None) -> None:
+    """Queue the event for a worker on `redis_url` (the broker of the settings the app was built with) when
+    given, else on the Celery app's own broker; several apps with different settings may share a process."""
+    from webhooks.celery_app import celery_app, process_event
 
     # A fixed argsrepr keeps the message text out of the task headers (and the logs and monitors that show
     # them), and saves Celery rendering it: about a third of the request's time.
-    process_event.apply_async(args=[event.to_dict()], argsrepr=f"({event.platform}:{event.event_id})", kwargsrepr="{}")
+    options = {"argsrepr": f"({event.platform}:{event.event_id})", "kwargsrepr": "{}"}
+    if redis_url is None or redis_url == celery_app.conf.broker_url:
+        process_event.apply_async(args=[event.to_dict()], **options)
+        return
+    with celery_app.connection_for_write(redis_url) as connection:
+        process_event.apply_async(args=[event.to_dict()], connection=connection, **options)
 
 
 def _response(answer: WebhookResponse) -> Response:
@@ -48,7 +56,7 @@ def create_app(settings: Settings | None = None, enqueue: Enqueue | None = None)
     settings = settings or load_settings()
     runtime = Runtime(settings)
     install_runtime(runtime)
-    enqueue = enqueue or celery_enqueue
+    enqueue = enqueue or functools.partial(celery_enqueue, redis_url=settings.service.redis_url)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.service.max_body_bytes
     adapters = runtime.adapters

@@ -1,5 +1,6 @@
 """The Celery application and its thin tasks: process one webhook event, deliver one reply, push one
-escalation to the helpdesk. The work itself lives in `webhooks.worker`; tasks add queueing and retries."""
+escalation to the helpdesk, and the console's beat (SLA breaches, automatic assignment). The work itself lives
+in `webhooks.worker` and `webhooks.sla`; tasks add queueing and retries."""
 
 from __future__ import annotations
 
@@ -35,11 +36,34 @@ def make_celery(broker_url: str | None = None) -> Celery:
             "visibility_timeout": int(os.environ.get("CA_CELERY_VISIBILITY_TIMEOUT", "3600")),
         },
         task_ignore_result=True,
+        # Celery beat: the console's timers. A tick that could not run in time is dropped, not queued up.
+        beat_schedule={
+            "console-sla-breaches": {
+                "task": "ca.flag_sla_breaches",
+                "schedule": settings.console.beat_interval_seconds,
+                "options": {"expires": settings.console.beat_interval_seconds},
+            },
+            "console-auto-assign": {
+                "task": "ca.auto_assign",
+                "schedule": settings.console.beat_interval_seconds,
+                "options": {"expires": settings.console.beat_interval_seconds},
+            },
+        },
     )
     return app
 
 
 celery_app = make_celery()
+
+
+def enqueue_on(redis_url: str, task: Task, *args: Any) -> None:
+    """Queue `task` on the broker at `redis_url`, whatever broker this module was imported with: the app and
+    its tests build settings at run time, and a task must land where that process's workers listen."""
+    if redis_url == celery_app.conf.broker_url:
+        task.apply_async(args=list(args))  # the app's own pooled connection
+        return
+    with celery_app.connection_for_write(redis_url) as connection:
+        task.apply_async(args=list(args), connection=connection)
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
@@ -87,3 +111,17 @@ def push_escalation(self: Task, escalation_id: int) -> str:
     if outcome.retry_after is not None:
         raise self.retry(countdown=outcome.retry_after)
     return outcome.status
+
+
+@celery_app.task(name="ca.flag_sla_breaches")  # type: ignore[untyped-decorator]
+def flag_sla_breaches() -> int:
+    from webhooks.sla import flag_breaches
+
+    return flag_breaches(current_runtime())
+
+
+@celery_app.task(name="ca.auto_assign")  # type: ignore[untyped-decorator]
+def auto_assign() -> int:
+    from webhooks.sla import auto_assign as assign
+
+    return assign(current_runtime())

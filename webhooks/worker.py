@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from assistant.messages import Action, Decision, EscalationReason, HandoffState, Priority
+from assistant.routing import RoutingInput, route
 from webhooks.adapters.base import InboundEvent, OutboundMessage, SendResult
-from webhooks.adapters.meta import REPLY_WINDOW
+from webhooks.adapters.meta import HUMAN_AGENT_WINDOW, REPLY_WINDOW
 from webhooks.runtime import Runtime
 
 log = logging.getLogger("community_assistant.worker")
@@ -70,7 +71,14 @@ class EventProcessor:
         )
         with lock:
             message_id = store.record_inbound(
-                conversation.id, event.platform, event.event_id, message.text, message.language, message.is_public, now
+                conversation.id,
+                event.platform,
+                event.event_id,
+                message.text,
+                message.language,
+                message.is_public,
+                now,
+                reply_target=event.reply_target,
             )
             if message_id is None:
                 # Recorded by an earlier attempt; if it also decided, only an unsent reply may be left to finish.
@@ -90,7 +98,7 @@ class EventProcessor:
                 state.handoff = HandoffState.BOT
             decision = self.rt.engine.decide(message, state, now)
             store.record_decision(message_id, decision)
-            escalation_id = self._apply(conversation.id, message_id, decision, now)
+            escalation_id = self._apply(conversation.id, message_id, decision, now, platform=event.platform)
             outbound_id = None
             if decision.reply:
                 mode = "private_reply" if event.kind == "comment" else "reply"
@@ -100,7 +108,9 @@ class EventProcessor:
                 outbound_id = record.id
         return Processed("decided", outbound_id=outbound_id, escalation_id=escalation_id)
 
-    def _apply(self, conversation_id: int, message_id: int, decision: Decision, now: datetime) -> int | None:
+    def _apply(
+        self, conversation_id: int, message_id: int, decision: Decision, now: datetime, platform: str = "cli"
+    ) -> int | None:
         """Conversation state and escalation that follow from a decision."""
         store = self.rt.store
         if decision.action == Action.ANSWER:
@@ -112,12 +122,13 @@ class EventProcessor:
             return None
         priority = decision.priority or Priority.NORMAL
         sla_due = self.sla_due(priority, now)
+        reason = (decision.reason or EscalationReason.LOW_CONFIDENCE).value
         escalation_id = store.open_escalation(
             conversation_id,
             message_id,
-            decision.queue or self.rt.settings.policy.default_queue,
+            self.queue_for(platform, reason, decision),
             int(priority),
-            (decision.reason or EscalationReason.LOW_CONFIDENCE).value,
+            reason,
             decision.suggested_answer,
             sla_due,
         )
@@ -129,6 +140,23 @@ class EventProcessor:
                 holding_reply_sent=True if decision.reply else None,
             )
         return escalation_id
+
+    def queue_for(self, platform: str, reason: str, decision: Decision | None = None) -> str:
+        """The console queue by the configured routing rules; the engine's own queue is the fallback."""
+        tags: tuple[str, ...] = ()
+        if decision is not None and decision.entry_id:
+            entry = self.rt.engine.kb.get(decision.entry_id)
+            tags = tuple(entry.tags) if entry is not None else ()
+        item = RoutingInput(
+            platform=platform,
+            reason=reason,
+            language=decision.language if decision is not None else None,
+            intent=decision.intent if decision is not None else None,
+            entry_id=decision.entry_id if decision is not None else None,
+            tags=tags,
+            engine_queue=(decision.queue if decision is not None else None) or self.rt.settings.policy.default_queue,
+        )
+        return route(self.rt.settings.console, item).queue
 
     def sla_due(self, priority: Priority, now: datetime) -> datetime:
         minutes = self.rt.settings.service.sla_first_response_minutes.get(priority.name.lower(), 240)
@@ -153,10 +181,13 @@ class EventProcessor:
             store.mark_failed(outbound_id, f"platform {record.platform} is not enabled", retryable=False)
             self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
             return Delivery("failed")
-        if self._outside_reply_window(record.platform, record.conversation_id, now):
+        by_person = record.author == "agent"
+        if self._outside_reply_window(record.platform, record.conversation_id, now, record.mode):
             # Meta refuses a standard reply after 24 h; a person can still answer with the human-agent tag.
-            store.mark_failed(outbound_id, "outside the platform's 24-hour reply window", retryable=False)
-            self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+            window = "7-day human-agent" if record.mode == "human_agent" else "24-hour"
+            store.mark_failed(outbound_id, f"outside the platform's {window} reply window", retryable=False)
+            if not by_person:  # a person's failed reply stays on their screen, marked failed
+                self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
             return Delivery("failed")
         if not store.mark_sending(outbound_id):
             return Delivery("busy")
@@ -166,38 +197,49 @@ class EventProcessor:
         )
         if result.ok:
             store.mark_sent(outbound_id, result.platform_message_id, now or datetime.now(UTC))
-            store.record_outbound_message(record.conversation_id, "bot", record.text, result.platform_message_id)
-            store.update_conversation(record.conversation_id, last_bot_reply_at=now or datetime.now(UTC))
+            if by_person:
+                store.record_outbound_message(
+                    record.conversation_id, "agent", record.text, result.platform_message_id, agent_id=record.agent_id
+                )
+            else:
+                store.record_outbound_message(record.conversation_id, "bot", record.text, result.platform_message_id)
+                store.update_conversation(record.conversation_id, last_bot_reply_at=now or datetime.now(UTC))
             return Delivery("sent")
         if result.outcome_unknown:
             store.mark_unknown(outbound_id, result.error or "timeout")
-            log.warning("reply %s: outcome unknown (%s); not resent, handed to a person", outbound_id, result.error)
-            self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+            log.warning("reply %s: outcome unknown (%s); not resent", outbound_id, result.error)
+            if not by_person:
+                self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
             return Delivery("unknown")
         attempts = record.attempts + 1
         if result.retryable and attempts <= self.rt.settings.service.send_max_retries:
             store.mark_failed(outbound_id, result.error or f"HTTP {result.status}", retryable=True)
             return Delivery("retry", backoff_seconds(attempts, result.retry_after))
         store.mark_failed(outbound_id, result.error or f"HTTP {result.status}", retryable=False)
-        log.warning("reply %s failed for good (HTTP %s); handed to a person", outbound_id, result.status)
-        self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+        log.warning("reply %s failed for good (HTTP %s)", outbound_id, result.status)
+        if not by_person:
+            self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
         return Delivery("failed")
 
-    def _outside_reply_window(self, platform: str, conversation_id: int, now: datetime | None) -> bool:
+    def _outside_reply_window(
+        self, platform: str, conversation_id: int, now: datetime | None, mode: str = "reply"
+    ) -> bool:
         if platform not in META_PLATFORMS:
             return False
         last = self.rt.store.conversation_by_id(conversation_id).last_inbound_at
-        return last is not None and (now or datetime.now(UTC)) - last > REPLY_WINDOW
+        window = HUMAN_AGENT_WINDOW if mode == "human_agent" else REPLY_WINDOW
+        return last is not None and (now or datetime.now(UTC)) - last > window
 
     def _escalate_undelivered(
         self, conversation_id: int, message_id: int | None, text: str, now: datetime | None
     ) -> None:
         """A reply that could not be delivered is not lost: a person gets the conversation and the text."""
         moment = now or datetime.now(UTC)
+        platform = self.rt.store.conversation_by_id(conversation_id).platform
         self.rt.store.open_escalation(
             conversation_id,
             message_id,
-            self.rt.settings.policy.default_queue,
+            self.queue_for(platform, EscalationReason.DELIVERY_FAILED.value),
             int(Priority.HIGH),
             EscalationReason.DELIVERY_FAILED.value,
             text,

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,7 +69,7 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int, kwargs: dict[str, Any]) -> En
             # busy_timeout first, so switching to WAL waits for a concurrent starter instead of failing.
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _switch_to_wal(cursor, busy_timeout_ms)
                 cursor.execute("PRAGMA synchronous = NORMAL")  # durable enough with WAL, far fewer fsyncs
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
@@ -81,6 +83,22 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int, kwargs: dict[str, Any]) -> En
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any, busy_timeout_ms: int) -> None:
+    """WAL is persistent, so only a database not in it yet is switched. The switch needs an exclusive lock for
+    which SQLite does not always call the busy handler (several processes opening a new file at once, one of
+    them already migrating): retry for as long as busy_timeout allows instead of failing the connection."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def read_only(engine: Engine) -> Engine:

@@ -34,6 +34,7 @@ ESCALATION_STATUSES = ("open", "claimed", "resolved")
 ACTIVE_ESCALATION_STATUSES = ("open", "claimed")
 # "failed" may be retried; "dead" failed for good; "unknown" timed out with an unknown outcome and is never resent.
 OUTBOUND_STATUSES = ("pending", "sending", "sent", "failed", "dead", "unknown")
+OUTBOUND_AUTHORS = ("bot", "agent")
 SENDABLE_OUTBOUND_STATUSES = ("pending", "failed")
 
 # Deterministic constraint names, so later migrations (and SQLite batch mode) can address them.
@@ -106,6 +107,9 @@ class Conversation(Base):
     rephrase_asked: Mapped[bool] = mapped_column(default=False)
     holding_reply_sent: Mapped[bool] = mapped_column(default=False)
     assigned_agent: Mapped[str | None] = mapped_column(String(255))
+    # What the platform adapter needs to answer this conversation later (a person's reply), taken from the
+    # latest inbound event; None for conversations recorded before migration 0003.
+    reply_target: Mapped[dict[str, str] | None] = mapped_column(json_type())
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_bot_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -135,6 +139,8 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
     is_public: Mapped[bool] = mapped_column(default=False)
+    # The person who wrote an agent message (users.id).
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -177,6 +183,11 @@ class Escalation(Base):
         Index("ix_escalations_queue_order", "status", "queue", "priority", "sla_due_at"),
         Index("ix_escalations_created_at", "created_at"),
         Index("ix_escalations_helpdesk_pushed_at", "helpdesk_pushed_at"),
+        # The console's "did anything change?" poll reads MAX(updated_at); agent load counts by assignee.
+        Index("ix_escalations_updated_at", "updated_at"),
+        Index("ix_escalations_assigned_status", "assigned_agent_id", "status"),
+        # The SLA beat looks for active escalations past due that are not flagged yet.
+        Index("ix_escalations_status_due", "status", "sla_due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -193,12 +204,20 @@ class Escalation(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     helpdesk_ticket_id: Mapped[str | None] = mapped_column(String(255))
     helpdesk_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Console work: who holds it (status "claimed"), when the SLA was found breached, and a version that every
+    # change bumps, so a page or API call acting on stale state is refused instead of overwriting.
+    assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sla_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Outbound(Base):
     __tablename__ = "outbound"
     __table_args__ = (
         CheckConstraint(in_list("status", OUTBOUND_STATUSES), name="status"),
+        CheckConstraint(in_list("author", OUTBOUND_AUTHORS), name="author"),
         Index("ix_outbound_conversation_id", "conversation_id"),
     )
 
@@ -210,9 +229,19 @@ class Outbound(Base):
     platform: Mapped[str] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    # Who speaks: the bot's replies and a person's replies from the console share the one delivery path.
+    author: Mapped[str] = mapped_column(String(16), default="bot")
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     platform_message_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Escalations, messages and sends refer to users.id: the users table must be in this metadata whenever these
+# models are (the ORM sorts inserts by foreign keys), and the console's tables belong to the same schema.
+# Imported last, because both modules build on Base above.
+from assistant.store import accounts as _accounts  # noqa: E402, F401
+from assistant.store import console as _console  # noqa: E402, F401

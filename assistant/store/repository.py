@@ -60,6 +60,7 @@ class ConversationRecord:
     last_bot_reply_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    reply_target: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class MessageRecord:
     is_public: bool
     created_at: datetime
     decision: DecisionRecord | None = None
+    agent_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,11 @@ class EscalationRecord:
     resolved_at: datetime | None
     helpdesk_ticket_id: str | None
     helpdesk_pushed_at: datetime | None
+    assigned_agent_id: int | None = None
+    claimed_at: datetime | None = None
+    sla_breached_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,8 @@ class OutboundRecord:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    author: str = "bot"
+    agent_id: int | None = None
     # Derived, so callers need not know which statuses may be (re)sent.
     sendable: bool = field(init=False)
 
@@ -166,6 +175,7 @@ def _conversation_record(row: Conversation) -> ConversationRecord:
         last_bot_reply_at=row.last_bot_reply_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        reply_target=dict(row.reply_target) if row.reply_target else None,
     )
 
 
@@ -203,6 +213,7 @@ def _message_record(row: Message, decision: DecisionRow | None) -> MessageRecord
         is_public=row.is_public,
         created_at=row.created_at,
         decision=_decision_record(decision) if decision is not None else None,
+        agent_id=row.agent_id,
     )
 
 
@@ -222,6 +233,11 @@ def _escalation_record(row: Escalation) -> EscalationRecord:
         resolved_at=row.resolved_at,
         helpdesk_ticket_id=row.helpdesk_ticket_id,
         helpdesk_pushed_at=row.helpdesk_pushed_at,
+        assigned_agent_id=row.assigned_agent_id,
+        claimed_at=row.claimed_at,
+        sla_breached_at=row.sla_breached_at,
+        updated_at=row.updated_at,
+        version=row.version,
     )
 
 
@@ -240,6 +256,8 @@ def _outbound_record(row: Outbound) -> OutboundRecord:
         last_error=row.last_error,
         created_at=row.created_at,
         sent_at=row.sent_at,
+        author=row.author,
+        agent_id=row.agent_id,
     )
 
 
@@ -333,9 +351,12 @@ class Store:
         holding_reply_sent: bool | None = None,
         last_bot_reply_at: datetime | None = None,
         assigned_agent: str | EllipsisType | None = ...,
+        reply_target: dict[str, str] | None = None,
     ) -> None:
         """Change the given fields; `assigned_agent=None` clears the agent, leaving it out keeps it."""
         values: dict[str, Any] = {"updated_at": utcnow()}
+        if reply_target:
+            values["reply_target"] = {str(key): str(value) for key, value in reply_target.items()}
         if handoff is not None:
             values["handoff"] = HandoffState(handoff).value
         if language is not None:
@@ -387,8 +408,13 @@ class Store:
         language: str | None,
         is_public: bool,
         at: datetime,
+        reply_target: dict[str, str] | None = None,
     ) -> int | None:
-        """The new message's id, or None when (platform, event_id) was recorded before (a redelivery)."""
+        """The new message's id, or None when (platform, event_id) was recorded before (a redelivery).
+
+        `reply_target` (what the adapter needs to answer) is kept on the conversation, so a person can reply
+        later; the latest message's target wins, as it is the one the platform expects an answer to.
+        """
         with self._write() as session:
             message_id = session.execute(
                 self._insert(Message)
@@ -408,11 +434,13 @@ class Store:
             ).scalar_one_or_none()
             if message_id is None:
                 return None
-            session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id)
-                .values(last_inbound_at=_later(Conversation.last_inbound_at, at), updated_at=utcnow())
-            )
+            values: dict[str, Any] = {
+                "last_inbound_at": _later(Conversation.last_inbound_at, at),
+                "updated_at": utcnow(),
+            }
+            if reply_target:
+                values["reply_target"] = {str(key): str(value) for key, value in reply_target.items()}
+            session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
             return int(message_id)
 
     def inbound_message_id(self, platform: str, event_id: str) -> int | None:
@@ -477,6 +505,7 @@ class Store:
         *,
         language: str | None = None,
         at: datetime | None = None,
+        agent_id: int | None = None,
     ) -> int:
         """Add a bot, agent or system message to the history; returns its id.
 
@@ -499,6 +528,7 @@ class Store:
                 text=text,
                 language=language,
                 is_public=False,
+                agent_id=agent_id,
                 created_at=at,
             )
             session.add(message)
@@ -511,13 +541,16 @@ class Store:
                 )
             elif author == "agent":
                 session.execute(
+                    update(Conversation).where(Conversation.id == conversation_id).values(updated_at=utcnow())
+                )
+                session.execute(
                     update(Escalation)
                     .where(
                         Escalation.conversation_id == conversation_id,
                         Escalation.status.in_(ACTIVE_ESCALATION_STATUSES),
                         Escalation.first_response_at.is_(None),
                     )
-                    .values(first_response_at=at)
+                    .values(first_response_at=at, updated_at=utcnow(), version=Escalation.version + 1)
                 )
             return message.id
 
@@ -568,6 +601,8 @@ class Store:
                         status="open",
                         sla_due_at=sla_due_at,
                         created_at=at or utcnow(),
+                        updated_at=utcnow(),
+                        version=1,
                     )
                     .on_conflict_do_nothing(index_elements=["conversation_id"], index_where=active)
                     .returning(Escalation.id)
@@ -584,6 +619,9 @@ class Store:
                     .values(
                         priority=case((Escalation.priority < priority, priority), else_=Escalation.priority),
                         sla_due_at=case((Escalation.sla_due_at > due, due), else_=Escalation.sla_due_at),
+                        # A new customer message in a worked escalation is news for the console's pollers.
+                        updated_at=utcnow(),
+                        version=Escalation.version + 1,
                     )
                     .returning(Escalation.id)
                 ).scalar_one_or_none()
@@ -620,7 +658,7 @@ class Store:
             conversation_id = session.execute(
                 update(Escalation)
                 .where(Escalation.id == escalation_id, Escalation.status == "open")
-                .values(status="claimed")
+                .values(status="claimed", claimed_at=utcnow(), updated_at=utcnow(), version=Escalation.version + 1)
                 .returning(Escalation.conversation_id)
             ).scalar_one_or_none()
             if conversation_id is None:
@@ -638,7 +676,7 @@ class Store:
             found = session.execute(
                 update(Escalation)
                 .where(Escalation.id == escalation_id, Escalation.status.in_(ACTIVE_ESCALATION_STATUSES))
-                .values(status="resolved", resolved_at=at)
+                .values(status="resolved", resolved_at=at, updated_at=utcnow(), version=Escalation.version + 1)
                 .returning(Escalation.id)
             ).scalar_one_or_none()
             return found is not None
@@ -680,6 +718,8 @@ class Store:
         text: str,
         *,
         at: datetime | None = None,
+        author: str = "bot",
+        agent_id: int | None = None,
     ) -> tuple[OutboundRecord, bool]:
         """(row, created): the send for this key; an existing key returns its row unchanged, created False."""
         with self._write() as session:
@@ -692,6 +732,8 @@ class Store:
                     platform=platform,
                     mode=mode,
                     text=text,
+                    author=author,
+                    agent_id=agent_id,
                     status="pending",
                     attempts=0,
                     created_at=at or utcnow(),

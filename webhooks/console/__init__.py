@@ -167,7 +167,10 @@ def register_console(app: Flask, runtime: Runtime) -> None:
     app.context_processor(_template_context)
     app.register_blueprint(bp)
     app.register_blueprint(auth_bp)
-    # QUEUES' blueprint(s) are registered here, one line, once webhooks/console/queues.py exists.
+    # Imported here: the queues module builds on this one (QueueLink, set_queue_links).
+    from webhooks.console.queues import register_queues
+
+    register_queues(app, runtime)
 
 
 def _load_user(session_id: str) -> SessionUser | None:
