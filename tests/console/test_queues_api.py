@@ -546,3 +546,60 @@ def test_an_agents_reply_reaches_the_platform_and_silences_the_bot_until_handed_
     assert post_telegram(webhooks, telegram_update("How long does delivery take?", chat)) == 200
     worked.wait_for(lambda: len(worked.replies(chat)) == before + 1, "the bot answering again")
     assert worked.store.conversation_state(conversation.id).handoff == HandoffState.BOT
+
+
+def test_the_claim_race_on_postgresql_has_one_winner() -> None:
+    """The same race against PostgreSQL (row locks instead of SQLite's single writer), in a schema of its own."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from assistant.store.console import ConflictError
+    from assistant.store.db import migrate
+    from tests.store.conftest import POSTGRES_ENABLED, POSTGRES_URL
+
+    if not POSTGRES_ENABLED:
+        pytest.skip("CA_TEST_POSTGRES=0: the PostgreSQL claim race is not run")
+    base = make_url(POSTGRES_URL)
+    schema = f"ca_console_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    store = None
+    try:
+        migrate(url)
+        store = Store.from_url(url, pool_size=8)
+        accounts = AccountStore(store.engine)
+        console = ConsoleStore(store.engine)
+        for round_number in range(5):
+            seeded = seed_escalation(store)
+            agents = [
+                accounts.create_user(
+                    f"pg{round_number}x{i}", "correct-horse-battery-staple", "agent", queues=("support",)
+                )
+                for i in range(4)
+            ]
+
+            def claim(agent_id: int, name: str, escalation_id: int = seeded.escalation_id) -> Callable[[], str]:
+                def call() -> str:
+                    try:
+                        console.claim(escalation_id, agent_id, name, expected_version=1)
+                    except ConflictError as error:
+                        return f"refused:{error.holder}"
+                    return "won"
+
+                return call
+
+            outcomes = race([claim(agent.id, agent.username) for agent in agents])
+            assert outcomes.count("won") == 1, outcomes
+            holder = store.escalation(seeded.escalation_id).assigned_agent_id
+            winner = next(agent.username for agent in agents if agent.id == holder)
+            assert sorted(outcomes) == sorted(["won"] + [f"refused:{winner}"] * 3)
+    finally:
+        if store is not None:
+            store.close()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
