@@ -177,16 +177,18 @@ class EventProcessor:
         if not self.rt.rate_limits.allow(record.platform, conversation_key or str(record.conversation_id)):
             return Delivery("retry", RATE_LIMITED_RETRY_SECONDS)
         adapter = self.rt.adapters.get(record.platform)
-        if adapter is None:
-            store.mark_failed(outbound_id, f"platform {record.platform} is not enabled", retryable=False)
-            self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
-            return Delivery("failed")
+        # A person's reply that cannot go out stays on their screen, marked; a bot's goes to a person.
         by_person = record.author == "agent"
+        if adapter is None:
+            store.mark_refused(outbound_id, f"platform {record.platform} is not enabled")
+            if not by_person:
+                self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+            return Delivery("failed")
         if self._outside_reply_window(record.platform, record.conversation_id, now, record.mode):
             # Meta refuses a standard reply after 24 h; a person can still answer with the human-agent tag.
             window = "7-day human-agent" if record.mode == "human_agent" else "24-hour"
-            store.mark_failed(outbound_id, f"outside the platform's {window} reply window", retryable=False)
-            if not by_person:  # a person's failed reply stays on their screen, marked failed
+            store.mark_refused(outbound_id, f"outside the platform's {window} reply window")
+            if not by_person:
                 self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
             return Delivery("failed")
         if not store.mark_sending(outbound_id):

@@ -457,6 +457,10 @@ class ConsoleStore:
                 raise NotFoundError(f"escalation {escalation_id}")
             return _escalation_record(row)
 
+    def username(self, user_id: int) -> str | None:
+        with self._read() as session:
+            return _username(session, user_id)
+
     def detail(self, escalation_id: int, history_limit: int = 200) -> EscalationDetail:
         with self._read() as session:
             row = session.get(Escalation, escalation_id)

@@ -781,6 +781,13 @@ class Store:
             {"status": "failed" if retryable else "dead", "last_error": error[:MAX_ERROR_CHARS]},
         )
 
+    def mark_refused(self, outbound_id: int, error: str) -> bool:
+        """pending/failed → dead without an attempt: the send was refused before calling the platform (the
+        platform is disabled, or the reply window has closed)."""
+        return self._transition(
+            outbound_id, SENDABLE_OUTBOUND_STATUSES, {"status": "dead", "last_error": error[:MAX_ERROR_CHARS]}
+        )
+
     def mark_unknown(self, outbound_id: int, error: str) -> bool:
         """sending → unknown: the platform may or may not have delivered it, so it is never resent by itself."""
         return self._transition(outbound_id, ("sending",), {"status": "unknown", "last_error": error[:MAX_ERROR_CHARS]})

@@ -603,3 +603,43 @@ def test_the_claim_race_on_postgresql_has_one_winner() -> None:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_a_tagged_reply_is_delivered_as_a_human_agent_message_after_24_hours(
+    console_settings: Any, make_user: MakeUser
+) -> None:
+    """The worker's side: an agent's HUMAN_AGENT reply at 30 hours goes out with Meta's tag (the bot's own reply
+    at that age would be refused), and one past 7 days is refused and stays visible as failed."""
+    from webhooks.runtime import Runtime
+    from webhooks.worker import EventProcessor
+
+    with PlatformDouble() as graph:
+        platforms = dict(console_settings.platforms)
+        platforms["messenger"] = platforms["messenger"].model_copy(
+            update={"enabled": True, "api_base_url": graph.url, "access_token": "page-token", "app_secret": "s"}
+        )
+        processor = EventProcessor(Runtime(console_settings.model_copy(update={"platforms": platforms})))
+        store: Store = processor.rt.store
+        console = ConsoleStore(store.engine)
+        agent = make_user("agent", queues=["support"])
+        now = datetime.now(UTC)
+        target = {"recipient_id": "psid-9", "account_id": "page-1"}
+        late = seed_escalation(store, platform="messenger", received_at=now - timedelta(hours=30), reply_target=target)
+        tagged = console.reserve_reply(late.escalation_id, agent.id, agent.username, "k-tag", "Sorry!", "human_agent")
+        assert processor.deliver(tagged.outbound.id, target, now=now).outcome == "sent"
+        sent = graph.last.json()
+        assert sent["messaging_type"] == "MESSAGE_TAG" and sent["tag"] == "HUMAN_AGENT"
+        assert sent["recipient"] == {"id": "psid-9"} and sent["message"] == {"text": "Sorry!"}
+        history = store.history(late.conversation_id)
+        assert history[-1].author == "agent" and history[-1].agent_id == agent.id
+
+        old = seed_escalation(store, platform="messenger", received_at=now - timedelta(days=8), reply_target=target)
+        stale = console.reserve_reply(old.escalation_id, agent.id, agent.username, "k-old", "Hello?", "human_agent")
+        requests_before = len(graph.requests)
+        assert processor.deliver(stale.outbound.id, target, now=now).outcome == "failed"
+        assert len(graph.requests) == requests_before
+        (failed,) = console.detail(old.escalation_id).undelivered
+        assert failed.status == "dead" and "7-day" in (failed.last_error or "")
+        # A person's failed reply does not open a second escalation or take the conversation from them.
+        assert store.conversation_state(old.conversation_id).handoff == HandoffState.HUMAN
+        assert store.escalation(old.escalation_id).reason == "human_requested"

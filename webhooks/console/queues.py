@@ -489,8 +489,13 @@ class QueueActions:
 
     # Reading
 
+    @functools.cached_property
+    def counts(self) -> dict[str, QueueCounts]:
+        """Per-queue counts, read once per request (one GROUP BY over the active escalations)."""
+        return self.store.queue_counts()
+
     def queues(self) -> list[QueueView]:
-        counts = self.store.queue_counts()
+        counts = self.counts
         views = [
             QueueView(queue.name, queue.label, True, counts.get(queue.name, QueueCounts(queue.name)))
             for queue in self.config.queues
@@ -506,7 +511,7 @@ class QueueActions:
     def known_queue(self, queue: str) -> QueueView:
         """The queue if it exists (404 otherwise) and the caller may see it (403 otherwise)."""
         configured = self.config.queue(queue)
-        counts = self.store.queue_counts()
+        counts = self.counts
         if configured is None and queue not in counts:
             raise ActionError(404, f"unknown queue {queue[:64]!r}")
         if not can_see_queue(self.user, queue):
@@ -713,7 +718,7 @@ class QueueActions:
             return None
         if escalation.assigned_agent_id == self.user.id:
             return self.user.username
-        return self.store.detail(escalation.id, history_limit=1).holder
+        return self.store.username(escalation.assigned_agent_id)
 
 
 def detail_out(detail: EscalationDetail, token: str, settings: Settings) -> EscalationDetailOut:
@@ -831,7 +836,7 @@ def api_queues() -> Response:
     roles=WORK,
     query=ChangesQuery,
     tags=("queues",),
-    errors=(204,),
+    description="Answers 204 with no body while `token` is still current; 200 with the new token otherwise.",
 )
 @api_auth_required(*WORK)
 def api_changes() -> Response:
