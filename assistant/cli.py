@@ -22,6 +22,7 @@ from assistant.messages import HandoffState, InboundMessage
 from assistant.nlu_data import NluDataError
 from assistant.retrieval import IndexMismatchError
 from assistant.settings import Settings, load_settings
+from assistant.users_cli import users
 
 F = TypeVar("F", bound=Callable[..., Any])
 REPLAY_BATCH = 64
@@ -485,6 +486,8 @@ def evaluate(
         fail(error)
     click.echo(f"report → {report}")
 
+
+main.add_command(users)
 
 if __name__ == "__main__":
     main()

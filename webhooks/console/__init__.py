@@ -28,6 +28,7 @@ from webhooks.console.auth import (
     bearer_token,
     optional_account,
     page_login_required,
+    session_account,
 )
 from webhooks.console.auth import bp as auth_bp
 from webhooks.console.openapi import ApiError, api_operation, docs_page, document
@@ -144,8 +145,9 @@ def register_console(app: Flask, runtime: Runtime) -> None:
     def check_csrf() -> None:
         if request.method in SAFE_METHODS or not request.path.startswith(("/console/", "/api/")):
             return
-        # A request with a bearer token is judged by the token alone; browsers never add one on their own.
-        if request.path.startswith("/api/") and bearer_token() is not None:
+        # An API request with a bearer token is judged by the token alone (browsers never add one on their own),
+        # and one without a session is refused by the auth check (401): only cookie-authenticated calls need CSRF.
+        if request.path.startswith("/api/") and (bearer_token() is not None or session_account() is None):
             return
         csrf.protect()
 

@@ -85,7 +85,7 @@ def bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _session_account() -> UserRecord | None:
+def session_account() -> UserRecord | None:
     user = flask_login.current_user
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -96,7 +96,7 @@ def _session_account() -> UserRecord | None:
 def optional_account() -> UserRecord | None:
     """The caller: the user of the bearer token this request authenticated with, else the session's, else None."""
     found: UserRecord | None = g.get("console_account")
-    return found if found is not None else _session_account()
+    return found if found is not None else session_account()
 
 
 def current_account() -> UserRecord:
@@ -139,7 +139,7 @@ def page_login_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R
     def decorator(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
-            user = _session_account()
+            user = session_account()
             if user is None:
                 login = url_for("auth.login", next=_local_path(request.full_path))
                 if request.headers.get("HX-Request"):
@@ -172,7 +172,7 @@ def api_auth_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R |
                 g.console_account = user
                 g.console_auth = "token"
             else:
-                user = _session_account()
+                user = session_account()
                 if user is None:
                     return _api_error(401, "authentication required: a bearer token or a console session")
                 g.console_auth = "session"
@@ -186,7 +186,7 @@ def api_auth_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R |
 
 
 def _api_error(status: int, message: str) -> Response:
-    response = jsonify(ErrorOut(error=message).model_dump())
+    response = jsonify(ErrorOut(error=message).model_dump(exclude_none=True))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="community-assistant"'
@@ -255,7 +255,7 @@ def throttle() -> LoginThrottle:
 def login() -> BaseResponse | str | tuple[str, int]:
     next_path = _local_path(request.values.get("next"))
     if request.method == "GET":
-        if _session_account() is not None:
+        if session_account() is not None:
             return redirect(next_path or home_url())
         return render_template("console/login.html", next=next_path, username="")
     username = request.form.get("username", "").strip().lower()[:64]
@@ -302,7 +302,7 @@ def _login_error(message: str, username: str, next_path: str | None, status: int
 
 @bp.post("/console/logout")
 def logout() -> BaseResponse:
-    user = _session_account()
+    user = session_account()
     if user is not None:
         accounts().audit(user, "logout", "user", user.id, {}, client_ip())
         log.info("logout %s", user.username)
