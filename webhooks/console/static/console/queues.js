@@ -27,7 +27,15 @@
     });
   }
   setInterval(tick, 15000);
-  document.addEventListener("DOMContentLoaded", tick);
+
+  // The thread opens (and stays, after each refresh) at its latest message.
+  function toLatest() {
+    document.querySelectorAll("[data-testid=thread]").forEach(function (thread) {
+      thread.scrollTop = thread.scrollHeight;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { tick(); toLatest(); });
+  document.addEventListener("htmx:afterSettle", function () { tick(); toLatest(); });
 
   // htmx does not swap 4xx answers by default: show ours (a clear message, with the current state) in the
   // page's message area instead of failing silently.
@@ -68,7 +76,7 @@
     box.value = box.value.slice(0, start) + text + box.value.slice(end);
     box.selectionStart = box.selectionEnd = start + text.length;
     box.focus();
-    showHints(box);
+    box.dispatchEvent(new Event("input", { bubbles: true }));
     return true;
   }
 
