@@ -32,7 +32,7 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
-from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
 from werkzeug.wrappers import Response as BaseResponse
 
 from assistant.settings import SecurityConfig
@@ -209,7 +209,7 @@ def home_url() -> str:
     adapter = current_app.url_map.bind("localhost")
     try:
         adapter.match("/console/", method="GET")
-    except (NotFound, Exception):
+    except HTTPException:  # NotFound, MethodNotAllowed, RequestRedirect: no queue list page
         return url_for("auth.account")
     return "/console/"
 
