@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import faiss
+
 from assistant.business_hours import BusinessHours
 from assistant.embeddings import Encoder, shared_encoder
 from assistant.intent_model import IntentModel
@@ -50,6 +52,7 @@ class Engine:
     def load(cls, settings: Settings, encoder: Encoder | None = None) -> Engine:
         """Load KB, index and models from the settings' folders; stale or missing ones fail with what to run."""
         encoder = encoder or shared_encoder()
+        faiss.omp_set_num_threads(settings.models.faiss_threads)
         kb = load_knowledge_base(settings.kb_dir)
         index = FaqIndex.load(settings.index_dir, encoder.name, kb.version)
         intents = IntentModel.load(settings.models_dir, encoder.name, kb.version)

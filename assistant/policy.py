@@ -135,11 +135,16 @@ class Policy:
             )
 
         sentiment = analysis.sentiment
-        negative = sentiment is not None and sentiment.negative >= self.config.negative_sentiment_threshold
+        negativity = sentiment.negative if sentiment is not None else 0.0
+        confident = prediction is not None and prediction.confidence >= self.threshold
+        # A problem report that the KB answers confidently ("the tracking link does not work") reads as negative;
+        # only strong negativity takes such a message from the FAQ answer to a person.
+        faq_match = confident and prediction is not None and prediction.entry_id is not None
+        bar = self.config.negative_with_answer_threshold if faq_match else self.config.negative_sentiment_threshold
+        negative = negativity >= bar
         if (intent == "complaint" and prediction and prediction.probability >= 0.5) or negative:
             what = "complaint" if intent == "complaint" else "negative sentiment"
-            score = sentiment.negative if sentiment else 0.0
-            reasons.append(f"{what} (negativity {score:.2f}): a person answers, never a canned FAQ")
+            reasons.append(f"{what} (negativity {negativity:.2f}): a person answers, never a canned FAQ")
             reason = EscalationReason.COMPLAINT if intent == "complaint" else EscalationReason.NEGATIVE_SENTIMENT
             return self._escalate(
                 decision,
@@ -153,7 +158,11 @@ class Policy:
                 queue=self.config.complaint_queue,
             )
 
-        confident = prediction is not None and prediction.confidence >= self.threshold
+        if negativity >= self.config.negative_sentiment_threshold:
+            reasons.append(
+                f"negativity {negativity:.2f} below {bar:.2f}, the bar for a confident FAQ match: "
+                "treated as a problem report"
+            )
         if prediction is not None:
             reasons.append(
                 f"best match {prediction.label} confidence {prediction.confidence:.2f} "

@@ -43,6 +43,8 @@ class PolicyConfig(BaseModel):
     answer_in_business_hours: bool = True
     ask_to_rephrase_once: bool = True
     negative_sentiment_threshold: float = Field(0.7, ge=0.0, le=1.0)
+    # A message the KB answers confidently is escalated for its tone only above this (problem reports read negative).
+    negative_with_answer_threshold: float = Field(0.9, ge=0.0, le=1.0)
     abuse_threshold: float = Field(0.8, ge=0.0, le=1.0)
     spam_threshold: float = Field(0.8, ge=0.0, le=1.0)
     max_message_chars: int = Field(4000, gt=0)
@@ -56,6 +58,8 @@ class ModelConfig(BaseModel):
     """Embedding and classifier knobs."""
 
     encoder_threads: int = Field(2, ge=1)
+    # FAISS searches a few thousand vectors in microseconds; its OpenMP pool only competes with the encoder.
+    faiss_threads: int = Field(1, ge=1)
     batch_size: int = Field(64, ge=1)
     calibration_folds: int = Field(5, ge=2)
     holdout_share: float = Field(0.2, gt=0.0, lt=0.5)
@@ -115,21 +119,6 @@ class ServiceConfig(BaseModel):
     helpdesk_url: str | None = None  # POST escalations here as signed webhooks (Zendesk/Freshdesk-style)
     helpdesk_secret: str | None = None
     sla_first_response_minutes: dict[str, int] = {"urgent": 30, "high": 60, "normal": 240, "low": 1440}
-
-
-class SecurityConfig(BaseModel):
-    """Accounts and the console: the session key, session lifetime, password rules, login throttling."""
-
-    # From CA_SECURITY__SECRET_KEY; when unset, generated once into <data_dir>/secret-key (mode 600).
-    secret_key: str | None = None
-    session_hours: int = Field(12, gt=0)  # idle lifetime: each request renews the session
-    password_min_length: int = Field(10, ge=8)
-    # Failed logins allowed per username and per client address within the window, then 429 until it passes.
-    login_max_failures: int = Field(5, gt=0)
-    login_max_failures_per_ip: int = Field(20, gt=0)
-    login_window_minutes: int = Field(15, gt=0)
-    # None: Secure cookies exactly when service.public_base_url is https.
-    cookie_secure: bool | None = None
 
 
 QUEUE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -241,8 +230,8 @@ class Settings(BaseSettings):
     policy: PolicyConfig = PolicyConfig()
     models: ModelConfig = ModelConfig()
     service: ServiceConfig = ServiceConfig()
-    console: ConsoleConfig = ConsoleConfig()
     security: SecurityConfig = SecurityConfig()
+    console: ConsoleConfig = ConsoleConfig()
     platforms: dict[str, PlatformConfig] = Field(default_factory=default_platforms)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

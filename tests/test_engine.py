@@ -105,6 +105,16 @@ def test_complaints_escalate_with_high_priority_and_no_canned_faq(engine: Engine
     assert decision.reply_kind is not None and decision.reply_kind.startswith("complaint")
 
 
+@pytest.mark.parametrize("text", ["ma carte ne marche pas sur votre site", "Toujours pas reçu mon remboursement"])
+def test_problem_report_the_kb_answers_is_not_escalated_for_mild_negativity(engine: Engine, text: str) -> None:
+    decision = engine.decide(InboundMessage(text=text), ConversationState(), SATURDAY_NIGHT)
+    policy = engine.settings.policy
+    # The message does read negative: without the stricter bar for confident FAQ matches it would be escalated.
+    assert policy.negative_sentiment_threshold <= decision.scores["negative"] < policy.negative_with_answer_threshold
+    assert decision.action == Action.ANSWER, decision.reasons
+    assert any("problem report" in reason for reason in decision.reasons)
+
+
 @pytest.mark.parametrize(
     ("text", "topic_word"),
     [
