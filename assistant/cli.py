@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from assistant.gaps_cli import gaps
 from assistant.handoff import HandoffTransitionError, check_transition, ends_escalation
 from assistant.intent_model import ModelMismatchError
 from assistant.kb_import import import_file
@@ -488,6 +489,7 @@ def evaluate(
 
 
 main.add_command(users)
+main.add_command(gaps)
 
 if __name__ == "__main__":
     main()

@@ -213,6 +213,25 @@ class SecurityConfig(BaseModel):
     cookie_secure: bool | None = None
 
 
+class LiveIndexConfig(BaseModel):
+    """Issue 5: versioned index builds, hot swap in every worker, near-duplicate warnings, the content-gap report."""
+
+    # Two phrasings of different entries at least this similar (cosine) are reported as near duplicates.
+    near_duplicate_similarity: float = Field(0.92, gt=0, le=1)
+    # How often a worker looks at <data_dir>/index/current (one small file read) to notice a new version.
+    check_seconds: float = Field(1.0, ge=0)
+    # Old version directories kept for rollback; the current one is never deleted.
+    keep_versions: int = Field(5, ge=1)
+    # Gap report: merge questions while the average cosine distance stays below this.
+    gap_distance: float = Field(0.35, gt=0, lt=2)
+    gap_window_days: int = Field(30, gt=0)
+    gap_min_count: int = Field(1, ge=1)
+    gap_examples: int = Field(5, ge=1)
+    # An entry is "often wrong" with at least this many "wrong" verdicts making at least this share of its ratings.
+    wrong_min: int = Field(2, ge=1)
+    wrong_share: float = Field(0.3, gt=0, le=1)
+
+
 class Settings(BaseSettings):
     """Everything configurable; construct with `load_settings()`."""
 
@@ -232,6 +251,7 @@ class Settings(BaseSettings):
     service: ServiceConfig = ServiceConfig()
     security: SecurityConfig = SecurityConfig()
     console: ConsoleConfig = ConsoleConfig()
+    live_index: LiveIndexConfig = LiveIndexConfig()
     platforms: dict[str, PlatformConfig] = Field(default_factory=default_platforms)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -1,0 +1,66 @@
+"""`assistant gaps`: the content-gap report on the command line — unanswered questions clustered into topics,
+entries never matched and entries agents often mark wrong; optionally the clusters as draft KB entries (YAML)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+import yaml
+
+from assistant.settings import load_settings
+
+
+@click.command()
+@click.option("--days", type=int, help="Window: the last N days (default: live_index.gap_window_days).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--drafts",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write every cluster as a draft entry (status draft, never answered) into this KB YAML file.",
+)
+@click.option("--kb-dir", type=click.Path(path_type=Path), help="The knowledge base folder.")
+def gaps(days: int | None, as_json: bool, drafts: Path | None, kb_dir: Path | None) -> None:
+    """What customers ask that the KB cannot answer."""
+    from assistant.embeddings import shared_encoder
+    from assistant.gap_report import report_to_dict
+    from assistant.knowledge_base import load_knowledge_base
+    from assistant.store.db import make_engine, migrate
+    from assistant.store.gap_queries import load_gap_report
+
+    settings = load_settings(kb_dir=kb_dir)
+    config = settings.live_index
+    until = datetime.now(UTC)
+    since = until - timedelta(days=days or config.gap_window_days)
+    migrate(settings.service.database_url)
+    report = load_gap_report(
+        make_engine(settings.service.database_url),
+        load_knowledge_base(settings.kb_dir),
+        shared_encoder(),
+        config,
+        since,
+        until,
+    )
+    if drafts is not None:
+        entries = [cluster.draft(settings.default_language) for cluster in report.clusters]
+        drafts.write_text(yaml.safe_dump({"entries": entries}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{report.questions} unanswered questions, {len(report.clusters)} topics ({since:%Y-%m-%d} → now)")
+    for cluster in report.clusters:
+        langs = ", ".join(f"{lang} {n}" for lang, n in cluster.languages.items())
+        click.echo(f"\n#{cluster.id}  {cluster.count}×  [{langs}]  → draft id {cluster.suggested_entry_id}")
+        for example in cluster.examples:
+            click.echo(f"   ? {example}")
+        for reply in cluster.replies[:2]:
+            click.echo(f"   ↳ agent: {reply[:160]}")
+    click.echo("\nNever matched: " + (", ".join(report.never_matched) or "none"))
+    click.echo(
+        "Often marked wrong: "
+        + (", ".join(f"{w.entry_id} ({w.wrong}/{w.rated})" for w in report.often_wrong) or "none")
+    )
+    if drafts is not None:
+        click.echo(f"\nDrafts written to {drafts}")
