@@ -16,7 +16,8 @@ import yaml
 
 ENTRY_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-STATUSES = ("draft", "published")
+# The editor's workflow (issue 5); only "published" entries are ever answered.
+STATUSES = ("draft", "review", "published", "archived")
 ANSWER_PLACEHOLDERS = frozenset(
     {"first_name", "brand", "support_email", "help_center_url", "community_url", "order_tracking_url"}
 )
@@ -170,6 +171,11 @@ def _entry_from_mapping(raw: Any, path: Path, fallback_line: int | None) -> KBEn
         source_file=path.name,
         source_line=line,
     )
+
+
+def parse_entry(raw: dict[str, Any], source: str = "editor") -> KBEntry:
+    """One entry from its YAML mapping, checked by the same rules as a KB file (the editor's save uses it)."""
+    return _entry_from_mapping(dict(raw), Path(source), None)
 
 
 def _language_map(

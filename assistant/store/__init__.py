@@ -3,6 +3,7 @@ SQLite by default, PostgreSQL by URL; the schema comes only from Alembic migrati
 
 # Imported here so every table is on `Base.metadata` whenever the store is (Alembic, schema checks).
 from assistant.store import accounts as accounts
+from assistant.store import kb_store as kb_store
 from assistant.store.db import DEFAULT_DATABASE_URL, current_revision, head_revision, make_engine, migrate
 from assistant.store.repository import (
     ConversationRecord,

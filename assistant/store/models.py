@@ -245,3 +245,4 @@ class Outbound(Base):
 # Imported last, because both modules build on Base above.
 from assistant.store import accounts as _accounts  # noqa: E402, F401
 from assistant.store import console as _console  # noqa: E402, F401
+from assistant.store import kb_store as _kb_store  # noqa: E402, F401

@@ -1,0 +1,586 @@
+"""The knowledge base as the editor keeps it: entries with a workflow (draft → review → published → archived),
+every save a numbered version with author and diff, stale saves refused, and a lossless YAML round trip.
+
+What customers get is each entry's *published* version: editing a live entry makes a new draft and leaves
+the live answer alone until that draft is published (`published_kb()` is what the index is built from)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Engine, ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from assistant.kb_import import merge_rows, parse_rows
+from assistant.knowledge_base import (
+    STATUSES,
+    KBEntry,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    dump_entries,
+    export_knowledge_base,
+    load_knowledge_base,
+    parse_entry,
+)
+from assistant.store.db import read_only
+from assistant.store.models import Base, UTCDateTime, in_list, json_type, utcnow
+
+DEFAULT_FILE = "entries.yml"
+# Who may move an entry where. Publishing needs a review step; a live entry is changed by saving a new draft.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("review", "archived"),
+    "review": ("draft", "published", "archived"),
+    "published": ("archived",),
+    "archived": ("draft",),
+}
+
+
+class KbEntryRow(Base):
+    __tablename__ = "kb_entries"
+    __table_args__ = (CheckConstraint(in_list("status", STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(80), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(json_type())
+    questions: Mapped[dict[str, list[str]]] = mapped_column(json_type())
+    answers: Mapped[dict[str, str]] = mapped_column(json_type())
+    # The YAML file the entry lives in, so an export writes it back where the team keeps it.
+    source_file: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    # The version customers get; None until first published and again once archived.
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class KbEntryVersionRow(Base):
+    __tablename__ = "kb_entry_versions"
+    __table_args__ = (UniqueConstraint("entry_id", "version", name="uq_kb_entry_versions_entry_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entries.entry_id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(json_type())
+    author: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class KbStoreError(ValueError):
+    """A request the store refuses (unknown entry, forbidden transition, invalid content)."""
+
+
+class KbNotFoundError(KbStoreError):
+    pass
+
+
+class KbValidationError(KbStoreError):
+    """Content that would break the bot: the message names the field (as the YAML loader does)."""
+
+
+@dataclass(frozen=True)
+class EntryContent:
+    """What an editor writes: the fields of one YAML entry."""
+
+    entry_id: str
+    questions: dict[str, list[str]]
+    answers: dict[str, str]
+    tags: list[str] = field(default_factory=list)
+    source_file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.entry_id,
+            "tags": list(self.tags),
+            "questions": {lang: list(qs) for lang, qs in sorted(self.questions.items())},
+            "answers": dict(sorted(self.answers.items())),
+            "source_file": self.source_file,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EntryContent:
+        return cls(
+            entry_id=str(data["id"]),
+            questions={str(k): [str(q) for q in v] for k, v in dict(data.get("questions") or {}).items()},
+            answers={str(k): str(v) for k, v in dict(data.get("answers") or {}).items()},
+            tags=[str(t) for t in data.get("tags") or []],
+            source_file=data.get("source_file"),
+        )
+
+    def to_kb_entry(self, status: str) -> KBEntry:
+        return KBEntry(
+            id=self.entry_id,
+            questions={lang: list(qs) for lang, qs in self.questions.items()},
+            answers=dict(self.answers),
+            tags=list(self.tags),
+            status=status,
+            source_file=self.source_file,
+        )
+
+    def yaml_text(self) -> str:
+        """The entry as it would read in a KB file (what diffs compare)."""
+        text = dump_entries([self.to_kb_entry("published")]).removeprefix("entries:\n")
+        return text.replace("  status: published\n", "", 1)
+
+
+@dataclass(frozen=True)
+class KbEntryRecord:
+    content: EntryContent
+    status: str
+    version: int
+    published_version: int | None
+    updated_at: datetime
+    updated_by: str | None
+
+    @property
+    def entry_id(self) -> str:
+        return self.content.entry_id
+
+    @property
+    def is_live(self) -> bool:
+        return self.published_version is not None
+
+    def missing_languages(self, languages: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
+        """Per configured language, what is missing: 'questions' and/or 'answer'."""
+        missing: dict[str, list[str]] = {}
+        for lang in languages:
+            gaps = []
+            if not self.content.questions.get(lang):
+                gaps.append("questions")
+            if not self.content.answers.get(lang):
+                gaps.append("answer")
+            if gaps:
+                missing[lang] = gaps
+        return missing
+
+
+@dataclass(frozen=True)
+class KbVersionRecord:
+    entry_id: str
+    version: int
+    content: EntryContent
+    status: str
+    author: str | None
+    at: datetime
+    note: str | None
+
+
+class ConflictError(Exception):
+    """A save made on an old version: nothing was written; `current` is what is stored now and `diff` shows
+    how the caller's content differs from it, so the caller can merge and save again."""
+
+    def __init__(self, current: KbEntryRecord, submitted: EntryContent | None, diff: str) -> None:
+        super().__init__(f"entry {current.entry_id!r} is at version {current.version}; reload and merge")
+        self.current = current
+        self.submitted = submitted
+        self.diff = diff
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """What a change did; `live_changed` says whether customers' answers changed (re-index needed)."""
+
+    record: KbEntryRecord
+    live_changed: bool
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+    published: int
+
+
+def diff_text(before: str, after: str, before_name: str, after_name: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), before_name, after_name, n=3
+        )
+    )
+
+
+def validate(content: EntryContent) -> EntryContent:
+    """The content as it will be stored (trimmed), or KbValidationError naming the field; the same rules as
+    the YAML loader, so unknown placeholders are refused now and not when a customer is waiting."""
+    raw: dict[str, Any] = {
+        "id": content.entry_id,
+        "tags": list(content.tags),
+        "questions": {lang: [q for q in qs] for lang, qs in content.questions.items()},
+        "answers": dict(content.answers),
+    }
+    try:
+        entry = parse_entry(raw, source="editor")
+    except KnowledgeBaseError as error:
+        raise KbValidationError(error.detail) from error
+    source = content.source_file
+    if source is not None and (
+        Path(source).is_absolute() or ".." in Path(source).parts or not source.endswith((".yml", ".yaml"))
+    ):
+        raise KbValidationError(f"`source_file` must be a relative .yml path inside the KB folder, got {source!r}")
+    return EntryContent(entry.id, entry.questions, entry.answers, entry.tags, source)
+
+
+def _record(row: KbEntryRow) -> KbEntryRecord:
+    return KbEntryRecord(
+        content=EntryContent(row.entry_id, dict(row.questions), dict(row.answers), list(row.tags), row.source_file),
+        status=row.status,
+        version=row.version,
+        published_version=row.published_version,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+def _version_record(row: KbEntryVersionRow) -> KbVersionRecord:
+    return KbVersionRecord(
+        row.entry_id, row.version, EntryContent.from_dict(row.content), row.status, row.author, row.at, row.note
+    )
+
+
+class KbStore:
+    """The editor's repository; each call is one short transaction. Writes are conditional on the version the
+    caller read, so two editors saving the same entry cannot overwrite each other."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._read_sessions.begin() as session:
+            yield session
+
+    # Reading
+
+    def search(
+        self, query: str | None = None, status: str | None = None, limit: int = 200, offset: int = 0
+    ) -> tuple[list[KbEntryRecord], int]:
+        """Entries by id, filtered by status and a full-text search (every word must occur in the id, tags,
+        a phrasing or an answer; case-insensitive); returns the page and the total."""
+        with self._read() as s:
+            statement = select(KbEntryRow).order_by(KbEntryRow.entry_id)
+            if status:
+                statement = statement.where(KbEntryRow.status == status)
+            rows = list(s.scalars(statement))
+        words = [w.casefold() for w in (query or "").split() if w]
+        if words:
+            rows = [row for row in rows if all(w in _haystack(row) for w in words)]
+        return [_record(row) for row in rows[offset : offset + limit]], len(rows)
+
+    def get(self, entry_id: str) -> KbEntryRecord:
+        with self._read() as s:
+            row = s.scalar(select(KbEntryRow).where(KbEntryRow.entry_id == entry_id))
+            if row is None:
+                raise KbNotFoundError(f"no KB entry {entry_id!r}")
+            return _record(row)
+
+    def versions(self, entry_id: str) -> list[KbVersionRecord]:
+        """Every version of an entry, newest first."""
+        with self._read() as s:
+            rows = list(
+                s.scalars(
+                    select(KbEntryVersionRow)
+                    .where(KbEntryVersionRow.entry_id == entry_id)
+                    .order_by(KbEntryVersionRow.version.desc())
+                )
+            )
+        if not rows:
+            raise KbNotFoundError(f"no KB entry {entry_id!r}")
+        return [_version_record(row) for row in rows]
+
+    def version(self, entry_id: str, version: int) -> KbVersionRecord:
+        with self._read() as s:
+            row = s.scalar(
+                select(KbEntryVersionRow).where(
+                    KbEntryVersionRow.entry_id == entry_id, KbEntryVersionRow.version == version
+                )
+            )
+            if row is None:
+                raise KbNotFoundError(f"KB entry {entry_id!r} has no version {version}")
+            return _version_record(row)
+
+    def diff(self, entry_id: str, v1: int, v2: int) -> str:
+        """A unified diff of the YAML of two versions."""
+        first, second = self.version(entry_id, v1), self.version(entry_id, v2)
+        return diff_text(
+            first.content.yaml_text(), second.content.yaml_text(), f"{entry_id} v{v1}", f"{entry_id} v{v2}"
+        )
+
+    def published_kb(self) -> KnowledgeBase:
+        """What customers are answered from: the published version of every live entry."""
+        with self._read() as s:
+            pairs = list(
+                s.execute(
+                    select(KbEntryRow.entry_id, KbEntryVersionRow.content)
+                    .join(
+                        KbEntryVersionRow,
+                        (KbEntryVersionRow.entry_id == KbEntryRow.entry_id)
+                        & (KbEntryVersionRow.version == KbEntryRow.published_version),
+                    )
+                    .where(KbEntryRow.published_version.is_not(None))
+                    .order_by(KbEntryRow.entry_id)
+                )
+            )
+        return KnowledgeBase([EntryContent.from_dict(content).to_kb_entry("published") for _, content in pairs])
+
+    # Changing
+
+    def save(
+        self,
+        content: EntryContent,
+        expected_version: int | None,
+        author: str | None,
+        note: str | None = None,
+        status: str = "draft",
+    ) -> KbEntryRecord:
+        """Create (expected_version None) or change an entry. A change needs the version the editor started
+        from; if someone saved since, ConflictError carries their content and the diff, and nothing is written.
+        A saved change is a draft: the live answer stays until the draft is reviewed and published."""
+        content = validate(content)
+        if status not in ("draft", "review"):
+            raise KbStoreError("a save makes a draft (or sends it for review); publish with a transition")
+        with self._write() as s:
+            row = s.scalar(select(KbEntryRow).where(KbEntryRow.entry_id == content.entry_id).with_for_update())
+            now = utcnow()
+            if row is None:
+                if expected_version is not None:
+                    raise KbNotFoundError(f"no KB entry {content.entry_id!r}")
+                row = KbEntryRow(
+                    entry_id=content.entry_id,
+                    status=status,
+                    tags=content.tags,
+                    questions=content.questions,
+                    answers=content.answers,
+                    source_file=content.source_file or DEFAULT_FILE,
+                    version=1,
+                    published_version=None,
+                    updated_at=now,
+                    updated_by=author,
+                )
+                s.add(row)
+                s.flush()
+                self._add_version(s, row, author, note or "created", now)
+                return _record(row)
+            current = _record(row)
+            if expected_version != row.version:
+                diff = diff_text(
+                    current.content.yaml_text(),
+                    content.yaml_text(),
+                    f"{content.entry_id} v{row.version} (saved by {row.updated_by or 'someone'})",
+                    f"{content.entry_id} (yours, started from v{expected_version})",
+                )
+                raise ConflictError(current, content, diff)
+            if content.source_file is None:
+                content = EntryContent(
+                    content.entry_id, content.questions, content.answers, content.tags, row.source_file
+                )
+            row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
+            row.source_file = content.source_file
+            row.status = status
+            row.version += 1
+            row.updated_at, row.updated_by = now, author
+            self._add_version(s, row, author, note, now)
+            return _record(row)
+
+    def transition(
+        self, entry_id: str, status: str, expected_version: int, author: str | None, note: str | None = None
+    ) -> ChangeResult:
+        """Move an entry along the workflow; publishing makes this version the live one, archiving takes the
+        entry off the air. Each transition is a version too (same content), so history shows who did it."""
+        if status not in STATUSES:
+            raise KbStoreError(f"unknown status {status!r}; one of {list(STATUSES)}")
+        with self._write() as s:
+            row = self._row(s, entry_id)
+            if row.version != expected_version:
+                raise ConflictError(_record(row), None, "")
+            if status not in TRANSITIONS[row.status]:
+                allowed = ", ".join(TRANSITIONS[row.status])
+                raise KbStoreError(f"an entry in {row.status} can move to {allowed}, not to {status}")
+            was_live = row.published_version
+            now = utcnow()
+            row.status = status
+            row.version += 1
+            if status == "published":
+                row.published_version = row.version
+            elif status == "archived":
+                row.published_version = None
+            row.updated_at, row.updated_by = now, author
+            self._add_version(s, row, author, note or f"→ {status}", now)
+            return ChangeResult(_record(row), live_changed=row.published_version != was_live)
+
+    def restore(
+        self,
+        entry_id: str,
+        version: int,
+        author: str | None,
+        expected_version: int | None = None,
+        publish: bool = False,
+    ) -> ChangeResult:
+        """A new version with the content of an old one: a draft, or (publish=True, a rollback) live at once."""
+        old = self.version(entry_id, version)
+        with self._write() as s:
+            row = self._row(s, entry_id)
+            if expected_version is not None and row.version != expected_version:
+                raise ConflictError(_record(row), old.content, "")
+            was_live = row.published_version
+            now = utcnow()
+            content = old.content
+            row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
+            row.source_file = content.source_file or row.source_file
+            row.status = "published" if publish else "draft"
+            row.version += 1
+            if publish:
+                row.published_version = row.version
+            row.updated_at, row.updated_by = now, author
+            note = f"restored v{version}" + (" and published" if publish else "")
+            self._add_version(s, row, author, note, now)
+            return ChangeResult(_record(row), live_changed=row.published_version != was_live)
+
+    def _row(self, s: Session, entry_id: str) -> KbEntryRow:
+        row = s.scalar(select(KbEntryRow).where(KbEntryRow.entry_id == entry_id).with_for_update())
+        if row is None:
+            raise KbNotFoundError(f"no KB entry {entry_id!r}")
+        return row
+
+    @staticmethod
+    def _add_version(s: Session, row: KbEntryRow, author: str | None, note: str | None, now: datetime) -> None:
+        content = _record(row).content.to_dict()
+        s.add(
+            KbEntryVersionRow(
+                entry_id=row.entry_id,
+                version=row.version,
+                content=content,
+                author=author,
+                at=now,
+                status=row.status,
+                note=note,
+            )
+        )
+
+    # YAML round trip with knowledge_base/
+
+    def export_yaml(self, out_dir: Path) -> list[Path]:
+        """Write every entry as the team's YAML files (one per source file). A live entry with an unpublished
+        draft is written as its live version: the files hold what customers get; drafts stay in the database."""
+        entries: list[KBEntry] = []
+        with self._read() as s:
+            rows = list(s.scalars(select(KbEntryRow).order_by(KbEntryRow.id)))
+            live = {
+                v.entry_id: v
+                for v in s.scalars(
+                    select(KbEntryVersionRow)
+                    .join(
+                        KbEntryRow,
+                        (KbEntryVersionRow.entry_id == KbEntryRow.entry_id)
+                        & (KbEntryVersionRow.version == KbEntryRow.published_version),
+                    )
+                    .where(or_(KbEntryRow.status != "published", KbEntryRow.published_version != KbEntryRow.version))
+                )
+            }
+        for row in rows:
+            record = _record(row)
+            if row.entry_id in live:
+                content = EntryContent.from_dict(live[row.entry_id].content)
+                entries.append(content.to_kb_entry("published"))
+            else:
+                entries.append(record.content.to_kb_entry(record.status))
+        return export_knowledge_base(KnowledgeBase(entries), out_dir, default_file=DEFAULT_FILE)
+
+    def import_yaml(self, kb_dir: Path, author: str | None = "import") -> ImportResult:
+        """Bring the YAML folder into the database, all or nothing: any broken file raises KnowledgeBaseError
+        (file, line, field) before anything is written. Changed entries get a new version with the file's
+        status; `published` in the file makes that version live."""
+        kb = load_knowledge_base(kb_dir)
+        return self._import_entries(kb.entries, author)
+
+    def import_rows(self, path: Path, author: str | None = "import", status: str = "draft") -> ImportResult:
+        """CSV/TSV/JSONL rows (entry_id, question, answer, lang) merged into the stored working copies, all or
+        nothing: a broken row raises KnowledgeBaseError naming file, row and field, and nothing is written."""
+        rows = parse_rows(path)
+        current, _ = self.search(limit=1_000_000)
+        kb = KnowledgeBase([record.content.to_kb_entry(record.status) for record in current])
+        try:
+            merged, _ = merge_rows(kb, rows, DEFAULT_FILE, status)
+        except KnowledgeBaseError as error:
+            raise KnowledgeBaseError(path, error.line, error.detail) from error
+        touched = {row.entry_id for row in rows}
+        entries = [entry for entry in merged.entries if entry.id in touched]
+        for entry in entries:
+            try:
+                validate(EntryContent(entry.id, entry.questions, entry.answers, entry.tags, entry.source_file))
+            except KbValidationError as error:
+                first = next(row for row in rows if row.entry_id == entry.id)
+                raise KnowledgeBaseError(path, first.row, f"row {first.row}: {error}") from error
+        return self._import_entries(entries, author, keep_status=True)
+
+    def _import_entries(self, entries: list[KBEntry], author: str | None, keep_status: bool = False) -> ImportResult:
+        created = updated = unchanged = published = 0
+        with self._write() as s:
+            existing = {row.entry_id: row for row in s.scalars(select(KbEntryRow))}
+            now = utcnow()
+            for entry in entries:
+                content = EntryContent(
+                    entry.id, entry.questions, entry.answers, list(entry.tags), entry.source_file or DEFAULT_FILE
+                )
+                row = existing.get(entry.id)
+                status = entry.status
+                if row is None:
+                    row = KbEntryRow(
+                        entry_id=entry.id,
+                        status=status,
+                        tags=content.tags,
+                        questions=content.questions,
+                        answers=content.answers,
+                        source_file=content.source_file,
+                        version=1,
+                        published_version=1 if status == "published" else None,
+                        updated_at=now,
+                        updated_by=author,
+                    )
+                    s.add(row)
+                    s.flush()
+                    self._add_version(s, row, author, "imported", now)
+                    created += 1
+                    published += status == "published"
+                    continue
+                if keep_status:
+                    status = row.status if row.status != "published" else "draft"
+                same_content = _record(row).content == content
+                if same_content and row.status == status:
+                    unchanged += 1
+                    continue
+                row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
+                row.source_file = content.source_file
+                row.status = status
+                row.version += 1
+                if status == "published":
+                    row.published_version = row.version
+                    published += 1
+                elif status == "archived":
+                    row.published_version = None
+                row.updated_at, row.updated_by = now, author
+                self._add_version(s, row, author, "imported", now)
+                updated += 1
+        return ImportResult(created, updated, unchanged, published)
+
+
+def _haystack(row: KbEntryRow) -> str:
+    parts = [row.entry_id, *row.tags]
+    parts += [q for qs in row.questions.values() for q in qs]
+    parts += list(row.answers.values())
+    return "\n".join(parts).casefold()
