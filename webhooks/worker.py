@@ -191,6 +191,15 @@ class EventProcessor:
             if not by_person:
                 self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
             return Delivery("failed")
+        if record.status == "sending":
+            # Only a redelivered task finds a row still "sending": the worker that held it died mid-send
+            # (acks_late), so the platform may or may not have it. Never resend blindly; a person decides.
+            if store.mark_unknown(outbound_id, "the worker died while sending"):
+                log.warning("reply %s: worker died mid-send; outcome unknown, not resent", outbound_id)
+                if not by_person:
+                    self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
+                return Delivery("unknown")
+            return Delivery("busy")
         if not store.mark_sending(outbound_id):
             return Delivery("busy")
         result: SendResult = adapter.send(

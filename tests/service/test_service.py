@@ -277,6 +277,19 @@ def test_a_worker_killed_mid_send_leaves_exactly_one_reply(service: Service, cli
     service.worker = start_worker(service.config, service.worker_log)
     time.sleep(8.0)  # past the visibility timeout: the unacknowledged task is redelivered and finishes
     assert len(replies_to(service, chat)) == 1
+    # The redelivered task cannot know whether the platform got the reply: not resent, a person is told.
+    conversation = service.store.conversation("telegram", str(chat), None, None)
+    service.wait_for(
+        lambda: (
+            [
+                e.reason
+                for e in service.store.escalations(status="open", limit=500)
+                if e.conversation_id == conversation.id
+            ]
+            == ["delivery_failed"]
+        ),
+        what="the unknown outcome to reach a person",
+    )
 
 
 def test_meta_replies_outside_the_24_hour_window_go_to_a_person(service: Service) -> None:
