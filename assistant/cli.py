@@ -422,15 +422,28 @@ def kb_check(kb_dir: Path | None, data_dir: Path | None) -> None:
 
 
 @kb.command("import")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--file", "target_file", default="imported.yml", show_default=True, help="KB file that receives new entries."
 )
 @click.option("--status", type=click.Choice(["published", "draft"]), default="published", show_default=True)
+@click.option(
+    "--to-db",
+    is_flag=True,
+    help="Into the editor's database instead of the YAML: SOURCE is a KB folder (YAML, statuses kept) or a "
+    "CSV/TSV/JSONL file (rows become drafts). All or nothing.",
+)
 @folder_options
-def kb_import(source: Path, target_file: str, status: str, kb_dir: Path | None, data_dir: Path | None) -> None:
+def kb_import(
+    source: Path, target_file: str, status: str, to_db: bool, kb_dir: Path | None, data_dir: Path | None
+) -> None:
     """Import CSV/TSV/JSONL rows (entry_id, question, answer, lang) into the KB's YAML; all or nothing."""
     settings = settings_from(kb_dir, data_dir)
+    if to_db:
+        _kb_import_to_db(settings, source)
+        return
+    if source.is_dir():
+        fail(ValueError(f"{source} is a folder: import a CSV/TSV/JSONL file, or a KB folder with --to-db"))
     try:
         summary = import_file(source, settings.kb_dir, target_file=target_file, status=status)
     except USER_ERRORS as error:
@@ -442,14 +455,42 @@ def kb_import(source: Path, target_file: str, status: str, kb_dir: Path | None, 
     )
 
 
+def _kb_store(settings: Settings) -> Any:
+    from assistant.store import migrate
+    from assistant.store.db import make_engine
+    from assistant.store.kb_store import KbStore
+
+    migrate(settings.service.database_url)
+    return KbStore(make_engine(settings.service.database_url))
+
+
+def _kb_import_to_db(settings: Settings, source: Path) -> None:
+    store = _kb_store(settings)
+    try:
+        load = store.import_yaml if source.is_dir() else store.import_rows
+        result = load(source, author="cli")
+    except USER_ERRORS as error:
+        fail(error)
+    click.echo(
+        f"database: {result.created} entries created, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.published} published"
+    )
+
+
 @kb.command("export")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--from-db", is_flag=True, help="Export the editor's database (live versions of published entries, drafts)."
+)
 @folder_options
-def kb_export(out_dir: Path, kb_dir: Path | None, data_dir: Path | None) -> None:
+def kb_export(out_dir: Path, from_db: bool, kb_dir: Path | None, data_dir: Path | None) -> None:
     """Write the KB as YAML files into OUT_DIR (one per source file)."""
     settings = settings_from(kb_dir, data_dir)
     try:
-        written = export_knowledge_base(load_knowledge_base(settings.kb_dir), out_dir)
+        if from_db:
+            written = _kb_store(settings).export_yaml(out_dir)
+        else:
+            written = export_knowledge_base(load_knowledge_base(settings.kb_dir), out_dir)
     except USER_ERRORS as error:
         fail(error)
     click.echo(f"wrote {len(written)} files to {out_dir}")

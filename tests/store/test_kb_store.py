@@ -226,3 +226,23 @@ def test_import_rows_all_or_nothing(kb: KbStore, tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match=r"bad.jsonl:2: row 2: field `answer`: unknown placeholder"):
         kb.import_rows(bad, "ed")
     assert kb.search()[1] == 2  # neither row of the broken batch was imported
+
+
+def test_cli_round_trip_through_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    monkeypatch.setenv("CA_SERVICE__DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+    result = runner.invoke(main, ["kb", "import", "--to-db", str(ROOT / "knowledge_base")])
+    assert result.exit_code == 0, result.output
+    source = load_knowledge_base(ROOT / "knowledge_base")
+    assert f"{len(source)} entries created" in result.output
+    result = runner.invoke(main, ["kb", "export", "--from-db", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert load_knowledge_base(tmp_path / "out").version == source.version
+    bad = tmp_path / "bad.csv"
+    bad.write_text("entry_id,question,answer,lang\nnew-entry,Hello?,Hi,xx-123\n", encoding="utf-8")
+    result = runner.invoke(main, ["kb", "import", "--to-db", str(bad)])
+    assert result.exit_code == 2 and "bad.csv:2: row 2: field `lang`" in result.output
