@@ -212,7 +212,7 @@ def test_handshake_is_none_for_events_and_malformed_bodies() -> None:
 def test_channel_message_becomes_one_event() -> None:
     [event] = SlackAdapter(config()).parse(signed(MESSAGE))
     assert event.platform == "slack"
-    assert event.event_id == "Ev123ABC456"
+    assert event.event_id == "msg:T123ABC456:C123ABC456:1355517523.000005"
     assert event.kind == "message"
     assert event.conversation_key == "T123ABC456:C123ABC456:1355517523.000005"
     assert event.reply_target == {"channel": "C123ABC456", "thread_ts": "1355517523.000005"}
@@ -244,10 +244,22 @@ def test_direct_message_is_not_public() -> None:
 
 def test_app_mention_strips_the_bot_mention() -> None:
     [event] = SlackAdapter(config()).parse(signed(APP_MENTION))
-    assert event.kind == "message" and event.event_id == "Ev0LAN670R"
+    assert event.kind == "message" and event.event_id == "msg:T123ABC456:C123ABC456:1515449522.000016"
     assert event.message is not None
     assert event.message.text == "is it everything a river should be?"
     assert event.message.sender_id == "U061F7AUR"
+
+
+def test_a_mention_delivered_as_message_and_app_mention_is_one_event() -> None:
+    as_mention = json.loads(json.dumps(APP_MENTION))
+    as_message = json.loads(json.dumps(MESSAGE))
+    as_message["event"].update(ts=as_mention["event"]["ts"], text=as_mention["event"]["text"], user="U061F7AUR")
+    adapter = SlackAdapter(config())
+    [mention] = adapter.parse(signed(as_mention))
+    [message] = adapter.parse(signed(as_message))
+    assert as_mention["event_id"] != as_message["event_id"]
+    assert mention.event_id == message.event_id
+    assert mention.conversation_key == message.conversation_key
 
 
 def test_retry_parses_to_the_same_event_id_and_is_acknowledged_at_once() -> None:
@@ -256,7 +268,8 @@ def test_retry_parses_to_the_same_event_id_and_is_acknowledged_at_once() -> None
     retry_request = signed(MESSAGE, extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     adapter.verify(retry_request)
     retry = adapter.parse(retry_request)
-    assert [event.event_id for event in retry] == [event.event_id for event in first] == ["Ev123ABC456"]
+    assert [event.event_id for event in retry] == [event.event_id for event in first]
+    assert first[0].event_id == "msg:T123ABC456:C123ABC456:1355517523.000005"
     ack = adapter.acknowledge(retry_request, retry)
     assert (ack.status, ack.body) == (200, "")
 

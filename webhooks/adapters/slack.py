@@ -25,8 +25,8 @@ in the thread through chat.postMessage with the bot token."""
 # happen in channels); echoes are messages from our bot user (`authorizations[].user_id` with `is_bot`), our app
 # (`app_id == api_app_id`) or `own_ids`; other bots (`bot_id`, subtype `bot_message`) and edits/deletions are "other".
 # Mentions of our bot are stripped from the text. A mention in a channel where the app also receives `message.channels`
-# arrives twice (a `message` and an `app_mention`, two event_ids, same channel and ts): subscribe to one of them, or
-# dedupe replies on (conversation_key, message_id).
+# arrives twice (a `message` and an `app_mention`, two event_ids, same channel and ts): a person's message therefore
+# takes "msg:<team>:<channel>:<ts>" as its event id, so the two (and Slack's retries) dedupe to one.
 #
 # Handshake order: the view verifies first, then asks for the handshake; `handshake` verifies the signature again
 # itself before echoing a challenge, so it is safe in either order (an unsigned url_verification never gets an answer).
@@ -189,6 +189,10 @@ class SlackAdapter:
             kind = "other"  # edits (message_changed), deletions, joins, topic changes…
         else:
             kind = "message"
+            if ts:
+                # A mention where the app also gets message.channels arrives twice, as `message` and `app_mention`
+                # with two event_ids: the message's own identity makes them one event (retries keep it too).
+                event_id = f"msg:{key.rsplit(':', 1)[0]}:{ts}"
         return InboundEvent(
             platform=self.name,
             event_id=event_id,
