@@ -100,13 +100,28 @@ class EventProcessor:
             store.record_decision(message_id, decision)
             escalation_id = self._apply(conversation.id, message_id, decision, now, platform=event.platform)
             outbound_id = None
-            if decision.reply:
+            text = decision.reply or self._interaction_notice(event, decision, state.handoff)
+            if text:
                 mode = "private_reply" if event.kind == "comment" else "reply"
                 record, _ = store.reserve_outbound(
-                    reply_key(event), conversation.id, message_id, event.platform, mode, decision.reply
+                    reply_key(event), conversation.id, message_id, event.platform, mode, text
                 )
                 outbound_id = record.id
         return Processed("decided", outbound_id=outbound_id, escalation_id=escalation_id)
+
+    def _interaction_notice(self, event: InboundEvent, decision: Decision, handoff: HandoffState) -> str | None:
+        """A Discord slash command shows "thinking…" until its deferred response is completed, so a silent
+        decision still owes it a short, honest word: the team has it, or we could not read a question."""
+        if not event.reply_target.get("interaction_token"):
+            return None
+        if handoff in (HandoffState.HUMAN, HandoffState.WAITING_FOR_HUMAN):
+            key = "holding_in_hours"  # the engine stays silent for a person's conversation; the team has it
+        else:
+            notices = {Action.IGNORE: "rephrase", Action.MODERATE: "moderation_notice"}
+            key = notices.get(decision.action, "holding_in_hours")
+        voice = self.rt.engine.policy.voice
+        lang = decision.language or self.rt.settings.default_language
+        return voice.compose(voice.render(key, lang), lang, None)
 
     def _apply(
         self, conversation_id: int, message_id: int, decision: Decision, now: datetime, platform: str = "cli"

@@ -352,3 +352,38 @@ def test_operators_move_conversations_between_bot_and_people(service: Service, c
     assert not [e for e in service.store.escalations(status="open", limit=500) if e.conversation_id == conversation.id]
     assert post_telegram(client, telegram_update("How long does delivery take?", chat)) == 200
     service.wait_for(lambda: len(replies_to(service, chat)) == 2, what="the bot answering again")
+
+
+def test_a_silent_decision_still_completes_a_discord_slash_command(service: Service) -> None:
+    """Discord shows "thinking…" until the deferred response is edited: a conversation a person owns gets no
+    bot answer, but the command is still completed with an honest word, never left spinning."""
+    from datetime import UTC, datetime
+
+    from assistant.messages import InboundMessage
+    from webhooks.adapters.base import InboundEvent
+    from webhooks.runtime import Runtime
+    from webhooks.worker import EventProcessor
+
+    platforms = dict(service.settings.platforms)
+    platforms["discord"] = platforms["discord"].model_copy(update={"enabled": True, "api_base_url": service.api.url})
+    processor = EventProcessor(Runtime(service.settings.model_copy(update={"platforms": platforms})))
+    channel = f"chan-{next(_ids)}"
+    conversation = service.store.conversation("discord", channel, "user-1", "Anna")
+    service.store.update_conversation(conversation.id, handoff=HandoffState.HUMAN)
+    target = {"application_id": "app-1", "interaction_token": f"tok-{next(_ids)}", "channel_id": channel}
+    event = InboundEvent(
+        platform="discord",
+        event_id=f"int-{next(_ids)}",
+        conversation_key=channel,
+        kind="message",
+        message=InboundMessage(text="How long does delivery take?", sender_id="user-1", platform="discord"),
+        reply_target=target,
+    )
+    processed = processor.process(event, now=datetime.now(UTC))
+    assert processed.outcome == "decided" and processed.outbound_id is not None
+    decision = service.store.history(conversation.id)[-1].decision
+    assert decision is not None and decision.reply is None  # the engine itself stayed silent
+    assert processor.deliver(processed.outbound_id, target).outcome == "sent"
+    [edit] = service.sends(f"/webhooks/app-1/{target['interaction_token']}/messages/@original")
+    assert edit.method == "PATCH"  # type: ignore[attr-defined]
+    assert "our team" in edit.json()["content"]  # type: ignore[attr-defined]
