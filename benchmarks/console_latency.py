@@ -6,7 +6,7 @@ Usage: .venv/bin/python benchmarks/console_latency.py [--escalations 10000] [--r
 
 Escalations are seeded through the store (conversation, customer message, decision, escalation: what the
 worker writes). Page times are measured in process through the WSGI app (Flask's test client), so they are
-the server's time without the network. Uses Redis db 11 (flushed) and a SQLite file in a temporary folder
+the server's time without the network. Uses Redis db 9 (flushed) and a SQLite file in a temporary folder
 unless --database-url is given; --data-dir must hold a built index and trained models (`assistant train`).
 """
 
@@ -231,7 +231,7 @@ def main() -> None:
     parser.add_argument("--arrivals", type=int, default=20, help="webhook → visible measurements (0: skip)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".data", help="index and models for the worker")
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11", help="flushed before and after")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9", help="flushed before and after")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "console_latency.json")
     args = parser.parse_args()
 
