@@ -15,12 +15,14 @@ from flask import Flask, Response, jsonify, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+from assistant.index_versions import VERSION_FILE, version_dir
 from assistant.knowledge_base import KnowledgeBaseError, load_knowledge_base
 from assistant.retrieval import META_FILE
 from assistant.settings import Settings, load_settings
 from webhooks.adapters.base import InboundEvent, WebhookError, WebhookRequest, WebhookResponse
 from webhooks.console import register_console
 from webhooks.dedupe import EventDeduplicator
+from webhooks.kb_publish import served_version
 from webhooks.runtime import Runtime, install_runtime
 
 log = logging.getLogger("community_assistant.webhooks")
@@ -154,11 +156,23 @@ def readiness(runtime: Runtime) -> dict[str, dict[str, Any]]:
         checks["database"] = {"ok": True}
     except Exception as error:  # any driver error means not ready
         checks["database"] = {"ok": False, "error": type(error).__name__}
+    live = served_version(runtime)
+    if live["published"] is not None:
+        # Live re-indexing: the published version is a complete build with its own KB snapshot.
+        published = live["published"]
+        complete = (version_dir(runtime.settings.index_dir, published["version"]) / VERSION_FILE).exists()
+        checks["index"] = {"ok": complete, "kb_version": published["kb_version"], **live}
+        return checks
     try:
         kb = load_knowledge_base(runtime.settings.kb_dir)
         meta_path = runtime.settings.index_dir / META_FILE
         built_for = json.loads(meta_path.read_text())["meta"]["kb_version"] if meta_path.exists() else None
-        checks["index"] = {"ok": built_for == kb.version, "kb_version": kb.version, "index_kb_version": built_for}
+        checks["index"] = {
+            "ok": built_for == kb.version,
+            "kb_version": kb.version,
+            "index_kb_version": built_for,
+            **live,
+        }
     except (KnowledgeBaseError, OSError, ValueError, KeyError) as error:
         checks["index"] = {"ok": False, "error": str(error)[:200]}
     return checks

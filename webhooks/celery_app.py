@@ -1,6 +1,6 @@
 """The Celery application and its thin tasks: process one webhook event, deliver one reply, push one
-escalation to the helpdesk, and the console's beat (SLA breaches, automatic assignment). The work itself lives
-in `webhooks.worker` and `webhooks.sla`; tasks add queueing and retries."""
+escalation to the helpdesk, re-index the KB after a publish, and the console's beat (SLA breaches, automatic
+assignment). The work itself lives in `webhooks.worker`, `webhooks.sla` and `webhooks.kb_publish`."""
 
 from __future__ import annotations
 
@@ -118,6 +118,14 @@ def flag_sla_breaches() -> int:
     from webhooks.sla import flag_breaches
 
     return flag_breaches(current_runtime())
+
+
+@celery_app.task(name="ca.reindex_kb")  # type: ignore[untyped-decorator]
+def reindex_kb(reason: str = "") -> int:
+    """Build the next index version from the published KB and publish it; every worker swaps to it."""
+    from webhooks.kb_publish import reindex
+
+    return reindex(current_runtime(), reason).version
 
 
 @celery_app.task(name="ca.auto_assign")  # type: ignore[untyped-decorator]

@@ -1,10 +1,13 @@
 """The process-wide objects of the service (settings, engine, store, Redis, adapters, HTTP client), built
-once per process from the settings and shared by the Flask views and the Celery tasks."""
+once per process from the settings and shared by the Flask views and the Celery tasks; the engine is swapped
+in place when a new index version is published (live re-indexing, issue 5)."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import httpx
@@ -12,18 +15,89 @@ from limits.storage import RedisStorage
 from redis import Redis
 
 from assistant.business_hours import BusinessHours
+from assistant.embeddings import shared_encoder
+from assistant.index_versions import Pointer, load_version, read_pointer
 from assistant.pipeline import Engine
 from assistant.settings import Settings, load_settings
+from assistant.signal_models import SignalModels
 from assistant.store.db import migrate
 from assistant.store.repository import Store
 from webhooks.adapters.base import PlatformAdapter
 from webhooks.adapters.registry import enabled_adapters
 from webhooks.rate_limits import OutboundRateLimits
 
+log = logging.getLogger("community_assistant.runtime")
+
 
 @dataclass
 class Runtime:
     settings: Settings
+    # The engine being served and the index version it was built from (None: the legacy layout).
+    _engine: Engine | None = field(default=None, init=False, repr=False)
+    served_version: int | None = field(default=None, init=False)
+    _checked_at: float = field(default=0.0, init=False, repr=False)
+    _failed_version: int | None = field(default=None, init=False, repr=False)
+    _swap_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine to use for this message. At most every `live_index.check_seconds` one small file is read to
+        see whether a new index version was published; if so this caller loads it and swaps it in, while other
+        threads keep using the old engine. There is never a moment without an engine, and a version that fails
+        to load leaves the old one serving."""
+        engine = self._engine
+        if engine is None:
+            with self._swap_lock:
+                if self._engine is None:
+                    self._load(read_pointer(self.settings.index_dir))
+                engine = self._engine
+            assert engine is not None
+            return engine
+        now = time.monotonic()
+        if now - self._checked_at >= self.settings.live_index.check_seconds:
+            self._checked_at = now
+            self.refresh()
+        return self._engine or engine
+
+    @engine.setter
+    def engine(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def refresh(self) -> bool:
+        """Swap to the published version if it is not the served one; True when a swap happened."""
+        pointer = read_pointer(self.settings.index_dir)
+        if pointer is None or pointer.version in (self.served_version, self._failed_version):
+            return False
+        if not self._swap_lock.acquire(blocking=False):
+            return False  # another thread is loading it; keep answering with the old engine meanwhile
+        try:
+            if pointer.version == self.served_version:
+                return False
+            try:
+                self._load(pointer)
+            except Exception:  # a broken build must not take the service down: keep serving the old engine
+                log.exception("index version %s failed to load; still serving %s", pointer.version, self.served_version)
+                self._failed_version = pointer.version
+                return False
+            return True
+        finally:
+            self._swap_lock.release()
+
+    def _load(self, pointer: Pointer | None) -> None:
+        if pointer is None:
+            self._engine = Engine.load(self.settings)
+            self.served_version = None
+            return
+        encoder = shared_encoder()
+        assets = load_version(self.settings.index_dir, pointer.version, encoder.name)
+        signals = self._signals if self._engine is None else self._engine.signals
+        engine = Engine.assemble(self.settings, encoder, assets.kb, assets.index, assets.intents, signals)
+        self._engine, self.served_version = engine, pointer.version
+        log.info("serving index version %s (KB %s)", pointer.version, pointer.kb_version)
+
+    @cached_property
+    def _signals(self) -> SignalModels:
+        return SignalModels.load(self.settings.models_dir, shared_encoder().name)
 
     @cached_property
     def redis(self) -> Redis:
@@ -33,10 +107,6 @@ class Runtime:
     def store(self) -> Store:
         migrate(self.settings.service.database_url)
         return Store.from_url(self.settings.service.database_url)
-
-    @cached_property
-    def engine(self) -> Engine:
-        return Engine.load(self.settings)
 
     @cached_property
     def adapters(self) -> dict[str, PlatformAdapter]:

@@ -1,0 +1,181 @@
+"""Versioned index builds with the real model: incremental encoding, model reuse for answer-only edits, atomic
+pointer, rollback, pruning, near-duplicate warnings, and the runtime swapping engines without a gap."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from assistant.embeddings import shared_encoder
+from assistant.index_versions import (
+    build_version,
+    find_near_duplicates,
+    load_version,
+    near_duplicates_of,
+    prune,
+    read_pointer,
+    rollback,
+    versions,
+)
+from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
+from assistant.messages import Action, InboundMessage
+from assistant.retrieval import phrasings_of
+from assistant.settings import Settings
+from tests.conftest import ROOT, engine_settings
+from webhooks.runtime import Runtime
+
+
+@pytest.fixture(scope="module")
+def sample_kb() -> KnowledgeBase:
+    return load_knowledge_base(ROOT / "knowledge_base")
+
+
+@pytest.fixture()
+def data_dir(trained_data_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the trained legacy layout (index + models): the first version seeds itself from it."""
+    target = tmp_path / "data"
+    shutil.copytree(trained_data_dir / "index", target / "index")
+    shutil.copytree(trained_data_dir / "models", target / "models")
+    return target
+
+
+def edited(kb: KnowledgeBase, entry_id: str, answer: str | None = None, question: str | None = None) -> KnowledgeBase:
+    entries = copy.deepcopy(kb.entries)
+    for entry in entries:
+        if entry.id == entry_id:
+            if answer is not None:
+                entry.answers["en"] = answer
+            if question is not None:
+                entry.questions["en"].append(question)
+    return KnowledgeBase(entries)
+
+
+def test_versions_are_incremental_and_answer_edits_reuse_the_model(data_dir: Path, sample_kb: KnowledgeBase) -> None:
+    settings = engine_settings(data_dir)
+    root = settings.index_dir
+    assert read_pointer(root) is None
+    first = build_version(settings, sample_kb, shared_encoder(), "first")
+    # Seeded from the legacy index and model: nothing encoded, nothing trained.
+    assert (first.version, first.encoded, first.retrained) == (1, 0, False)
+    assert first.reused >= first.phrasings
+    assert read_pointer(root) is not None and read_pointer(root).version == 1  # type: ignore[union-attr]
+
+    answer_only = build_version(
+        settings, edited(sample_kb, "store-opening-hours", answer="We open at 7."), shared_encoder()
+    )
+    assert (answer_only.version, answer_only.encoded, answer_only.retrained) == (2, 0, False)
+    assets = load_version(root, 2, shared_encoder().name)
+    entry = assets.kb.get("store-opening-hours")
+    assert entry is not None and entry.answers["en"] == "We open at 7."
+    assert assets.intents.report.kb_version == assets.kb.version == answer_only.kb_version
+
+    new_question = "what time does the Krakow showroom open on a Sunday morning"
+    phrasing = build_version(
+        settings, edited(sample_kb, "store-opening-hours", question=new_question), shared_encoder(), "question"
+    )
+    # The first retraining encodes the NLU examples once (the legacy layout has no vectors of them) ...
+    assert (phrasing.version, phrasing.retrained) == (3, True) and phrasing.encoded > 1
+    assert new_question in [p.text for p in load_version(root, 3, shared_encoder().name).index.phrasings]
+    # ... and from then on only the new phrasing is encoded.
+    two = edited(edited(sample_kb, "store-opening-hours", question=new_question), "store-location", question="hi shop?")
+    again = build_version(settings, two, shared_encoder(), "another question")
+    assert (again.version, again.encoded, again.retrained) == (4, 1, True)
+
+    assert rollback(root).version == 3
+    assert rollback(root, 1).version == 1
+    assert [v.version for v in versions(root)] == [1, 2, 3, 4]
+    assert prune(root, keep=1) == [2, 3]  # 4 is the newest, 1 is current: both stay
+    assert [v.version for v in versions(root)] == [1, 4]
+
+
+def test_a_draft_is_not_in_the_version(data_dir: Path, sample_kb: KnowledgeBase) -> None:
+    settings = engine_settings(data_dir)
+    info = build_version(settings, sample_kb, shared_encoder())
+    ids = {e.id for e in load_version(settings.index_dir, info.version, shared_encoder().name).kb}
+    assert ids == {e.id for e in sample_kb.published()}
+    assert len(ids) < len(sample_kb)
+
+
+def test_near_duplicates_across_entries_are_listed(sample_kb: KnowledgeBase) -> None:
+    hours = sample_kb.get("store-opening-hours")
+    assert hours is not None
+    # The same question with other case and punctuation, filed under another entry.
+    copied = hours.questions["en"][0].lower().rstrip("?!. ")
+    kb = edited(sample_kb, "store-location", question=copied)
+    phrasings = phrasings_of(kb)
+    vectors = shared_encoder().encode([p.text for p in phrasings])
+    found = find_near_duplicates(phrasings, vectors, threshold=0.92)
+    pairs = {(d.entry_id, d.other_entry_id) for d in found} | {(d.other_entry_id, d.entry_id) for d in found}
+    assert ("store-location", "store-opening-hours") in pairs
+    assert any(copied in (d.text, d.other_text) and d.similarity == 1.0 for d in found)
+    # A paraphrase close in meaning AND wording is caught by the embedding threshold.
+    near = hours.questions["en"][0].rstrip("?") + " please?"
+    vectors2 = shared_encoder().encode([hours.questions["en"][0], near])
+    similarity = float(vectors2[0] @ vectors2[1])
+    kb2 = edited(sample_kb, "store-location", question=near)
+    found2 = find_near_duplicates(phrasings_of(kb2), shared_encoder().encode([p.text for p in phrasings_of(kb2)]), 0.9)
+    assert (any(near in (d.text, d.other_text) for d in found2)) == (similarity >= 0.9)
+    assert all(d.entry_id != d.other_entry_id and d.similarity >= 0.92 for d in found)
+
+
+def test_near_duplicates_of_a_draft_against_the_served_index(engine: object, sample_kb: KnowledgeBase) -> None:
+    index = engine.index  # type: ignore[attr-defined]
+    hours = sample_kb.get("store-opening-hours")
+    assert hours is not None
+    warned = near_duplicates_of("new-entry", {"en": [hours.questions["en"][0]]}, index, shared_encoder(), 0.92)
+    assert warned and warned[0].other_entry_id == "store-opening-hours" and warned[0].similarity > 0.99
+    # An entry's own phrasings never warn about itself.
+    own = near_duplicates_of("store-opening-hours", hours.questions, index, shared_encoder(), 0.5)
+    assert all(d.other_entry_id != "store-opening-hours" for d in own)
+
+
+def ask(runtime: Runtime, text: str) -> tuple[Action, str | None, str | None]:
+    decision = runtime.engine.decide(InboundMessage(text=text, platform="test", conversation_id="c", language="en"))
+    return decision.action, decision.entry_id, decision.reply
+
+
+def test_the_runtime_swaps_to_a_published_version_and_back(data_dir: Path, sample_kb: KnowledgeBase) -> None:
+    settings: Settings = engine_settings(
+        data_dir, live_index={"check_seconds": 0}, policy={"answer_in_business_hours": True}
+    )
+    runtime = Runtime(settings)
+    question = "What are your opening hours?"
+    action, entry_id, before = ask(runtime, question)
+    assert (action, entry_id, runtime.served_version) == (Action.ANSWER, "store-opening-hours", None)
+    old_engine = runtime.engine  # the legacy layout's engine, served while no version is published
+    build_version(settings, sample_kb, shared_encoder())
+    build_version(
+        settings, edited(sample_kb, "store-opening-hours", answer="Brand new hours: 7 to 7."), shared_encoder()
+    )
+    # Threads asking while the swap happens always get an engine (the old one until the new one is in).
+    errors: list[BaseException] = []
+
+    def hammer() -> None:
+        try:
+            for _ in range(20):
+                assert runtime.engine is not None
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    during = ask(runtime, question)  # old or new engine, whichever this thread got: never none
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert during[0] == Action.ANSWER
+    action, entry_id, after = ask(runtime, question)
+    assert runtime.served_version == 2
+    assert runtime.engine is not old_engine
+    assert action == Action.ANSWER and entry_id == "store-opening-hours"
+    assert after is not None and "Brand new hours: 7 to 7." in after
+    assert before is not None and "Brand new hours" not in before
+    rollback(settings.index_dir)
+    action, entry_id, again = ask(runtime, question)
+    assert runtime.served_version == 1
+    assert again is not None and "Brand new hours" not in again

@@ -1,0 +1,67 @@
+"""Publishing the KB to the answer engine: `request_reindex` queues the `ca.reindex_kb` Celery task, which builds
+a new index version from the published KB and switches the pointer every worker watches; rollback is a switch back."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from assistant.embeddings import shared_encoder
+from assistant.index_versions import Pointer, VersionInfo, build_version, read_pointer, rollback
+from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
+from webhooks.runtime import Runtime
+
+log = logging.getLogger("community_assistant.kb_publish")
+
+
+def request_reindex(runtime: Runtime, reason: str) -> None:
+    """Queue a re-index after a publish, archive or restore; the caller returns at once (the build is a task)."""
+    from webhooks.celery_app import enqueue_on, reindex_kb
+
+    enqueue_on(runtime.settings.service.redis_url, reindex_kb, reason)
+
+
+def published_kb(runtime: Runtime) -> KnowledgeBase:
+    """The KB to index: the editor's database when it holds entries (issue 5's KbStore), else the YAML folder."""
+    try:
+        from assistant.store.kb_store import KbStore
+    except ImportError:  # the editor's store is not installed in this tree
+        return load_knowledge_base(runtime.settings.kb_dir)
+    kb_store: Any = KbStore(runtime.store.engine)
+    published = getattr(kb_store, "published_kb", None)
+    if published is None:
+        return load_knowledge_base(runtime.settings.kb_dir)
+    kb: KnowledgeBase = published()
+    # An empty database means the team keeps the KB in YAML only (nothing was imported into the editor).
+    return kb if len(kb) else load_knowledge_base(runtime.settings.kb_dir)
+
+
+def reindex(runtime: Runtime, reason: str) -> VersionInfo:
+    """Build and publish the next version, then swap this process's engine at once (others notice the pointer)."""
+    info = build_version(runtime.settings, published_kb(runtime), shared_encoder(), reason)
+    log.info(
+        "index version %s published (%s): %s phrasings, %s encoded, %s reused, retrained=%s, %.1f s",
+        info.version,
+        reason,
+        info.phrasings,
+        info.encoded,
+        info.reused,
+        info.retrained,
+        info.seconds,
+    )
+    runtime.refresh()
+    return info
+
+
+def roll_back(runtime: Runtime, version: int | None = None) -> Pointer:
+    """Serve an earlier version again (default: the one before the current); every worker follows the pointer."""
+    pointer = rollback(runtime.settings.index_dir, version)
+    runtime.refresh()
+    return pointer
+
+
+def served_version(runtime: Runtime) -> dict[str, Any]:
+    """What /readyz reports: the published pointer and the version this process serves."""
+    pointer = read_pointer(runtime.settings.index_dir)
+    return {"published": asdict(pointer) if pointer else None, "served_version": runtime.served_version}
