@@ -173,6 +173,10 @@ def register_console(app: Flask, runtime: Runtime) -> None:
     from webhooks.console.queues import register_queues
 
     register_queues(app, runtime)
+    # The knowledge-base editor (issue 5): pages under /console/kb, API under /api/v1/kb.
+    from webhooks.console.kb_editor import register_kb_editor
+
+    register_kb_editor(app, runtime)
 
 
 def _load_user(session_id: str) -> SessionUser | None:
