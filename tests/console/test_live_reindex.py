@@ -1,0 +1,177 @@
+"""Live re-indexing end to end with a real Celery worker: the KB changes, `request_reindex` queues `ca.reindex_kb`,
+the worker builds and publishes a new version and answers the next message with the new answer without a
+restart; rolling the pointer back brings the old answer back; /readyz reports the served version."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from flask.testing import FlaskClient
+from redis import Redis
+
+from assistant.index_versions import read_pointer
+from assistant.settings import Settings, load_settings
+from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
+from tests.conftest import ROOT
+from tests.service.conftest import start_worker, stop_worker
+
+REDIS_URL = "redis://127.0.0.1:6379/11"  # LIVEINDEX's test database
+SECRET = "live-reindex-secret"
+BOT_TOKEN = "654321:LIVE-TOKEN"
+SEND_PATH = f"/bot{BOT_TOKEN}/sendMessage"
+QUESTION = "What are your opening hours?"
+NEW_ANSWER = "From today the showroom is open every day from 7:00 to 21:00."
+_ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
+
+
+@dataclass
+class Live:
+    settings: Settings
+    api: PlatformDouble
+    client: FlaskClient
+    kb_dir: Path
+    worker_log: Path
+
+    def ask(self, text: str) -> str:
+        """Send a Telegram message through the webhook and wait for the worker's reply to that chat."""
+        chat = next(_ids)
+        update = {
+            "update_id": next(_ids),
+            "message": {
+                "message_id": next(_ids) % 100000,
+                "from": {"id": chat, "is_bot": False, "first_name": "Anna", "language_code": "en"},
+                "chat": {"id": chat, "type": "private", "first_name": "Anna"},
+                "date": int(time.time()),
+                "text": text,
+            },
+        }
+        response = self.client.post(
+            "/webhooks/telegram",
+            data=json.dumps(update),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert response.status_code == 200
+        replies: list[str] = []
+        self.wait_for(lambda: bool(replies.extend(self._replies(chat)) or replies), f"a reply to chat {chat}")
+        return replies[0]
+
+    def _replies(self, chat: int) -> list[str]:
+        sends = [r.json() for r in self.api.requests if r.path.endswith(SEND_PATH)]
+        return [str(s["text"]) for s in sends if s.get("chat_id") == chat]
+
+    def wait_for(self, predicate: object, what: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():  # type: ignore[operator]
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; worker log:\n{self.worker_log.read_text()[-3000:]}")
+
+
+@pytest.fixture()
+def live(trained_data_dir: Path, tmp_path: Path) -> Iterator[Live]:
+    redis = Redis.from_url(REDIS_URL)
+    redis.ping()  # a real Redis is required: fail, never skip
+    redis.flushdb()
+    kb_dir, data_dir = tmp_path / "kb", tmp_path / "data"
+    shutil.copytree(ROOT / "knowledge_base", kb_dir)
+    shutil.copytree(trained_data_dir / "index", data_dir / "index")
+    shutil.copytree(trained_data_dir / "models", data_dir / "models")
+    success = ScriptedResponse(200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}}')
+    with PlatformDouble(default=success) as api:
+        config = tmp_path / "live.toml"
+        config.write_text(
+            f"""
+kb_dir = "{kb_dir}"
+data_dir = "{data_dir}"
+nlu_file = "{ROOT / "training" / "nlu.yml"}"
+
+[policy]
+answer_in_business_hours = true
+
+[live_index]
+check_seconds = 0
+
+[service]
+redis_url = "{REDIS_URL}"
+database_url = "sqlite:///{tmp_path / "live.db"}"
+
+[security]
+secret_key = "live-reindex-test-key-0123456789abcdef"
+
+[platforms.telegram]
+enabled = true
+api_base_url = "{api.url}"
+secret_token = "{SECRET}"
+bot_token = "{BOT_TOKEN}"
+per_chat_per_second = 50
+""",
+            encoding="utf-8",
+        )
+        previous = os.environ.get("CA_CONFIG")
+        os.environ["CA_CONFIG"] = str(config)
+        worker = None
+        try:
+            settings = load_settings()
+            from assistant.store.db import migrate
+            from webhooks.app import create_app
+
+            migrate(settings.service.database_url)
+            worker = start_worker(config, tmp_path / "worker.log")
+            client = create_app(settings).test_client()
+            yield Live(settings, api, client, kb_dir, tmp_path / "worker.log")
+        finally:
+            stop_worker(worker)
+            if previous is None:
+                os.environ.pop("CA_CONFIG", None)
+            else:
+                os.environ["CA_CONFIG"] = previous
+            redis.flushdb()
+
+
+def edit_answer(kb_dir: Path, entry_id: str, lang: str, answer: str) -> None:
+    """Edit the YAML as an editor would (the database path, EDITOR's KbStore, is used when it holds entries)."""
+    path = kb_dir / "store-and-hours.yml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for entry in document["entries"]:
+        if entry["id"] == entry_id:
+            entry["answers"][lang] = answer
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_publish_reindexes_in_the_worker_and_rollback_restores_the_old_answer(live: Live) -> None:
+    from webhooks.kb_publish import request_reindex, roll_back
+    from webhooks.runtime import current_runtime
+
+    runtime = current_runtime()  # the app's runtime (create_app installed it)
+    old = live.ask(QUESTION)
+    assert NEW_ANSWER not in old and "showroom" in old
+    ready = live.client.get("/readyz").get_json()
+    assert ready["checks"]["index"]["published"] is None  # the legacy layout, before any publish
+
+    request_reindex(runtime, "baseline")
+    live.wait_for(lambda: (p := read_pointer(live.settings.index_dir)) is not None and p.version == 1, "version 1")
+    edit_answer(live.kb_dir, "store-opening-hours", "en", NEW_ANSWER)
+    request_reindex(runtime, "store-opening-hours published")
+    live.wait_for(lambda: (p := read_pointer(live.settings.index_dir)) is not None and p.version == 2, "version 2")
+
+    # The worker swapped engines without a restart: the next message gets the new answer.
+    assert NEW_ANSWER in live.ask(QUESTION)
+    index = live.client.get("/readyz").get_json()["checks"]["index"]
+    assert index["ok"] and index["published"]["version"] == 2
+
+    roll_back(runtime)  # back to version 1, the old answer
+    assert read_pointer(live.settings.index_dir).version == 1  # type: ignore[union-attr]
+    again = live.ask(QUESTION)
+    assert NEW_ANSWER not in again and "showroom" in again
+    assert runtime.served_version == 1
+    assert live.client.get("/readyz").get_json()["checks"]["index"]["served_version"] == 1
