@@ -281,3 +281,16 @@ def test_preview_against_the_current_engine_and_the_draft(
     ).get_data(as_text=True)
     assert 'data-testid="preview-action"' in fragment and "store-location" in fragment
     assert "&lt;i&gt;Yes&lt;/i&gt;" in fragment and "<i>Yes</i>" not in fragment
+
+
+def test_near_duplicates_are_warned_about_before_publish(
+    editor_api: ConsoleClient, make_user: MakeUser, logged_in_client: Callable[..., ConsoleClient]
+) -> None:
+    entry = {**HOURS, "questions": {"en": ["Are you open on Sunday?", "where is your shop located"]}}
+    assert editor_api.post("/api/v1/kb/entries", json=entry).status_code == 201
+    client = logged_in_client(make_user("editor"))
+    assert 'data-testid="publish-duplicates"' not in client.get("/console/kb/sunday-hours").get_data(as_text=True)
+    editor_api.post("/api/v1/kb/entries/sunday-hours/transition", json={"status": "review", "expected_version": 1})
+    page = client.get("/console/kb/sunday-hours").get_data(as_text=True)
+    assert 'data-testid="publish-duplicates"' in page
+    assert "“where is your shop located” ≈ “Where is your shop located?” in" in page and "store-location" in page

@@ -17,8 +17,10 @@ from flask import Blueprint, Flask, Response, current_app, flash, jsonify, redir
 from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response as BaseResponse
 
+from assistant.index_versions import NearDuplicate, near_duplicates_of
 from assistant.knowledge_base import LANGUAGE_PATTERN, STATUSES
 from assistant.messages import InboundMessage
+from assistant.pipeline import Engine
 from assistant.store.kb_store import (
     TRANSITIONS,
     ConflictError,
@@ -351,6 +353,21 @@ def do_restore(entry_id: str, version: int, expected: int | None, publish: bool)
     return Changed(result.record, result.live_changed)
 
 
+def near_duplicates(engine: Engine, entry_id: str, questions: dict[str, list[str]]) -> list[NearDuplicate]:
+    """Phrasings of other published entries that these questions (nearly) repeat: warned about before publish."""
+    threshold = _runtime().settings.live_index.near_duplicate_similarity
+    return near_duplicates_of(entry_id, questions, engine.index, engine.encoder, threshold)
+
+
+def publish_warnings(record: KbEntryRecord) -> list[NearDuplicate]:
+    """Near duplicates of an entry waiting for review; none when the engine is not loaded (never blocks a page)."""
+    try:
+        return near_duplicates(_runtime().engine, record.entry_id, record.content.questions)
+    except Exception:  # no trained engine yet: the preview says so; the page still works
+        log.warning("near-duplicate check skipped for %s", record.entry_id, exc_info=True)
+        return []
+
+
 def preview(question: str, language: str | None, draft: DraftIn | None) -> PreviewOut:
     """The current engine's decision on the question, and how close the unsaved draft's phrasings come."""
     try:
@@ -390,18 +407,15 @@ def preview(question: str, language: str | None, draft: DraftIn | None) -> Previ
                 beats_live=live_best is None or similarity > live_best,
                 answer=answer,
             )
-            threshold = _runtime().settings.live_index.near_duplicate_similarity
-            for (_, text), hits in zip(phrasings, engine.index.search(phrasing_vectors, k=3), strict=True):
-                for hit in hits:
-                    if hit.entry_id != draft.entry_id and hit.score >= threshold:
-                        duplicates.append(
-                            NearDuplicateOut(
-                                phrasing=text,
-                                other_entry=hit.entry_id,
-                                other_phrasing=hit.text,
-                                similarity=round(hit.score, 4),
-                            )
-                        )
+            duplicates = [
+                NearDuplicateOut(
+                    phrasing=d.text,
+                    other_entry=d.other_entry_id,
+                    other_phrasing=d.other_text,
+                    similarity=round(d.similarity, 4),
+                )
+                for d in near_duplicates(engine, draft.entry_id or "", draft.questions)
+            ]
         else:
             match = DraftMatchOut(
                 similarity=0.0, phrasing=None, language=None, live_best=live_best, beats_live=False, answer=None
@@ -684,6 +698,7 @@ def _edit_page(
         languages=languages,
         missing={lang: parts for lang, parts in missing.items() if parts},
         versions=versions,
+        duplicates=publish_warnings(record) if record is not None and record.status == "review" else [],
         transitions=TRANSITIONS[record.status] if record is not None else (),
         expected_version=conflict.current.version if conflict is not None else (record.version if record else None),
         error=error,
