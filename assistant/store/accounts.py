@@ -6,8 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,9 +26,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from assistant.store.db import read_only
+from assistant.store.db import Transactions
 from assistant.store.models import Base, UTCDateTime, in_list, json_type, utcnow
 
 ROLES = ("agent", "editor", "admin")
@@ -175,30 +174,18 @@ def _audit_record(row: AuditEntry) -> AuditRecord:
     )
 
 
-class AccountStore:
+class AccountStore(Transactions):
     """Users, queue memberships, API tokens and the audit log, on the engine of the service's `Store`.
 
     The schema comes from the Alembic migrations (revision 0002); run `assistant.store.db.migrate` first.
     """
 
     def __init__(self, engine: Engine, *, password_min_length: int = 10, hasher: PasswordHasher | None = None) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.password_min_length = password_min_length
         self._hasher = hasher or PasswordHasher()
         # Verified against when the username is unknown, so a missing account answers as slowly as a real one.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with self._read_sessions.begin() as session:
-            yield session
 
     def _record(self, session: Session, row: User) -> UserRecord:
         queues = session.scalars(

@@ -3,8 +3,7 @@ internal notes, canned replies, feedback on suggested answers and content-gap ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,13 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.messages import HandoffState, Priority
 
 # A module reference, not `import User`: models.py imports this module while accounts may still be loading.
 from assistant.store import accounts
-from assistant.store.db import read_only
+from assistant.store.db import Transactions
 from assistant.store.models import (
     ACTIVE_ESCALATION_STATUSES,
     Base,
@@ -305,25 +304,12 @@ def _bump(now: datetime | None = None) -> dict[str, Any]:
     return {"updated_at": now or utcnow(), "version": Escalation.version + 1}
 
 
-class ConsoleStore:
+class ConsoleStore(Transactions):
     """The console's queries and changes, each one short transaction; changes to an escalation are conditional
     UPDATEs (on its status, holder and, when given, version), so concurrent agents cannot overwrite each other."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with self._read_sessions.begin() as session:
-            yield session
+        super().__init__(engine)
 
     # Queues
 

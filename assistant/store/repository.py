@@ -3,8 +3,7 @@ Duplicates (redelivered events, retried sends, racing workers) are settled by un
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import EllipsisType
@@ -15,10 +14,9 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
 
 from assistant.messages import Action, ConversationState, Decision, HandoffState, Priority
-from assistant.store.db import SUPPORTED_BACKENDS, make_engine, read_only
+from assistant.store.db import SUPPORTED_BACKENDS, Transactions, make_engine
 from assistant.store.models import (
     ACTIVE_ESCALATION_STATUSES,
     ESCALATION_STATUSES,
@@ -261,7 +259,7 @@ def _outbound_record(row: Outbound) -> OutboundRecord:
     )
 
 
-class Store:
+class Store(Transactions):
     """Conversations, messages, decisions, escalations and outbound sends on SQLite or PostgreSQL.
 
     The schema must already exist: run `assistant.store.db.migrate(url)` first (it is cheap when current).
@@ -270,10 +268,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         if engine.dialect.name not in SUPPORTED_BACKENDS:
             raise ValueError(f"unsupported database {engine.dialect.name!r}; supported: {SUPPORTED_BACKENDS}")
-        self.engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
+        super().__init__(engine)
 
     @classmethod
     def from_url(cls, database_url: str, **engine_kwargs: Any) -> Store:
@@ -281,16 +276,6 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with self._read_sessions.begin() as session:
-            yield session
 
     def _insert(self, model: type[Any]) -> PgInsert | SqliteInsert:
         # INSERT … ON CONFLICT DO NOTHING settles races without raising, so PostgreSQL does not abort the
