@@ -178,6 +178,11 @@ def register_console(app: Flask, runtime: Runtime) -> None:
 
     register_kb_editor(app, runtime)
 
+    # The content-gap report (issue 5): /console/kb/gaps and /api/v1/kb/gaps.
+    from webhooks.console.kb_gaps import register_kb_gaps
+
+    register_kb_gaps(app, runtime)
+
 
 def _load_user(session_id: str) -> SessionUser | None:
     user = accounts().user_for_session(session_id)
