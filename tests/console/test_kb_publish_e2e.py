@@ -1,0 +1,195 @@
+"""Issue 5's end-to-end promise through the editor's API: an edit published with /api/v1/kb is answered by the real
+Celery worker after the re-index it triggers (no restart); rolling the entry back through the API brings the old
+answer back. Real Redis (db 10), SQLite, Flask app, worker, and the platform double for Telegram."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from redis import Redis
+
+from assistant.index_versions import read_pointer
+from assistant.settings import Settings, load_settings
+from assistant.store.accounts import AccountStore
+from assistant.store.db import make_engine, migrate
+from assistant.store.kb_store import KbStore
+from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
+from tests.conftest import ROOT
+from tests.service.conftest import start_worker, stop_worker
+
+REDIS_URL = "redis://127.0.0.1:6379/10"  # the KB editor's test database
+SECRET = "kb-e2e-secret"
+BOT_TOKEN = "777777:KB-E2E"
+SEND_PATH = f"/bot{BOT_TOKEN}/sendMessage"
+QUESTION = "What are your opening hours?"
+ENTRY = "store-opening-hours"
+NEW_ANSWER = "Edited in the console: the showroom is open every day from 6:00 to 23:00."
+_ids = itertools.count(int(time.time()) % 1_000_000 * 1000 + 500)
+
+
+@dataclass
+class Service:
+    settings: Settings
+    api: PlatformDouble
+    client: FlaskClient
+    editor_token: str
+    worker_log: Path
+
+    def call(self, method: str, path: str, body: object = None) -> dict[str, object]:
+        response = self.client.open(
+            path, method=method, json=body, headers={"Authorization": f"Bearer {self.editor_token}"}
+        )
+        assert response.status_code < 300, (path, response.status_code, response.get_json())
+        result: dict[str, object] = response.get_json()
+        return result
+
+    def ask(self, text: str) -> str:
+        """A Telegram message through the webhook; the worker's reply to that chat."""
+        chat = next(_ids)
+        update = {
+            "update_id": next(_ids),
+            "message": {
+                "message_id": next(_ids) % 100000,
+                "from": {"id": chat, "is_bot": False, "first_name": "Ola", "language_code": "en"},
+                "chat": {"id": chat, "type": "private", "first_name": "Ola"},
+                "date": int(time.time()),
+                "text": text,
+            },
+        }
+        response = self.client.post(
+            "/webhooks/telegram",
+            data=json.dumps(update),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert response.status_code == 200
+        replies: list[str] = []
+
+        def replied() -> bool:
+            sends = [r.json() for r in self.api.requests if r.path.endswith(SEND_PATH)]
+            replies.extend(str(s["text"]) for s in sends if s.get("chat_id") == chat)
+            return bool(replies)
+
+        self.wait_for(replied, f"a reply to chat {chat}")
+        return replies[0]
+
+    def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; worker log:\n{self.worker_log.read_text()[-3000:]}")
+
+    def index_version(self) -> int | None:
+        pointer = read_pointer(self.settings.index_dir)
+        return pointer.version if pointer is not None else None
+
+
+@pytest.fixture()
+def service(trained_data_dir: Path, tmp_path: Path) -> Iterator[Service]:
+    redis = Redis.from_url(REDIS_URL)
+    redis.ping()  # a real Redis is required: fail, never skip
+    redis.flushdb()
+    data_dir = tmp_path / "data"
+    shutil.copytree(trained_data_dir / "index", data_dir / "index")
+    shutil.copytree(trained_data_dir / "models", data_dir / "models")
+    database_url = f"sqlite:///{tmp_path / 'kb-e2e.db'}"
+    success = ScriptedResponse(200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}}')
+    with PlatformDouble(default=success) as api:
+        config = tmp_path / "kb-e2e.toml"
+        config.write_text(
+            f"""
+kb_dir = "{ROOT / "knowledge_base"}"
+data_dir = "{data_dir}"
+nlu_file = "{ROOT / "training" / "nlu.yml"}"
+
+[policy]
+answer_in_business_hours = true
+
+[live_index]
+check_seconds = 0
+
+[service]
+redis_url = "{REDIS_URL}"
+database_url = "{database_url}"
+
+[security]
+secret_key = "kb-e2e-test-key-0123456789abcdef0123"
+
+[platforms.telegram]
+enabled = true
+api_base_url = "{api.url}"
+secret_token = "{SECRET}"
+bot_token = "{BOT_TOKEN}"
+per_chat_per_second = 50
+""",
+            encoding="utf-8",
+        )
+        previous = os.environ.get("CA_CONFIG")
+        os.environ["CA_CONFIG"] = str(config)
+        worker = None
+        engine = make_engine(database_url)
+        try:
+            settings = load_settings()
+            migrate(database_url)
+            # The team's YAML goes into the editor's database: from now on the database is what gets indexed.
+            KbStore(engine).import_yaml(ROOT / "knowledge_base")
+            accounts = AccountStore(engine)
+            editor = accounts.create_user("edna", "correct-horse-battery-staple", "editor")
+            token = accounts.issue_token(editor.id, "e2e")
+            worker = start_worker(config, tmp_path / "worker.log")
+            from webhooks.app import create_app
+
+            client = create_app(settings).test_client()
+            yield Service(settings, api, client, token, tmp_path / "worker.log")
+        finally:
+            stop_worker(worker)
+            engine.dispose()
+            if previous is None:
+                os.environ.pop("CA_CONFIG", None)
+            else:
+                os.environ["CA_CONFIG"] = previous
+            redis.flushdb()
+
+
+def test_publish_through_the_api_then_roll_back(service: Service) -> None:
+    old = service.ask(QUESTION)
+    assert NEW_ANSWER not in old and "showroom" in old
+
+    entry = service.call("GET", f"/api/v1/kb/entries/{ENTRY}")
+    start = int(entry["version"])  # type: ignore[call-overload]
+    answers = dict(entry["answers"])  # type: ignore[call-overload]
+    saved = service.call(
+        "PUT",
+        f"/api/v1/kb/entries/{ENTRY}",
+        {
+            **{k: entry[k] for k in ("questions", "tags")},
+            "answers": {**answers, "en": NEW_ANSWER},
+            "expected_version": start,
+        },
+    )
+    # A saved edit is a draft: customers still get the old answer (nothing was re-indexed).
+    assert saved["status"] == "draft" and service.index_version() is None
+    review = service.call(
+        "POST", f"/api/v1/kb/entries/{ENTRY}/transition", {"status": "review", "expected_version": start + 1}
+    )
+    service.call(
+        "POST", f"/api/v1/kb/entries/{ENTRY}/transition", {"status": "published", "expected_version": review["version"]}
+    )
+    service.wait_for(lambda: service.index_version() == 1, "index version 1 after publishing")
+    assert NEW_ANSWER in service.ask(QUESTION)
+
+    # Roll back through the API: the original version is live again, re-indexed, and answered.
+    service.call("POST", f"/api/v1/kb/entries/{ENTRY}/restore", {"version": start, "publish": True})
+    service.wait_for(lambda: service.index_version() == 2, "index version 2 after the rollback")
+    again = service.ask(QUESTION)
+    assert NEW_ANSWER not in again and "showroom" in again
