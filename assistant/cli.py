@@ -19,6 +19,7 @@ from assistant.handoff import HandoffTransitionError, check_transition, ends_esc
 from assistant.intent_model import ModelMismatchError
 from assistant.kb_import import import_file
 from assistant.knowledge_base import KnowledgeBaseError, export_knowledge_base, load_knowledge_base
+from assistant.live_index_cli import live_index
 from assistant.messages import HandoffState, InboundMessage
 from assistant.nlu_data import NluDataError
 from assistant.retrieval import IndexMismatchError
@@ -98,6 +99,13 @@ def index(kb_dir: Path | None, data_dir: Path | None) -> None:
         f"(KB version {kb.version}, model {built.meta.model}) in {time.perf_counter() - started:.1f}s → "
         f"{settings.index_dir}"
     )
+    from assistant.index_versions import read_pointer
+
+    if read_pointer(settings.index_dir) is not None:
+        # Live re-indexing is in use: workers serve the `current` version, not this legacy index.
+        click.secho(
+            "note: a live index version is published; run `assistant live-index publish` to serve this KB", fg="yellow"
+        )
 
 
 @main.command()
@@ -531,6 +539,7 @@ def evaluate(
 
 main.add_command(users)
 main.add_command(gaps)
+main.add_command(live_index)
 
 if __name__ == "__main__":
     main()

@@ -179,3 +179,25 @@ def test_the_runtime_swaps_to_a_published_version_and_back(data_dir: Path, sampl
     action, entry_id, again = ask(runtime, question)
     assert runtime.served_version == 1
     assert again is not None and "Brand new hours" not in again
+
+
+def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    runner = CliRunner()
+    common = ["--data-dir", str(data_dir)]
+    kb_dir = ["--kb-dir", str(ROOT / "knowledge_base")]
+    first = runner.invoke(main, ["live-index", "publish", "--source", "yaml", *kb_dir, *common])
+    assert first.exit_code == 0, first.output
+    assert "version 1 is live" in first.output and "model reused" in first.output
+    second = runner.invoke(main, ["live-index", "publish", "--source", "yaml", "--reason", "again", *kb_dir, *common])
+    assert "version 2 is live: " in second.output and "0 encoded" in second.output
+    listing = runner.invoke(main, ["live-index", "list", *common])
+    assert listing.exit_code == 0 and "*    2" in listing.output and "again" in listing.output
+    back = runner.invoke(main, ["live-index", "rollback", *common])
+    assert back.exit_code == 0 and "version 1 is live again" in back.output
+    assert read_pointer(data_dir / "index") is not None and read_pointer(data_dir / "index").version == 1  # type: ignore[union-attr]
+    missing = runner.invoke(main, ["live-index", "rollback", "9", *common])
+    assert missing.exit_code == 2 and "does not exist" in missing.output

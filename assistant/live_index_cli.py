@@ -1,0 +1,92 @@
+"""`assistant live-index …`: build and publish a new index version (what the `ca.reindex_kb` task does), list the
+versions, roll the served version back. Workers follow the `current` pointer without a restart."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
+from assistant.settings import Settings, load_settings
+
+
+def published_kb(settings: Settings, source: str) -> KnowledgeBase:
+    """The KB to index: `db` (the editor's published entries), `yaml` (the KB folder), or `auto` (db when it has
+    entries, else yaml) — the same choice the re-index task makes."""
+    if source != "yaml":
+        from assistant.store.db import make_engine, migrate
+        from assistant.store.kb_store import KbStore
+
+        migrate(settings.service.database_url)
+        kb = KbStore(make_engine(settings.service.database_url)).published_kb()
+        if len(kb) or source == "db":
+            return kb
+    return load_knowledge_base(settings.kb_dir)
+
+
+@click.group("live-index")
+def live_index() -> None:
+    """Versioned index builds served live by every worker (see README: live re-indexing)."""
+
+
+@live_index.command("publish")
+@click.option("--source", type=click.Choice(["auto", "db", "yaml"]), default="auto", show_default=True)
+@click.option("--reason", default="cli", show_default=True)
+@click.option("--kb-dir", type=click.Path(path_type=Path), help="The knowledge base folder.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")
+def publish(source: str, reason: str, kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Build the next version (only new phrasings are encoded) and make it the served one."""
+    from assistant.embeddings import shared_encoder
+    from assistant.index_versions import build_version
+
+    settings = load_settings(kb_dir=kb_dir, data_dir=data_dir)
+    info = build_version(settings, published_kb(settings, source), shared_encoder(), reason)
+    click.echo(
+        f"version {info.version} is live: {info.phrasings} phrasings ({info.encoded} encoded, {info.reused} reused), "
+        f"model {'retrained' if info.retrained else 'reused'}, {info.seconds:.1f}s"
+    )
+    for d in info.near_duplicates[:20]:
+        click.secho(
+            f"near duplicate ({d['similarity']:.2f}): {d['entry_id']}: {d['text']!r} ~ "
+            f"{d['other_entry_id']}: {d['other_text']!r}",
+            fg="yellow",
+        )
+
+
+@live_index.command("list")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")
+def list_versions(data_dir: Path | None) -> None:
+    """The complete versions, newest last; * marks the served one."""
+    from assistant.index_versions import read_pointer, versions
+
+    settings = load_settings(data_dir=data_dir)
+    pointer = read_pointer(settings.index_dir)
+    found = versions(settings.index_dir)
+    if not found:
+        click.echo("no versions: the legacy index (`assistant index`) is served")
+    for v in found:
+        mark = "*" if pointer and pointer.version == v.version else " "
+        at = datetime.fromtimestamp(v.built_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(
+            f"{mark} {v.version:>4}  {at}  KB {v.kb_version}  {v.phrasings} phrasings  "
+            f"{len(v.near_duplicates)} near dup.  {v.reason}"
+        )
+
+
+@live_index.command("rollback")
+@click.argument("version", type=int, required=False)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")
+def rollback_command(version: int | None, data_dir: Path | None) -> None:
+    """Serve VERSION again (default: the one before the served one)."""
+    from assistant.index_versions import rollback
+
+    settings = load_settings(data_dir=data_dir)
+    try:
+        pointer = rollback(settings.index_dir, version)
+    except FileNotFoundError as error:
+        click.secho(f"error: {error}", fg="red", err=True)
+        sys.exit(2)
+    click.echo(f"version {pointer.version} is live again (KB {pointer.kb_version})")
