@@ -290,6 +290,9 @@ def test_near_duplicates_are_warned_about_before_publish(
     assert editor_api.post("/api/v1/kb/entries", json=entry).status_code == 201
     client = logged_in_client(make_user("editor"))
     assert 'data-testid="publish-duplicates"' not in client.get("/console/kb/sunday-hours").get_data(as_text=True)
+    found = editor_api.get("/api/v1/kb/entries/sunday-hours/duplicates").get_json()["near_duplicates"]
+    assert [(d["phrasing"], d["other_entry"]) for d in found] == [("where is your shop located", "store-location")]
+    assert editor_api.get("/api/v1/kb/entries/ghost/duplicates").status_code == 404
     editor_api.post("/api/v1/kb/entries/sunday-hours/transition", json={"status": "review", "expected_version": 1})
     page = client.get("/console/kb/sunday-hours").get_data(as_text=True)
     assert 'data-testid="publish-duplicates"' in page

@@ -233,6 +233,11 @@ class NearDuplicateOut(BaseModel):
     similarity: float
 
 
+class DuplicatesOut(BaseModel):
+    entry_id: str
+    near_duplicates: list[NearDuplicateOut]
+
+
 class PreviewOut(BaseModel):
     decision: DecisionPreviewOut
     draft: DraftMatchOut | None
@@ -407,15 +412,7 @@ def preview(question: str, language: str | None, draft: DraftIn | None) -> Previ
                 beats_live=live_best is None or similarity > live_best,
                 answer=answer,
             )
-            duplicates = [
-                NearDuplicateOut(
-                    phrasing=d.text,
-                    other_entry=d.other_entry_id,
-                    other_phrasing=d.other_text,
-                    similarity=round(d.similarity, 4),
-                )
-                for d in near_duplicates(engine, draft.entry_id or "", draft.questions)
-            ]
+            duplicates = [_duplicate_out(d) for d in near_duplicates(engine, draft.entry_id or "", draft.questions)]
         else:
             match = DraftMatchOut(
                 similarity=0.0, phrasing=None, language=None, live_best=live_best, beats_live=False, answer=None
@@ -619,6 +616,36 @@ def api_restore(entry_id: str) -> Response:
     except KbStoreError as error:
         raise _store_errors(error) from error
     return _json(entry_out(changed.record))
+
+
+@bp.get("/api/v1/kb/entries/<entry_id>/duplicates")
+@api_operation(
+    "/api/v1/kb/entries/{entry_id}/duplicates",
+    "get",
+    "Before publishing: phrasings of the working copy that (nearly) repeat another published entry's",
+    response=DuplicatesOut,
+    roles=EDIT_ROLES,
+    tags=("kb",),
+    errors=(404, 503),
+)
+@api_auth_required(*EDIT_ROLES)
+def api_duplicates(entry_id: str) -> Response:
+    try:
+        record = kb_store().get(entry_id)
+    except KbStoreError as error:
+        raise _store_errors(error) from error
+    try:
+        engine = _runtime().engine
+    except Exception as error:  # no trained index yet
+        raise ApiError(503, f"the answer engine is not ready ({error}); run `assistant train`") from error
+    found = near_duplicates(engine, entry_id, record.content.questions)
+    return _json(DuplicatesOut(entry_id=entry_id, near_duplicates=[_duplicate_out(d) for d in found]))
+
+
+def _duplicate_out(d: NearDuplicate) -> NearDuplicateOut:
+    return NearDuplicateOut(
+        phrasing=d.text, other_entry=d.other_entry_id, other_phrasing=d.other_text, similarity=round(d.similarity, 4)
+    )
 
 
 @bp.post("/api/v1/kb/preview")
