@@ -431,8 +431,12 @@ class KbStore:
         expected_version: int | None = None,
         publish: bool = False,
     ) -> ChangeResult:
-        """A new version with the content of an old one: a draft, or (publish=True, a rollback) live at once."""
+        """A new version with the content of an old one: a draft, or (publish=True, a rollback to a version that
+        was published before) live at once."""
         old = self.version(entry_id, version)
+        if publish and old.status != "published":
+            # A rollback skips review, so it may only bring back text that was reviewed and live before.
+            raise KbStoreError(f"version {version} was never published: restore it as a draft and send it for review")
         with self._write() as s:
             row = self._row(s, entry_id)
             if expected_version is not None and row.version != expected_version:

@@ -134,12 +134,18 @@ def test_api_workflow_conflict_versions_and_rollback(
     assert editor_api.get("/api/v1/kb/entries/sunday-hours/versions/1").get_json()["answers"] == HOURS["answers"]
     assert editor_api.get("/api/v1/kb/entries/sunday-hours/diff?v1=1&v2=99").status_code == 404
 
-    rollback = editor_api.post("/api/v1/kb/entries/sunday-hours/restore", json={"version": 1, "publish": True})
+    never_live = editor_api.post("/api/v1/kb/entries/sunday-hours/restore", json={"version": 1, "publish": True})
+    assert never_live.status_code == 409 and "never published" in never_live.get_json()["error"]
+    edit = {**HOURS, "answers": {"en": "Sundays: 12-16."}, "expected_version": 4}
+    assert editor_api.put("/api/v1/kb/entries/sunday-hours", json=edit).get_json()["published_version"] == 4
+    move("review", 5)
+    assert move("published", 6)["answers"]["en"] == "Sundays: 12-16." and len(reindexed) == 2
+    rollback = editor_api.post("/api/v1/kb/entries/sunday-hours/restore", json={"version": 4, "publish": True})
     assert rollback.status_code == 200
-    assert rollback.get_json()["answers"] == HOURS["answers"] and rollback.get_json()["published_version"] == 5
-    assert reindexed[-1] == "rollback sunday-hours to v1 by edna"
-    archived = move("archived", 5)
-    assert archived["published_version"] is None and len(reindexed) == 3
+    assert rollback.get_json()["answers"]["en"] == "Sundays: 11-15." and rollback.get_json()["published_version"] == 8
+    assert reindexed[-1] == "rollback sunday-hours to v4 by edna"
+    archived = move("archived", 8)
+    assert archived["published_version"] is None and len(reindexed) == 4
 
     listed = editor_api.get("/api/v1/kb/entries?q=sunday&status=archived").get_json()
     assert [item["entry_id"] for item in listed["items"]] == ["sunday-hours"] and listed["total"] == 1
@@ -147,7 +153,17 @@ def test_api_workflow_conflict_versions_and_rollback(
 
     actions = [entry.action for entry in accounts.audit_entries(object_type="kb_entry")]
     assert sorted(actions) == sorted(
-        ["kb.create", "kb.save", "kb.review", "kb.published", "kb.rollback", "kb.archived"]
+        [
+            "kb.create",
+            "kb.save",
+            "kb.save",
+            "kb.review",
+            "kb.published",
+            "kb.review",
+            "kb.published",
+            "kb.rollback",
+            "kb.archived",
+        ]
     )
 
 

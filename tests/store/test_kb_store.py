@@ -156,6 +156,8 @@ def test_restore_as_draft_and_rollback(kb: KbStore) -> None:
     assert kb.versions("opening-hours")[0].note == "restored v3 and published"
     with pytest.raises(ConflictError):
         kb.restore("opening-hours", 1, "ed", expected_version=2)
+    with pytest.raises(KbStoreError, match="never published"):
+        kb.restore("opening-hours", 1, "ed", publish=True)  # a draft cannot skip review
 
 
 def test_yaml_round_trip_with_the_repository_kb(kb: KbStore, tmp_path: Path) -> None:
