@@ -260,8 +260,13 @@ def build_version(settings: Settings, kb: KnowledgeBase, encoder: Encoder, reaso
     started = time.perf_counter()
     root = index_root(settings)
     with build_lock(root):
-        previous = read_pointer(root)
         existing = versions(root)
+        try:
+            previous = read_pointer(root)
+        except (ValueError, KeyError, TypeError):  # a damaged pointer: the next build replaces it
+            previous = None
+        if previous is None and existing:  # reuse the newest build's vectors and model all the same
+            previous = Pointer(existing[-1].version, existing[-1].kb_version, existing[-1].built_at)
         number = max([v.version for v in existing] + [previous.version if previous else 0]) + 1
         target = version_dir(root, number)
         if target.exists():  # a build that crashed before writing version.json

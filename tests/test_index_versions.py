@@ -201,3 +201,25 @@ def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
     assert read_pointer(data_dir / "index") is not None and read_pointer(data_dir / "index").version == 1  # type: ignore[union-attr]
     missing = runner.invoke(main, ["live-index", "rollback", "9", *common])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_a_broken_version_or_pointer_leaves_the_old_engine_serving(data_dir: Path, sample_kb: KnowledgeBase) -> None:
+    from assistant.index_versions import POINTER_FILE, version_dir
+
+    settings: Settings = engine_settings(
+        data_dir, live_index={"check_seconds": 0}, policy={"answer_in_business_hours": True}
+    )
+    root = settings.index_dir
+    build_version(settings, sample_kb, shared_encoder())
+    runtime = Runtime(settings)
+    serving = runtime.engine
+    assert runtime.served_version == 1
+    build_version(settings, edited(sample_kb, "store-opening-hours", answer="Version two."), shared_encoder())
+    (version_dir(root, 2) / "faq.faiss").write_bytes(b"not an index")
+    assert runtime.engine is serving and runtime.served_version == 1  # logged, not raised, not retried per message
+    (root / POINTER_FILE).write_text("{not json", encoding="utf-8")
+    assert runtime.engine is serving
+    build_version(settings, edited(sample_kb, "store-opening-hours", answer="Version three."), shared_encoder())
+    assert ask(runtime, "What are your opening hours?")[2] is not None
+    assert runtime.served_version == 3
+    assert "Version three." in (ask(runtime, "What are your opening hours?")[2] or "")

@@ -157,6 +157,9 @@ def readiness(runtime: Runtime) -> dict[str, dict[str, Any]]:
     except Exception as error:  # any driver error means not ready
         checks["database"] = {"ok": False, "error": type(error).__name__}
     live = served_version(runtime)
+    if "pointer_error" in live:
+        checks["index"] = {"ok": False, **live}
+        return checks
     if live["published"] is not None:
         # Live re-indexing: the published version is a complete build with its own KB snapshot.
         published = live["published"]

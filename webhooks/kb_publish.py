@@ -63,5 +63,8 @@ def roll_back(runtime: Runtime, version: int | None = None) -> Pointer:
 
 def served_version(runtime: Runtime) -> dict[str, Any]:
     """What /readyz reports: the published pointer and the version this process serves."""
-    pointer = read_pointer(runtime.settings.index_dir)
+    try:
+        pointer = read_pointer(runtime.settings.index_dir)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return {"published": None, "served_version": runtime.served_version, "pointer_error": str(error)[:200]}
     return {"published": asdict(pointer) if pointer else None, "served_version": runtime.served_version}

@@ -49,7 +49,7 @@ class Runtime:
         if engine is None:
             with self._swap_lock:
                 if self._engine is None:
-                    self._load(read_pointer(self.settings.index_dir))
+                    self._first_load()
                 engine = self._engine
             assert engine is not None
             return engine
@@ -63,9 +63,25 @@ class Runtime:
     def engine(self, engine: Engine) -> None:
         self._engine = engine
 
+    def _first_load(self) -> None:
+        pointer = None
+        try:
+            pointer = read_pointer(self.settings.index_dir)
+            if pointer is not None:
+                self._load(pointer)
+                return
+        except Exception:  # a broken pointer or version: start on the legacy layout rather than not at all
+            log.exception("the published index version failed to load; trying the legacy index")
+            self._failed_version = pointer.version if pointer is not None else None
+        self._load(None)
+
     def refresh(self) -> bool:
         """Swap to the published version if it is not the served one; True when a swap happened."""
-        pointer = read_pointer(self.settings.index_dir)
+        try:
+            pointer = read_pointer(self.settings.index_dir)
+        except (OSError, ValueError, KeyError, TypeError):  # a pointer being hand-edited or a full disk
+            log.exception("cannot read the index pointer; still serving version %s", self.served_version)
+            return False
         if pointer is None or pointer.version in (self.served_version, self._failed_version):
             return False
         if not self._swap_lock.acquire(blocking=False):
