@@ -1,7 +1,7 @@
 """Versioned builds of the FAQ index and intent model for live re-indexing: each build is a numbered directory
 with a KB snapshot, made incrementally (unchanged phrasings reuse their vectors), published by an atomic pointer.
 
-Layout under <data_dir>/index/:  versions/<n>/ {kb/entries.yml, faq.faiss, faq.json, intent_model.pkl,
+Layout under <data_dir>/index/:  versions/<n>/ {kb.json (published snapshot), faq.faiss, faq.json, intent_model.pkl,
 intent_model.json, embeddings.npy, embeddings.json, version.json}  and  current  (JSON: {"version": n, ...}),
 replaced with os.replace so a reader sees the old pointer or the new one, never half of one. The legacy layout that
 `assistant index` / `assistant train` write (<data_dir>/index/faq.*, <data_dir>/models/) is served while no
@@ -27,7 +27,7 @@ import numpy as np
 
 from assistant.embeddings import Encoder
 from assistant.intent_model import IntentModel, ModelMismatchError, training_examples
-from assistant.knowledge_base import KBEntry, KnowledgeBase, dump_entries, load_knowledge_base
+from assistant.knowledge_base import KBEntry, KnowledgeBase
 from assistant.nlu_data import load_nlu
 from assistant.retrieval import INDEX_FILE, META_FILE, FaqIndex, IndexMismatchError, Phrasing, phrasings_of
 from assistant.settings import Settings
@@ -35,7 +35,7 @@ from assistant.settings import Settings
 POINTER_FILE = "current"
 VERSIONS_DIR = "versions"
 VERSION_FILE = "version.json"
-KB_SNAPSHOT_DIR = "kb"
+KB_SNAPSHOT_FILE = "kb.json"
 VECTORS_FILE = "embeddings.npy"
 TEXTS_FILE = "embeddings.json"
 LOCK_FILE = ".build.lock"
@@ -188,14 +188,25 @@ def normalise_question(text: str) -> str:
 
 
 def find_near_duplicates(
-    phrasings: Sequence[Phrasing], vectors: np.ndarray, threshold: float, limit: int = 200
+    phrasings: Sequence[Phrasing],
+    vectors: np.ndarray,
+    threshold: float,
+    limit: int = 200,
+    only: Sequence[int] | None = None,
 ) -> list[NearDuplicate]:
-    """Pairs of phrasings of DIFFERENT entries with cosine ≥ threshold, most similar first (each pair once)."""
+    """Pairs of phrasings of DIFFERENT entries with cosine ≥ threshold, most similar first (each pair once).
+    With `only`, just the pairs that involve those phrasings (a publish checks what it added, not all n² again)."""
     if len(phrasings) < 2:
         return []
+    rows = list(range(len(phrasings))) if only is None else list(only)
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    scores, ids = index.search(np.ascontiguousarray(vectors, dtype=np.float32), min(len(phrasings), 8))
+    if rows:
+        queries = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        scores, ids = index.search(queries, min(len(phrasings), 8))
+    else:
+        scores, ids = np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.int64)
+    wanted = set(rows)
     pairs: dict[tuple[int, int], float] = {}
     # The embedding model is case- and punctuation-sensitive ("Opening hours?" vs "opening hours" ≈ 0.85), so
     # texts equal after normalising are duplicates whatever their cosine.
@@ -205,9 +216,9 @@ def find_near_duplicates(
     for same in by_text.values():
         for a in same:
             for b in same:
-                if a < b and phrasings[a].entry_id != phrasings[b].entry_id:
+                if a < b and phrasings[a].entry_id != phrasings[b].entry_id and (a in wanted or b in wanted):
                     pairs[(a, b)] = 1.0
-    for i, (row_scores, row_ids) in enumerate(zip(scores, ids, strict=True)):
+    for i, row_scores, row_ids in zip(rows, scores, ids, strict=True):
         for score, j in zip(row_scores, row_ids, strict=True):
             if j < 0 or j == i or score < threshold or phrasings[i].entry_id == phrasings[int(j)].entry_id:
                 continue
@@ -289,6 +300,8 @@ def build_version(settings: Settings, kb: KnowledgeBase, encoder: Encoder, reaso
         published = KnowledgeBase([_published_copy(e) for e in kb.published()])
         phrasings = phrasings_of(published)
         phrasing_vectors = cache.encode([p.text for p in phrasings], encoder)
+        before = _phrasing_keys(version_dir(root, previous.version)) if previous is not None else None
+        added = None if before is None else [i for i, p in enumerate(phrasings) if (p.entry_id, p.text) not in before]
         index = FaqIndex.from_vectors(phrasing_vectors, phrasings, encoder.name, published.version)
 
         texts, labels, _conflicts = training_examples(published, load_nlu(settings.nlu_file))
@@ -316,12 +329,12 @@ def build_version(settings: Settings, kb: KnowledgeBase, encoder: Encoder, reaso
             # Same classes, same examples: only the answers changed, which the policy reads from the KB.
             intents.report.kb_version = published.version
 
-        duplicates = find_near_duplicates(phrasings, phrasing_vectors, settings.live_index.near_duplicate_similarity)
-        (staging / KB_SNAPSHOT_DIR).mkdir()
-        (staging / KB_SNAPSHOT_DIR / "entries.yml").write_text(
-            dump_entries(published.entries, title=f"Published KB snapshot of index version {number}"),
-            encoding="utf-8",
+        duplicates = find_near_duplicates(
+            phrasings, phrasing_vectors, settings.live_index.near_duplicate_similarity, only=added
         )
+        # JSON, not YAML: at 10,000 entries the YAML dumper alone would take seconds of every publish.
+        snapshot = [entry.to_yaml_dict() for entry in published.entries]
+        (staging / KB_SNAPSHOT_FILE).write_text(json.dumps(snapshot, ensure_ascii=False), encoding="utf-8")
         index.save(staging)
         intents.save(staging)
         cache.save(staging, [p.text for p in phrasings] + list(texts))
@@ -345,6 +358,15 @@ def build_version(settings: Settings, kb: KnowledgeBase, encoder: Encoder, reaso
         write_pointer(root, info)
         prune(root, settings.live_index.keep_versions)
         return info
+
+
+def _phrasing_keys(directory: Path) -> set[tuple[str, str]] | None:
+    """(entry, text) of every phrasing of a version; None when unreadable (then everything counts as new)."""
+    try:
+        payload = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {(p["entry_id"], p["text"]) for p in payload["phrasings"]}
 
 
 def _published_copy(entry: KBEntry) -> KBEntry:
@@ -394,7 +416,7 @@ def load_version(root: Path, version: int, model: str) -> VersionAssets:
     directory = version_dir(root, version)
     if not (directory / VERSION_FILE).exists():
         raise IndexMismatchError(f"index version {version} is missing or incomplete in {directory}")
-    kb = load_knowledge_base(directory / KB_SNAPSHOT_DIR)
+    kb = KnowledgeBase([KBEntry(**raw) for raw in json.loads((directory / KB_SNAPSHOT_FILE).read_text("utf-8"))])
     index = FaqIndex.load(directory, model, kb.version)
     intents = IntentModel.load(directory, model, kb.version)
     return VersionAssets(version, kb, index, intents)

@@ -223,3 +223,20 @@ def test_a_broken_version_or_pointer_leaves_the_old_engine_serving(data_dir: Pat
     assert ask(runtime, "What are your opening hours?")[2] is not None
     assert runtime.served_version == 3
     assert "Version three." in (ask(runtime, "What are your opening hours?")[2] or "")
+
+
+def test_a_publish_reports_the_near_duplicates_it_adds(data_dir: Path, sample_kb: KnowledgeBase) -> None:
+    settings = engine_settings(data_dir)
+    first = build_version(settings, sample_kb, shared_encoder())
+    hours = sample_kb.get("store-opening-hours")
+    assert hours is not None
+    copied = hours.questions["en"][0].upper()
+    second = build_version(settings, edited(sample_kb, "store-location", question=copied), shared_encoder())
+    assert second.near_duplicates, "the copied question must be reported"
+    assert all(copied in (d["text"], d["other_text"]) for d in second.near_duplicates)
+    assert {d["other_entry_id"] for d in second.near_duplicates} | {d["entry_id"] for d in second.near_duplicates} == {
+        "store-location",
+        "store-opening-hours",
+    }
+    # The first build checked every pair; the second only the pairs with what it added.
+    assert first.version == 1 and second.version == 2
