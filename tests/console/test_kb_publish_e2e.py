@@ -134,7 +134,10 @@ per_chat_per_second = 50
 """,
             encoding="utf-8",
         )
+        from webhooks.celery_app import celery_app
+
         previous = os.environ.get("CA_CONFIG")
+        previous_broker = celery_app.conf.broker_url
         os.environ["CA_CONFIG"] = str(config)
         worker = None
         engine = make_engine(database_url)
@@ -154,6 +157,9 @@ per_chat_per_second = 50
         finally:
             stop_worker(worker)
             engine.dispose()
+            # Later tests send tasks through this process's Celery app: leave no connection to this test's broker.
+            celery_app.conf.broker_url = previous_broker
+            celery_app.close()
             if previous is None:
                 os.environ.pop("CA_CONFIG", None)
             else:
