@@ -70,7 +70,10 @@ def test_roles_and_anonymous_callers(
     assert logged_in_client(agent).get("/console/kb").status_code == 403
     assert api_client(make_user("admin")).get("/api/v1/kb/entries").status_code == 200
     assert api_client(make_user("editor")).get("/api/v1/kb/entries").status_code == 200
-    # The nav shows editors the way in; agents do not see it.
+    # Editors land on the KB after signing in (the queue list is agents' work), and the nav shows the way in.
+    landing = console_app.test_client()
+    assert isinstance(landing, ConsoleClient)
+    assert landing.login(make_user("editor", username="lena").username).headers["Location"] == "/console/kb"
     assert 'data-nav="kb"' in logged_in_client(make_user("editor")).get("/console/kb").get_data(as_text=True)
 
 

@@ -205,8 +205,16 @@ def _local_path(target: str | None) -> str | None:
 
 
 def home_url() -> str:
-    """Where a signed-in person lands: the queue list when the console has one, else the account page."""
+    """Where a signed-in person lands: editors on the KB editor (the queue list is agents' work), everyone else
+    on the queue list when the console has one, else the account page."""
+    user = optional_account()
     adapter = current_app.url_map.bind("localhost")
+    if user is not None and user.role == "editor":
+        try:
+            adapter.match("/console/kb", method="GET")
+            return "/console/kb"
+        except HTTPException:
+            pass
     try:
         adapter.match("/console/", method="GET")
     except HTTPException:  # NotFound, MethodNotAllowed, RequestRedirect: no queue list page
