@@ -243,6 +243,20 @@ def demo(at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
 def ready_or_train(kb_dir: Path | None, data_dir: Path | None) -> None:
     """Build the index and train the models only if they are missing or stale (used by scripts/run.sh)."""
     settings = settings_from(kb_dir, data_dir)
+    from assistant.embeddings import MODEL_NAME
+    from assistant.index_versions import load_version, read_pointer
+    from assistant.signal_models import SignalModels
+
+    pointer = read_pointer(settings.index_dir)
+    if pointer is not None:
+        # Live re-indexing: workers serve the published version, not the legacy index of the KB folder.
+        try:
+            load_version(settings.index_dir, pointer.version, MODEL_NAME)
+            SignalModels.load(settings.models_dir, MODEL_NAME)
+        except USER_ERRORS as error:
+            fail(error)
+        click.echo(f"live index version {pointer.version} is ready")
+        return
     try:
         load_engine(settings, train_if_needed=True)
     except USER_ERRORS as error:

@@ -199,6 +199,8 @@ def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
     back = runner.invoke(main, ["live-index", "rollback", *common])
     assert back.exit_code == 0 and "version 1 is live again" in back.output
     assert read_pointer(data_dir / "index") is not None and read_pointer(data_dir / "index").version == 1  # type: ignore[union-attr]
+    ready = runner.invoke(main, ["ready-or-train", *common])
+    assert ready.exit_code == 0 and "live index version 1 is ready" in ready.output
     missing = runner.invoke(main, ["live-index", "rollback", "9", *common])
     assert missing.exit_code == 2 and "does not exist" in missing.output
 
