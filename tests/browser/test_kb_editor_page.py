@@ -63,19 +63,28 @@ def test_editor_publishes_an_entry_through_the_page(
     assert live is not None and live.answers["en"].startswith("On Sundays the showroom is open 10:00-14:00.")
     screenshot(page, "kb-entry-published")
 
-    # An edit is a draft: customers keep v3 until it is published; rolling back v3 makes it live again.
+    # An edit is a draft: customers keep v3 until it is published; then rolling back to v3 makes it live again.
     page.fill("textarea[name=a_en]", "Closed on Sundays.")
     page.click("[data-testid=save]")
     page.wait_for_selector("[data-testid=entry-status]:text('draft')")
     assert store.published_kb().get("sunday-hours").answers["en"] != "Closed on Sundays."  # type: ignore[union-attr]
+    assert page.locator("[data-testid=live-version]").inner_text() == "live: v3"
+    page.click("button[data-action=review]")
+    page.wait_for_selector("[data-testid=entry-status]:text('review')")
+    page.click("button[data-action=published]")
+    page.wait_for_selector("[data-testid=live-version]:text('live: v6')")
+    assert store.published_kb().get("sunday-hours").answers["en"] == "Closed on Sundays."  # type: ignore[union-attr]
     page.click("button[data-action=rollback-3]")
-    page.wait_for_selector("[data-testid=entry-status]:text('published')")
-    assert page.locator("[data-testid=live-version]").inner_text() == "live: v5"
-    assert reindexed[-1] == "rollback sunday-hours to v3 by edna"
+    page.wait_for_selector("[data-testid=live-version]:text('live: v7')")
+    assert store.published_kb().get("sunday-hours").answers["en"].startswith("On Sundays")  # type: ignore[union-attr]
+    assert reindexed[-1] == "rollback sunday-hours to v3 by edna" and len(reindexed) == 3
+    screenshot(page, "kb-entry-rolled-back")
 
     page.goto(f"{live_server.url}/console/kb?q=sunday")
     assert page.locator("[data-entry=sunday-hours]").is_visible()
     screenshot(page, "kb-list")
     assert page.js_errors == []
     actions = [entry.action for entry in live_server.accounts.audit_entries(object_type="kb_entry")]
-    assert sorted(actions) == ["kb.create", "kb.published", "kb.review", "kb.rollback", "kb.save"]
+    assert sorted(actions) == sorted(
+        ["kb.create", "kb.review", "kb.published", "kb.save", "kb.review", "kb.published", "kb.rollback"]
+    )
