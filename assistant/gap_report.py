@@ -4,6 +4,7 @@ clustered by embedding into topics, plus entries never matched and entries agent
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,7 +124,9 @@ def _agglomerate(vectors: np.ndarray, distance: float) -> np.ndarray:
 
 def suggest_entry_id(text: str, taken: set[str]) -> str:
     """A readable, unused entry id from a question: its first words, slugged."""
-    words = re.findall(r"[a-z0-9]+", text.casefold())
+    # "zwrócić" → "zwrocic": accents are dropped rather than splitting the word.
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch))
+    words = re.findall(r"[a-z0-9]+", plain)
     base = "-".join(words)[:48].strip("-") or "gap"
     if not ENTRY_ID_PATTERN.match(base):
         base = "gap-" + base

@@ -101,6 +101,7 @@ def test_suggested_ids_are_valid_and_unique() -> None:
     second = suggest_entry_id("Gift card refund!", taken)
     assert first == "gift-card-refund-2" and second == "gift-card-refund-3"
     assert ENTRY_ID_PATTERN.match(suggest_entry_id("¿¿??", set()))
+    assert suggest_entry_id("Czy mogę zwrócić kartę?", set()) == "czy-moge-zwrocic-karte"
 
 
 def test_never_matched_and_often_wrong_entries(encoder: Encoder) -> None:
