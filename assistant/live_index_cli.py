@@ -8,22 +8,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 from assistant.settings import Settings, load_settings
 
 
-def published_kb(settings: Settings, source: str) -> KnowledgeBase:
-    """The KB to index: `db` (the editor's published entries), `yaml` (the KB folder), or `auto` (db when it has
-    entries, else yaml) — the same choice the re-index task makes."""
+def published_kb(settings: Settings, source: str, database: Engine | None = None) -> KnowledgeBase:
+    """The KB to index: `db` (the editor's published entries), `yaml` (the KB folder), or `auto` — the database
+    once any entry in it was ever published (the team edits in the console; archiving everything then really
+    empties the KB), else the YAML folder (a YAML-only team, perhaps with a few drafts from the gap report)."""
     if source != "yaml":
         from assistant.store.db import make_engine, migrate
         from assistant.store.kb_store import KbStore
 
-        migrate(settings.service.database_url)
-        kb = KbStore(make_engine(settings.service.database_url)).published_kb()
-        if len(kb) or source == "db":
-            return kb
+        if database is None:
+            migrate(settings.service.database_url)
+            database = make_engine(settings.service.database_url)
+        store = KbStore(database)
+        records, _ = store.search(None, None, limit=1_000_000)
+        if source == "db" or any(record.is_live or record.status == "archived" for record in records):
+            return store.published_kb()
     return load_knowledge_base(settings.kb_dir)
 
 

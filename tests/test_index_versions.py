@@ -242,3 +242,23 @@ def test_a_publish_reports_the_near_duplicates_it_adds(data_dir: Path, sample_kb
     }
     # The first build checked every pair; the second only the pairs with what it added.
     assert first.version == 1 and second.version == 2
+
+
+def test_the_kb_source_is_the_database_once_something_was_published_there(tmp_path: Path) -> None:
+    from assistant.live_index_cli import published_kb
+    from assistant.store.db import make_engine, migrate
+    from assistant.store.kb_store import EntryContent, KbStore
+
+    settings = engine_settings(tmp_path / "data", service={"database_url": f"sqlite:///{tmp_path / 'kb.db'}"})
+    migrate(settings.service.database_url)
+    database = make_engine(settings.service.database_url)
+    store = KbStore(database)
+    yaml_ids = {e.id for e in load_knowledge_base(ROOT / "knowledge_base")}
+    assert {e.id for e in published_kb(settings, "auto", database)} == yaml_ids  # empty database: the YAML
+    draft = store.save(EntryContent("gap-draft", {"en": ["q?"]}, {"en": "a"}), None, "gina")
+    assert {e.id for e in published_kb(settings, "auto", database)} == yaml_ids  # only a draft: still the YAML
+    assert len(published_kb(settings, "db", database)) == 0
+    store.transition("gap-draft", "review", draft.version, "gina")
+    store.transition("gap-draft", "published", draft.version + 1, "gina")
+    assert [e.id for e in published_kb(settings, "auto", database)] == ["gap-draft"]
+    assert {e.id for e in published_kb(settings, "yaml", database)} == yaml_ids

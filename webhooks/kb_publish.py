@@ -9,7 +9,8 @@ from typing import Any
 
 from assistant.embeddings import shared_encoder
 from assistant.index_versions import Pointer, VersionInfo, build_version, read_pointer, rollback
-from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
+from assistant.knowledge_base import KnowledgeBase
+from assistant.live_index_cli import published_kb as kb_source
 from webhooks.runtime import Runtime
 
 log = logging.getLogger("community_assistant.kb_publish")
@@ -23,18 +24,8 @@ def request_reindex(runtime: Runtime, reason: str) -> None:
 
 
 def published_kb(runtime: Runtime) -> KnowledgeBase:
-    """The KB to index: the editor's database when it holds entries (issue 5's KbStore), else the YAML folder."""
-    try:
-        from assistant.store.kb_store import KbStore
-    except ImportError:  # the editor's store is not installed in this tree
-        return load_knowledge_base(runtime.settings.kb_dir)
-    kb_store: Any = KbStore(runtime.store.engine)
-    published = getattr(kb_store, "published_kb", None)
-    if published is None:
-        return load_knowledge_base(runtime.settings.kb_dir)
-    kb: KnowledgeBase = published()
-    # An empty database means the team keeps the KB in YAML only (nothing was imported into the editor).
-    return kb if len(kb) else load_knowledge_base(runtime.settings.kb_dir)
+    """The KB to index: the editor's database once an entry in it was published, else the YAML folder."""
+    return kb_source(runtime.settings, "auto", runtime.store.engine)
 
 
 def reindex(runtime: Runtime, reason: str) -> VersionInfo:
