@@ -149,7 +149,7 @@ class VectorCache:
         texts_path, vectors_path = directory / TEXTS_FILE, directory / VECTORS_FILE
         if texts_path.exists() and vectors_path.exists():
             data = json.loads(texts_path.read_text(encoding="utf-8"))
-            if data.get("model") == self.model:
+            if data.get("model") == self.model and data["texts"]:
                 self.add(data["texts"], np.load(vectors_path))
 
     def load_legacy_index(self, directory: Path) -> None:
@@ -178,7 +178,9 @@ class VectorCache:
     def save(self, directory: Path, texts: Sequence[str]) -> None:
         """Keep the vectors of `texts` that were needed (encoded or reused) for the next build."""
         unique = [t for t in dict.fromkeys(texts) if _key(t) in self.vectors]
-        np.save(directory / VECTORS_FILE, np.stack([self.vectors[_key(t)] for t in unique]).astype(np.float32))
+        rows = [self.vectors[_key(t)] for t in unique]
+        matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
+        np.save(directory / VECTORS_FILE, matrix)
         (directory / TEXTS_FILE).write_text(json.dumps({"model": self.model, "texts": unique}, ensure_ascii=False))
 
 

@@ -262,3 +262,19 @@ def test_the_kb_source_is_the_database_once_something_was_published_there(tmp_pa
     store.transition("gap-draft", "published", draft.version + 1, "gina")
     assert [e.id for e in published_kb(settings, "auto", database)] == ["gap-draft"]
     assert {e.id for e in published_kb(settings, "yaml", database)} == yaml_ids
+
+
+def test_a_vector_cache_with_nothing_to_keep_round_trips(tmp_path: Path) -> None:
+    from assistant.index_versions import VectorCache
+
+    empty = VectorCache(shared_encoder().name)
+    empty.save(tmp_path, ["never encoded"])
+    again = VectorCache(shared_encoder().name)
+    again.load_version(tmp_path)
+    assert again.vectors == {}
+    vectors = again.encode(["hello there"], shared_encoder())
+    assert vectors.shape == (1, shared_encoder().dim) and again.encoded == 1
+    again.save(tmp_path, ["hello there"])
+    third = VectorCache(shared_encoder().name)
+    third.load_version(tmp_path)
+    assert list(third.encode(["hello there"], shared_encoder())[0]) == list(vectors[0]) and third.encoded == 0
