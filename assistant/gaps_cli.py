@@ -22,23 +22,33 @@ from assistant.settings import load_settings
     help="Also write every cluster as a draft entry (status draft, never answered) into this KB YAML file.",
 )
 @click.option("--kb-dir", type=click.Path(path_type=Path), help="The knowledge base folder.")
-def gaps(days: int | None, as_json: bool, drafts: Path | None, kb_dir: Path | None) -> None:
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")
+def gaps(days: int | None, as_json: bool, drafts: Path | None, kb_dir: Path | None, data_dir: Path | None) -> None:
     """What customers ask that the KB cannot answer."""
     from assistant.embeddings import shared_encoder
     from assistant.gap_report import report_to_dict
+    from assistant.index_versions import load_version, read_pointer
     from assistant.knowledge_base import load_knowledge_base
     from assistant.store.db import make_engine, migrate
     from assistant.store.gap_queries import load_gap_report
 
-    settings = load_settings(kb_dir=kb_dir)
+    settings = load_settings(kb_dir=kb_dir, data_dir=data_dir)
     config = settings.live_index
     until = datetime.now(UTC)
     since = until - timedelta(days=days or config.gap_window_days)
     migrate(settings.service.database_url)
+    # The KB customers are answered from: the published live version if there is one, else the YAML folder.
+    pointer = read_pointer(settings.index_dir)
+    encoder = shared_encoder()
+    kb = (
+        load_version(settings.index_dir, pointer.version, encoder.name).kb
+        if pointer is not None
+        else load_knowledge_base(settings.kb_dir)
+    )
     report = load_gap_report(
         make_engine(settings.service.database_url),
-        load_knowledge_base(settings.kb_dir),
-        shared_encoder(),
+        kb,
+        encoder,
         config,
         since,
         until,

@@ -198,7 +198,8 @@ def test_cli_prints_the_report_and_writes_drafts(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("CA_SERVICE__DATABASE_URL", url)
     monkeypatch.setenv("CA_LIVE_INDEX__GAP_DISTANCE", "0.6")
     drafts = tmp_path / "drafts.yml"
-    result = CliRunner().invoke(main, ["gaps", "--json", "--drafts", str(drafts)])
+    data_dir = ["--data-dir", str(tmp_path / "data")]  # no published live version: the KB folder is used
+    result = CliRunner().invoke(main, ["gaps", "--json", "--drafts", str(drafts), *data_dir])
     assert result.exit_code == 0, result.output
     report = yaml.safe_load(result.output)
     assert [c["count"] for c in report["clusters"]] == [4, 3]
@@ -209,7 +210,7 @@ def test_cli_prints_the_report_and_writes_drafts(tmp_path: Path, monkeypatch: py
     written = yaml.safe_load(drafts.read_text(encoding="utf-8"))["entries"]
     assert [d["status"] for d in written] == ["draft", "draft"]
     assert written[0]["answers"] == {"de": "Geschenkkarten erstatten wir innerhalb von 14 Tagen."}
-    text = CliRunner().invoke(main, ["gaps"])
+    text = CliRunner().invoke(main, ["gaps", *data_dir])
     assert text.exit_code == 0, text.output
     assert "7 unanswered questions, 2 topics" in text.output
 
