@@ -175,6 +175,7 @@ def test_api_validation(editor_api: ConsoleClient) -> None:
     assert bad.status_code == 422 and "{nickname}" in bad.get_json()["error"]
     assert editor_api.post("/api/v1/kb/entries", json={**HOURS, "questions": {}}).status_code == 422
     assert editor_api.post("/api/v1/kb/entries", json={"entry_id": "x"}).status_code == 422
+    assert editor_api.post("/api/v1/kb/entries", json={**HOURS, "entry_id": "gaps"}).status_code == 422
     assert editor_api.put("/api/v1/kb/entries/ghost", json={**HOURS, "expected_version": 1}).status_code == 404
     assert editor_api.get("/api/v1/kb/entries").get_json()["total"] == 0
 
@@ -198,6 +199,7 @@ def test_pages_search_languages_side_by_side_and_escaped_html(
     client = logged_in_client(make_user("editor"))
     page = client.get("/console/kb?q=tents").get_data(as_text=True)
     assert 'data-entry="xss-test"' in page and 'data-entry="gift-cards"' not in page
+    assert 'data-testid="gaps-link"' in page  # the content-gap report is one click away
     assert "&lt;b&gt;tents&lt;/b&gt;" in page and "<b>tents</b>" not in page
     fragment = client.get("/console/kb?q=gift", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'data-entry="gift-cards"' in fragment

@@ -44,6 +44,7 @@ REINDEX_EXTENSION = "console.kb.reindex"
 # Who edits the KB. Admins are accepted everywhere; agents answer customers and do not change the FAQ.
 EDIT_ROLES = ("editor",)
 PER_PAGE = 50
+RESERVED_IDS = frozenset({"new", "gaps", "preview"})
 
 Reindex = Callable[[str], None]
 
@@ -322,6 +323,9 @@ class Changed:
 
 def do_save(content: EntryContent, expected: int | None, note: str | None, status: str) -> KbEntryRecord:
     user = current_account()
+    if expected is None and content.entry_id in RESERVED_IDS:
+        # /console/kb/<id> would be shadowed by the editor's own pages.
+        raise KbValidationError(f"`id` {content.entry_id!r} is reserved by the editor's pages; choose another")
     record = kb_store().save(content, expected, user.username, note=note, status=status)
     audit(
         "kb.create" if expected is None else "kb.save",
