@@ -129,7 +129,8 @@ def wrk_load(rate: float, seconds: float, connections: int = 10) -> dict[str, fl
     """The same load from wrk (C, a fraction of the CPU of a Python client on the same two cores). wrk is
     closed-loop: each connection waits connections/rate seconds between requests, so latency excludes queueing
     in the client; the open-loop figure above is the stricter one."""
-    pace_ms = max(1, int(1000 * connections / rate))
+    # Each connection waits `pace` after every answer; 3 ms less than its share leaves room for the answer itself.
+    pace_ms = max(1, int(1000 * connections / rate) - 3)
     out = subprocess.run(
         [
             "wrk",
