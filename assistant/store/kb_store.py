@@ -7,15 +7,13 @@ the live answer alone until that draft is published (`published_kb()` is what th
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Engine, ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.kb_import import merge_rows, parse_rows
 from assistant.knowledge_base import (
@@ -28,7 +26,7 @@ from assistant.knowledge_base import (
     load_knowledge_base,
     parse_entry,
 )
-from assistant.store.db import read_only
+from assistant.store.db import Transactions
 from assistant.store.models import Base, UTCDateTime, in_list, json_type, utcnow
 
 DEFAULT_FILE = "entries.yml"
@@ -246,24 +244,9 @@ def _version_record(row: KbEntryVersionRow) -> KbVersionRecord:
     )
 
 
-class KbStore:
+class KbStore(Transactions):
     """The editor's repository; each call is one short transaction. Writes are conditional on the version the
     caller read, so two editors saving the same entry cannot overwrite each other."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with self._read_sessions.begin() as session:
-            yield session
 
     # Reading
 
