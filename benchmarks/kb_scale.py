@@ -120,7 +120,15 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=50_000, help="questions for the gap clustering")
     parser.add_argument("--models-from", type=Path, default=ROOT / ".data" / "test-models" / "models")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--index-only",
+        action="store_true",
+        help="time only the FAISS index of the synthetic KB (encode every phrasing, build, save), not the classifier",
+    )
     args = parser.parse_args()
+    if args.index_only:
+        index_only(args)
+        return
 
     from webhooks.runtime import Runtime  # the worker's engine holder (imports Flask-free parts only)
 
@@ -170,6 +178,26 @@ def main() -> None:
     results["gap_questions"] = args.questions
     results["gap_clusters"] = len(set(labels.tolist()))
     results["gap_total_s"] = round(results["gap_encode_s"] + results["gap_cluster_s"], 2)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+def index_only(args: argparse.Namespace) -> None:
+    """The retrieval index alone: what a KB of this size costs without retraining the intent classifier."""
+    from assistant.retrieval import FaqIndex
+
+    encoder = shared_encoder()
+    kb = synthetic_kb(args.entries, args.languages, args.phrasings)
+    results: dict[str, Any] = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
+        "entries": args.entries,
+        "languages": args.languages,
+        "phrasings": sum(len(qs) for e in kb.entries for qs in e.questions.values()),
+    }
+    index = timed("index_build_s", results, lambda: FaqIndex.build(kb, encoder))
+    with tempfile.TemporaryDirectory(prefix="kb-scale-index-") as tmp:
+        timed("index_save_s", results, lambda: index.save(Path(tmp)))
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
