@@ -364,6 +364,10 @@ def test_changes_poll_is_204_until_something_changes(
     seed_escalation(store, text="Second customer here")
     refreshed = page.get(f"/console/queues/support/poll?token={new_token}")
     assert refreshed.status_code == 200 and "Second customer here" in refreshed.get_data(as_text=True)
+    # The header's queue link counts the active escalations on every full page.
+    assert '<span class="count" data-queue-count="support">2</span>' in page.get("/console/queues").get_data(
+        as_text=True
+    )
 
 
 def test_pages_act_through_forms_with_csrf_and_show_stale_state(

@@ -11,7 +11,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from flask import Blueprint, Flask, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -75,6 +87,24 @@ def console_store() -> ConsoleStore:
     return store
 
 
+def request_queue_counts() -> dict[str, QueueCounts]:
+    """Per-queue counts, read at most once per request (one GROUP BY over the active escalations) and shared by
+    the page and the header's queue links."""
+    if "queue_counts" not in g:
+        g.queue_counts = console_store().queue_counts()
+    counts: dict[str, QueueCounts] = g.queue_counts
+    return counts
+
+
+def _nav_count_context() -> dict[str, Any]:
+    # A function, not the counts: partials that never show the header never pay for the query.
+    def nav_count(queue: str) -> int:
+        found = request_queue_counts().get(queue)
+        return found.active if found is not None else 0
+
+    return {"nav_count": nav_count}
+
+
 def celery_deliver(redis_url: str) -> Deliver:
     """Queue `deliver_reply` on this app's broker: the same task, retries and idempotency as the bot's replies."""
 
@@ -93,6 +123,7 @@ def register_queues(app: Flask, runtime: Runtime, deliver: Deliver | None = None
     app.extensions[STORE_EXTENSION] = functools.cache(lambda: ConsoleStore(runtime.store.engine))
     app.extensions.setdefault(DELIVER_EXTENSION, deliver or celery_deliver(runtime.settings.service.redis_url))
     set_queue_links(app, _queue_links(runtime.settings))
+    app.context_processor(_nav_count_context)
     app.register_blueprint(bp)
 
 
@@ -491,8 +522,7 @@ class QueueActions:
 
     @functools.cached_property
     def counts(self) -> dict[str, QueueCounts]:
-        """Per-queue counts, read once per request (one GROUP BY over the active escalations)."""
-        return self.store.queue_counts()
+        return request_queue_counts()
 
     def queues(self) -> list[QueueView]:
         counts = self.counts
