@@ -5,7 +5,6 @@ answer back. Real Redis (db 10), SQLite, Flask app, worker, and the platform dou
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
 import time
@@ -24,7 +23,7 @@ from assistant.store.db import make_engine, migrate
 from assistant.store.kb_store import KbStore
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
 from tests.conftest import ROOT
-from tests.service.conftest import start_worker, stop_worker
+from tests.service.conftest import post_telegram, start_worker, stop_worker, telegram_update
 
 REDIS_URL = "redis://127.0.0.1:6379/10"  # the KB editor's test database
 SECRET = "kb-e2e-secret"
@@ -55,22 +54,7 @@ class Service:
     def ask(self, text: str) -> str:
         """A Telegram message through the webhook; the worker's reply to that chat."""
         chat = next(_ids)
-        update = {
-            "update_id": next(_ids),
-            "message": {
-                "message_id": next(_ids) % 100000,
-                "from": {"id": chat, "is_bot": False, "first_name": "Ola", "language_code": "en"},
-                "chat": {"id": chat, "type": "private", "first_name": "Ola"},
-                "date": int(time.time()),
-                "text": text,
-            },
-        }
-        response = self.client.post(
-            "/webhooks/telegram",
-            data=json.dumps(update),
-            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
-        )
-        assert response.status_code == 200
+        assert post_telegram(self.client, telegram_update(text, chat), SECRET) == 200
         replies: list[str] = []
 
         def replied() -> bool:

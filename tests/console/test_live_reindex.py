@@ -5,7 +5,6 @@ restart; rolling the pointer back brings the old answer back; /readyz reports th
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
 import time
@@ -22,7 +21,7 @@ from assistant.index_versions import read_pointer
 from assistant.settings import Settings, load_settings
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
 from tests.conftest import ROOT
-from tests.service.conftest import start_worker, stop_worker
+from tests.service.conftest import post_telegram, start_worker, stop_worker, telegram_update
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # LIVEINDEX's test database
 SECRET = "live-reindex-secret"
@@ -44,22 +43,7 @@ class Live:
     def ask(self, text: str) -> str:
         """Send a Telegram message through the webhook and wait for the worker's reply to that chat."""
         chat = next(_ids)
-        update = {
-            "update_id": next(_ids),
-            "message": {
-                "message_id": next(_ids) % 100000,
-                "from": {"id": chat, "is_bot": False, "first_name": "Anna", "language_code": "en"},
-                "chat": {"id": chat, "type": "private", "first_name": "Anna"},
-                "date": int(time.time()),
-                "text": text,
-            },
-        }
-        response = self.client.post(
-            "/webhooks/telegram",
-            data=json.dumps(update),
-            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
-        )
-        assert response.status_code == 200
+        assert post_telegram(self.client, telegram_update(text, chat), SECRET) == 200
         replies: list[str] = []
         self.wait_for(lambda: bool(replies.extend(self._replies(chat)) or replies), f"a reply to chat {chat}")
         return replies[0]

@@ -3,6 +3,8 @@ process and the real Flask app, with a local double standing in for the platform
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import signal
 import subprocess
@@ -171,3 +173,29 @@ def client(service: Service) -> FlaskClient:
 
     app = create_app(service.settings)
     return app.test_client()
+
+
+# Unique within a process: update and message ids of the Telegram updates the tests post.
+_update_ids = itertools.count(int(time.time()) % 1_000_000 * 1000 + 700_000)
+
+
+def telegram_update(text: str, chat_id: int, update_id: int | None = None) -> dict[str, object]:
+    return {
+        "update_id": update_id if update_id is not None else next(_update_ids),
+        "message": {
+            "message_id": next(_update_ids) % 100000,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Anna", "language_code": "en"},
+            "chat": {"id": chat_id, "type": "private", "first_name": "Anna"},
+            "date": int(time.time()),
+            "text": text,
+        },
+    }
+
+
+def post_telegram(client: FlaskClient, update: dict[str, object], secret: str = TELEGRAM_SECRET) -> int:
+    response = client.post(
+        "/webhooks/telegram",
+        data=json.dumps(update),
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+    )
+    return response.status_code

@@ -17,34 +17,14 @@ from tests.service.conftest import (
     TELEGRAM_BOT_TOKEN,
     TELEGRAM_SECRET,
     Service,
+    post_telegram,
     start_worker,
     stop_worker,
+    telegram_update,
 )
 
 _ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
 SEND_PATH = f"/bot{TELEGRAM_BOT_TOKEN}/sendMessage"
-
-
-def telegram_update(text: str, chat_id: int, update_id: int | None = None) -> dict[str, object]:
-    return {
-        "update_id": update_id if update_id is not None else next(_ids),
-        "message": {
-            "message_id": next(_ids) % 100000,
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Anna", "language_code": "en"},
-            "chat": {"id": chat_id, "type": "private", "first_name": "Anna"},
-            "date": int(time.time()),
-            "text": text,
-        },
-    }
-
-
-def post_telegram(client: FlaskClient, update: dict[str, object], secret: str = TELEGRAM_SECRET) -> int:
-    response = client.post(
-        "/webhooks/telegram",
-        data=json.dumps(update),
-        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
-    )
-    return response.status_code
 
 
 def replies_to(service: Service, chat_id: int) -> list[dict[str, object]]:
