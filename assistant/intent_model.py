@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from assistant.calibration import OutOfFold, ThresholdChoice, choose_threshold, out_of_fold
-from assistant.classifier import ConfidenceCalibrator, EmbeddingClassifier, confidence_features
+from assistant.classifier import (
+    ConfidenceCalibrator,
+    EmbeddingClassifier,
+    NeighbourClassifier,
+    RankingClassifier,
+    confidence_features,
+)
 from assistant.embeddings import Encoder
 from assistant.knowledge_base import KnowledgeBase
 from assistant.nlu_data import NluExample
@@ -22,6 +28,24 @@ FAQ_PREFIX = "faq:"
 INTENT_PREFIX = "intent:"
 MODEL_FILE = "intent_model.pkl"
 REPORT_FILE = "intent_model.json"
+
+
+LOGISTIC = "logistic"
+NEIGHBOURS = "neighbours"
+
+
+def matcher_for(kind: str, classes: int, neighbours_from: int) -> str:
+    """The matcher to train: "auto" picks logistic regression for small label sets (more accurate) and nearest
+    neighbours from `neighbours_from` classes on (its training is adding vectors, so large KBs publish in seconds)."""
+    if kind == "auto":
+        return NEIGHBOURS if classes >= neighbours_from else LOGISTIC
+    if kind not in (LOGISTIC, NEIGHBOURS):
+        raise ValueError(f"unknown matcher {kind!r}: use auto, {LOGISTIC} or {NEIGHBOURS}")
+    return kind
+
+
+def new_classifier(matcher: str) -> RankingClassifier:
+    return NeighbourClassifier() if matcher == NEIGHBOURS else EmbeddingClassifier()
 
 
 class ModelMismatchError(RuntimeError):
@@ -60,6 +84,10 @@ class TrainingReport:
     out_of_scope_similarity: float
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    matcher: str = LOGISTIC
+    # Examples the calibration was fitted on; a neighbours model takes new examples without recalibrating
+    # until they differ from these by `models.recalibrate_share`.
+    calibrated_examples: int = 0
 
 
 def training_examples(kb: KnowledgeBase, nlu: list[NluExample]) -> tuple[list[str], list[str], list[str]]:
@@ -89,7 +117,7 @@ def nlu_checksum(nlu: list[NluExample]) -> str:
 class IntentModel:
     def __init__(
         self,
-        classifier: EmbeddingClassifier,
+        classifier: RankingClassifier,
         calibrator: ConfidenceCalibrator,
         threshold: float,
         out_of_scope_similarity: float,
@@ -112,12 +140,23 @@ class IntentModel:
         holdout_share: float = 0.2,
         seed: int = 13,
         show_progress: bool = False,
+        matcher: str = LOGISTIC,
+        calibration_rows: int | None = None,
     ) -> tuple[IntentModel, OutOfFold]:
         started = time.perf_counter()
         texts, labels, conflicts = training_examples(kb, nlu)
         vectors = encoder.encode(texts, show_progress_bar=show_progress)
         model, oof = cls.train_on_vectors(
-            vectors, labels, encoder.name, kb.version, target_precision, folds, holdout_share, seed
+            vectors,
+            labels,
+            encoder.name,
+            kb.version,
+            target_precision,
+            folds,
+            holdout_share,
+            seed,
+            matcher,
+            calibration_rows,
         )
         model.report.warnings.extend(conflicts)
         model.report.seconds = time.perf_counter() - started
@@ -134,8 +173,12 @@ class IntentModel:
         folds: int = 5,
         holdout_share: float = 0.2,
         seed: int = 13,
+        matcher: str = LOGISTIC,
+        calibration_rows: int | None = None,
     ) -> tuple[IntentModel, OutOfFold]:
-        oof = out_of_fold(vectors, labels, EmbeddingClassifier, folds, holdout_share, seed)
+        oof = out_of_fold(
+            vectors, labels, lambda: new_classifier(matcher), folds, holdout_share, seed, max_rows=calibration_rows
+        )
         calibrator = ConfidenceCalibrator().fit(oof.features, oof.correct)
         confidence = calibrator.confidence(oof.features)
         choice: ThresholdChoice = choose_threshold(confidence, oof.correct, target_precision)
@@ -143,7 +186,7 @@ class IntentModel:
         correct_in_scope = oof.correct & in_scope
         # Below this similarity to any known phrasing almost nothing answered correctly: call it out of scope.
         oos_similarity = float(np.quantile(oof.features[correct_in_scope, 2], 0.02)) if correct_in_scope.any() else 0.0
-        classifier = EmbeddingClassifier().fit(vectors, labels)
+        classifier = new_classifier(matcher).fit(vectors, labels)
         report = TrainingReport(
             model=model_name,
             kb_version=kb_version,
@@ -159,25 +202,51 @@ class IntentModel:
             in_scope_accuracy=float(oof.correct[in_scope].mean()) if in_scope.any() else 0.0,
             out_of_scope_similarity=oos_similarity,
             seconds=0.0,
+            matcher=matcher,
+            calibrated_examples=len(labels),
         )
         return cls(classifier, calibrator, choice.threshold, oos_similarity, report), oof
+
+    @property
+    def takes_examples_without_training(self) -> bool:
+        return self.report.matcher == NEIGHBOURS
+
+    def with_examples(self, vectors: np.ndarray, labels: list[str], kb_version: str) -> IntentModel:
+        """The same calibration over a new set of examples: for a neighbours matcher, whose scores do not depend
+        on how many classes there are, this is a publish in milliseconds instead of a retraining."""
+        if not self.takes_examples_without_training:
+            raise ValueError("only a neighbours matcher takes new examples without training")
+        classifier = NeighbourClassifier().fit(vectors, labels)
+        report = TrainingReport(**{**asdict(self.report), "kb_version": kb_version, "examples": len(labels)})
+        report.classes = len(classifier.classes)
+        return IntentModel(classifier, self.calibrator, self.threshold, self.out_of_scope_similarity, report)
+
+    def calibration_drift(self, examples: int) -> float:
+        """How far the example count moved from what the calibration saw, as a share of it."""
+        base = max(1, self.report.calibrated_examples)
+        return abs(examples - base) / base
 
     def predict(self, vectors: np.ndarray, top: int = 3) -> list[IntentPrediction]:
         if len(vectors) == 0:
             return []
-        probs = self.classifier.predict_proba(vectors)
-        features = confidence_features(self.classifier, vectors, probs)
+        ranking = self.classifier.rank(vectors, top=top)
+        features = confidence_features(ranking)
         confidence = self.calibrator.confidence(features)
+        classes = self.classifier.classes
         predictions = []
-        for row, feats, conf in zip(probs, features, confidence, strict=True):
-            order = np.argsort(-row)[:top]
+        for ids, probs, feats, conf in zip(ranking.class_ids, ranking.probs, features, confidence, strict=True):
             predictions.append(
                 IntentPrediction(
-                    label=self.classifier.classes[int(order[0])],
+                    label=classes[int(ids[0])],
                     confidence=float(conf),
                     probability=float(feats[0]),
                     similarity=float(feats[2]),
-                    alternatives=[(self.classifier.classes[int(i)], float(row[i])) for i in order],
+                    # A neighbours ranking may hold fewer classes than `top`: its padding has probability 0.
+                    alternatives=[
+                        (classes[int(i)], float(p))
+                        for n, (i, p) in enumerate(zip(ids, probs, strict=True))
+                        if n == 0 or p > 0
+                    ],
                 )
             )
         return predictions
@@ -185,7 +254,9 @@ class IntentModel:
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         tmp = directory / f".{MODEL_FILE}.tmp"
-        tmp.write_bytes(pickle.dumps(self))
+        with tmp.open("wb") as handle:
+            # Protocol 5 streams a neighbours matcher's vectors (100 MB at 10,000 entries) without a copy in memory.
+            pickle.dump(self, handle, protocol=5)
         tmp.replace(directory / MODEL_FILE)
         (directory / REPORT_FILE).write_text(json.dumps(asdict(self.report), indent=2, ensure_ascii=False))
 
@@ -195,7 +266,8 @@ class IntentModel:
         if not path.exists():
             raise ModelMismatchError(f"no trained model in {directory}; run `assistant train`")
         # The models folder is written only by `assistant train`; treat it like code, not like input.
-        model = pickle.loads(path.read_bytes())  # noqa: S301
+        with path.open("rb") as handle:
+            model = pickle.load(handle)  # noqa: S301
         if not isinstance(model, cls):
             raise ModelMismatchError(f"{path} does not hold an intent model; run `assistant train`")
         if model.report.model != expected_model:

@@ -93,15 +93,22 @@ class KnowledgeBase:
     @property
     def version(self) -> str:
         """A checksum of the published content: any edit that could change an answer changes it."""
-        canonical = json.dumps(
+        return version_of_snapshot(self.published_snapshot())
+
+    def published_snapshot(self) -> str:
+        """The published entries as canonical JSON (sorted by id and key): what `version` is the checksum of."""
+        return json.dumps(
             [entry.to_yaml_dict() for entry in sorted(self.published(), key=lambda e: e.id)],
             ensure_ascii=False,
             sort_keys=True,
         )
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     def languages(self) -> set[str]:
         return {lang for entry in self.entries for lang in entry.answers}
+
+
+def version_of_snapshot(snapshot: str) -> str:
+    return hashlib.sha256(snapshot.encode("utf-8")).hexdigest()[:16]
 
 
 class _LineLoader(yaml.SafeLoader):

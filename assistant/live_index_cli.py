@@ -6,12 +6,16 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import Engine
 
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 from assistant.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from assistant.index_versions import VersionInfo
 
 
 def published_kb(settings: Settings, source: str, database: Engine | None = None) -> KnowledgeBase:
@@ -42,23 +46,32 @@ def live_index() -> None:
 @click.option("--reason", default="cli", show_default=True)
 @click.option("--kb-dir", type=click.Path(path_type=Path), help="The knowledge base folder.")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")
-def publish(source: str, reason: str, kb_dir: Path | None, data_dir: Path | None) -> None:
+@click.option("--recalibrate", is_flag=True, help="Train and calibrate the matcher from scratch.")
+def publish(source: str, reason: str, kb_dir: Path | None, data_dir: Path | None, recalibrate: bool) -> None:
     """Build the next version (only new phrasings are encoded) and make it the served one."""
     from assistant.embeddings import shared_encoder
     from assistant.index_versions import build_version
 
     settings = load_settings(kb_dir=kb_dir, data_dir=data_dir)
-    info = build_version(settings, published_kb(settings, source), shared_encoder(), reason)
-    click.echo(
-        f"version {info.version} is live: {info.phrasings} phrasings ({info.encoded} encoded, {info.reused} reused), "
-        f"model {'retrained' if info.retrained else 'reused'}, {info.seconds:.1f}s"
-    )
+    kb = published_kb(settings, source)
+    info = build_version(settings, kb, shared_encoder(), reason, recalibrate=recalibrate)
+    _echo_version(info)
+    if info.recalibrate_due:
+        info = build_version(settings, kb, shared_encoder(), f"{reason} (recalibration)", recalibrate=True)
+        _echo_version(info)
     for d in info.near_duplicates[:20]:
         click.secho(
             f"near duplicate ({d['similarity']:.2f}): {d['entry_id']}: {d['text']!r} ~ "
             f"{d['other_entry_id']}: {d['other_text']!r}",
             fg="yellow",
         )
+
+
+def _echo_version(info: VersionInfo) -> None:
+    click.echo(
+        f"version {info.version} is live: {info.phrasings} phrasings ({info.encoded} encoded, {info.reused} reused), "
+        f"matcher {info.matcher_update}, {info.seconds:.1f}s"
+    )
 
 
 @live_index.command("list")

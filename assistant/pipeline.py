@@ -13,7 +13,7 @@ import faiss
 
 from assistant.business_hours import BusinessHours
 from assistant.embeddings import Encoder, shared_encoder
-from assistant.intent_model import IntentModel
+from assistant.intent_model import IntentModel, matcher_for, training_examples
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 from assistant.language import LanguageIdentifier, has_words
 from assistant.messages import ConversationState, Decision, InboundMessage
@@ -147,15 +147,19 @@ def train_engine(settings: Settings, encoder: Encoder | None = None, show_progre
     index = FaqIndex.build(kb, encoder, show_progress=show_progress)
     index.save(settings.index_dir)
     models = settings.models
+    nlu = load_nlu(settings.nlu_file)
+    classes = len(set(training_examples(kb, nlu)[1]))
     intents, _ = IntentModel.train(
         kb,
-        load_nlu(settings.nlu_file),
+        nlu,
         encoder,
         settings.policy.target_precision,
         folds=models.calibration_folds,
         holdout_share=models.holdout_share,
         seed=models.random_seed,
         show_progress=show_progress,
+        matcher=matcher_for(models.matcher, classes, models.neighbours_from_classes),
+        calibration_rows=models.calibration_rows,
     )
     intents.save(settings.models_dir)
     signals = SignalModels.train(encoder, settings.risky_topics_file, settings.nlu_file, kb)

@@ -10,6 +10,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import faiss
 import numpy as np
@@ -26,8 +27,9 @@ class IndexMismatchError(RuntimeError):
     """The saved index does not belong to this KB or model; rebuild it with `assistant index`."""
 
 
-@dataclass(frozen=True)
-class Phrasing:
+class Phrasing(NamedTuple):
+    """One question phrasing of an entry (a tuple: a 50,000-phrasing KB makes them by the ten thousand per load)."""
+
     entry_id: str
     lang: str
     text: str
@@ -104,8 +106,8 @@ class FaqIndex:
     def save(self, directory: Path) -> None:
         """Write index and metadata atomically: readers never see half an index."""
         directory.mkdir(parents=True, exist_ok=True)
-        payload = {"meta": asdict(self.meta), "phrasings": [asdict(p) for p in self.phrasings]}
-        _atomic_write(directory / INDEX_FILE, faiss.serialize_index(self.index).tobytes())
+        payload = {"meta": asdict(self.meta), "phrasings": [p._asdict() for p in self.phrasings]}
+        _atomic_write_index(directory / INDEX_FILE, self.index)
         _atomic_write(directory / META_FILE, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
 
     @classmethod
@@ -132,7 +134,7 @@ class FaqIndex:
             )
         if meta.checksum != _checksum(phrasings):
             raise IndexMismatchError(f"index metadata in {directory} is corrupt (checksum mismatch); rebuild it")
-        index = faiss.deserialize_index(np.frombuffer(index_path.read_bytes(), dtype=np.uint8))
+        index = faiss.read_index(str(index_path))
         if index.ntotal != meta.size:
             raise IndexMismatchError(f"index in {directory} holds {index.ntotal} vectors, metadata says {meta.size}")
         return cls(index, phrasings, meta)
@@ -143,6 +145,18 @@ def _checksum(phrasings: list[Phrasing]) -> str:
     for p in phrasings:
         digest.update(f"{p.entry_id}\x1f{p.lang}\x1f{p.text}\x1e".encode())
     return digest.hexdigest()[:16]
+
+
+def _atomic_write_index(path: Path, index: faiss.Index) -> None:
+    """faiss.write_index straight to a temporary file, then rename: no 200 MB copy through Python bytes."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        faiss.write_index(index, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -64,6 +64,17 @@ class ModelConfig(BaseModel):
     calibration_folds: int = Field(5, ge=2)
     holdout_share: float = Field(0.2, gt=0.0, lt=0.5)
     random_seed: int = 13
+    # The FAQ/intent matcher: "logistic" regression (most accurate, retrained when examples change), "neighbours"
+    # (k nearest phrasings in FAISS: new phrasings are live without training), or "auto": neighbours from
+    # `neighbours_from_classes` classes on, where retraining logistic regression takes minutes.
+    matcher: Literal["auto", "logistic", "neighbours"] = "auto"
+    neighbours_from_classes: int = Field(500, ge=2)
+    # A neighbours model keeps its calibration while the example count moves less than this share; past it, the
+    # publish is followed by a recalibrated build in the background.
+    recalibrate_share: float = Field(0.1, gt=0.0)
+    # Out-of-fold predictions for at most this many examples (all of them still train): calibration evidence
+    # enough, and it keeps a 10,000-entry KB's calibration to seconds.
+    calibration_rows: int = Field(15_000, ge=100)
 
 
 class PlatformConfig(BaseModel):

@@ -1,14 +1,15 @@
 """KB-editor scale benchmarks on this machine (issue 5 targets): full index-version build of N entries × L languages,
-publish → live time for one edited answer and for one new phrasing, and gap clustering of Q questions.
+publish → live time for an edited answer, a new phrasing and a new entry, and gap clustering of Q questions.
 
-Usage: .venv/bin/python benchmarks/kb_scale.py [--entries 10000] [--languages 5] [--phrasings 2] [--questions 50000]
-                                               [--models-from .data/test-models/models] [--json out.json]
+Usage: .venv/bin/python benchmarks/kb_scale.py [--entries 10000] [--languages 5] [--phrasings 2]
+           [--questions 50000] [--matcher auto] [--models-from .data/test-models/models] [--json out.json]
 Small smoke run: --entries 200 --languages 2 --questions 2000
 
-The KB is synthetic (every phrasing a distinct sentence built from word lists, answers short), so the numbers are
-about scale, not answer quality. Everything is written to a temporary folder; --models-from must hold the signal
-models of `assistant train` (the engine a worker loads needs them). "publish → live" is build_version (the
-`ca.reindex_kb` task's work) plus the time a worker's Runtime needs to notice the pointer and load the version.
+The KB is synthetic (entries are topics built from word lists, their phrasings the topic behind different
+openers, answers short), so the numbers are about scale, not answer quality. Everything is written to a temporary
+folder; --models-from must hold the signal models of `assistant train` (the engine a worker loads needs them).
+"publish → live" is build_version (the `ca.reindex_kb` task's work) plus the time a worker's Runtime needs to
+notice the pointer and load the version.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from assistant.embeddings import shared_encoder  # noqa: E402
 from assistant.gap_report import cluster_vectors  # noqa: E402
 from assistant.index_versions import build_version  # noqa: E402
 from assistant.knowledge_base import KBEntry, KnowledgeBase  # noqa: E402
+from assistant.messages import InboundMessage  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 
 LANGUAGES = ["en", "de", "fr", "es", "pl", "ru", "zh"]
@@ -89,18 +91,31 @@ def sentence(rng: random.Random, n: int) -> str:
     return f"{rng.choice(OPENERS)} {rng.choice(VERBS)} my {rng.choice(SUBJECTS)} {rng.choice(EXTRAS)} (#{n})?"
 
 
+COLOURS = ["red", "blue", "green", "black", "white", "grey", "orange", "yellow", "purple", "brown"]
+
+
 def synthetic_kb(entries: int, languages: int, phrasings: int, seed: int = 7) -> KnowledgeBase:
+    """Every entry is one topic ("cancel my green tent abroad"), each of its phrasings that topic behind another
+    opener ("How do I …", "Can I …"): phrasings of one entry are paraphrases, as in a real KB, and entries that
+    differ by one word make the matcher's calibration work for its confidence."""
     rng = random.Random(seed)
+    topics = [(v, c, s, e) for v in VERBS for c in COLOURS for s in SUBJECTS for e in EXTRAS]
+    if entries > len(topics):
+        raise SystemExit(f"at most {len(topics)} synthetic entries")
     langs = LANGUAGES[:languages]
-    counter = iter(range(10**9))
-    kb_entries = [
-        KBEntry(
-            id=f"entry-{i:05d}",
-            questions={lang: [sentence(rng, next(counter)) for _ in range(phrasings)] for lang in langs},
-            answers={lang: f"Answer {i} in {lang}." for lang in langs},
+    kb_entries = []
+    for i, (verb, colour, subject, extra) in enumerate(rng.sample(topics, entries)):
+        openers = iter(rng.sample(OPENERS, len(OPENERS)) * (languages * phrasings))
+        kb_entries.append(
+            KBEntry(
+                id=f"entry-{i:05d}",
+                questions={
+                    lang: [f"{next(openers)} {verb} my {colour} {subject} {extra}?" for _ in range(phrasings)]
+                    for lang in langs
+                },
+                answers={lang: f"Answer {i} in {lang}." for lang in langs},
+            )
         )
-        for i in range(entries)
-    ]
     return KnowledgeBase(kb_entries)
 
 
@@ -120,6 +135,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=50_000, help="questions for the gap clustering")
     parser.add_argument("--models-from", type=Path, default=ROOT / ".data" / "test-models" / "models")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--matcher", choices=["auto", "logistic", "neighbours"], default="auto")
     parser.add_argument(
         "--index-only",
         action="store_true",
@@ -143,7 +159,12 @@ def main() -> None:
         data_dir = Path(tmp) / "data"
         shutil.copytree(args.models_from, data_dir / "models")
         settings = load_settings(
-            data_dir=data_dir, nlu_file=ROOT / "training" / "nlu.yml", live_index={"check_seconds": 0}
+            data_dir=data_dir,
+            nlu_file=ROOT / "training" / "nlu.yml",
+            live_index={"check_seconds": 0},
+            models={"matcher": args.matcher},
+            # Answer whenever confident, so the decision shows the new entry is live at any hour of the run.
+            policy={"answer_in_business_hours": True},
         )
         kb = synthetic_kb(args.entries, args.languages, args.phrasings)
         results["phrasings"] = sum(len(qs) for e in kb.entries for qs in e.questions.values())
@@ -166,10 +187,39 @@ def main() -> None:
             "publish_new_phrasing_build_s", results, lambda: build_version(settings, edited, encoder, "phrasing")
         )
         results["publish_new_phrasing_encoded"] = phrasing.encoded
+        results["publish_new_phrasing_matcher"] = phrasing.matcher_update
         timed("publish_new_phrasing_swap_s", results, runtime.refresh)
         results["publish_new_phrasing_to_live_s"] = round(
             results["publish_new_phrasing_build_s"] + results["publish_new_phrasing_swap_s"], 2
         )
+
+        new_question = "Can you engrave three initials on the titanium camping mug?"
+        edited.entries.append(
+            KBEntry("mug-engraving", {"en": [new_question]}, {"en": "Engraving is free."}, [], "published")
+        )
+        entry = timed("publish_new_entry_build_s", results, lambda: build_version(settings, edited, encoder, "entry"))
+        results["publish_new_entry_matcher"] = entry.matcher_update
+        results["publish_new_entry_recalibrate_due"] = entry.recalibrate_due
+        timed("publish_new_entry_swap_s", results, runtime.refresh)
+        results["publish_new_entry_to_live_s"] = round(
+            results["publish_new_entry_build_s"] + results["publish_new_entry_swap_s"], 2
+        )
+        # Live means answered: the served engine must pick the new entry for its own question.
+        decision = runtime.engine.decide(
+            InboundMessage(text=new_question, platform="bench", conversation_id="c", language="en")
+        )
+        results["publish_new_entry_answered_by"] = decision.entry_id
+        results["publish_new_entry_decision"] = (
+            f"{decision.action.value}: best match {decision.intent}, confidence {decision.confidence:.2f} "
+            f"(threshold {runtime.engine.intents.threshold:.2f})"
+        )
+        results["matcher"] = runtime.engine.intents.report.matcher
+
+    if args.questions <= 0:
+        print(json.dumps(results, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        return
 
     rng = random.Random(11)
     questions = [sentence(rng, n) for n in range(args.questions)]

@@ -8,6 +8,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.embeddings import shared_encoder
@@ -21,7 +22,7 @@ from assistant.index_versions import (
     rollback,
     versions,
 )
-from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
+from assistant.knowledge_base import KBEntry, KnowledgeBase, load_knowledge_base
 from assistant.messages import Action, InboundMessage
 from assistant.retrieval import phrasings_of
 from assistant.settings import Settings
@@ -181,6 +182,54 @@ def test_the_runtime_swaps_to_a_published_version_and_back(data_dir: Path, sampl
     assert again is not None and "Brand new hours" not in again
 
 
+def test_a_neighbours_matcher_takes_a_new_entry_without_training(data_dir: Path, sample_kb: KnowledgeBase) -> None:
+    """The large-KB path: a new entry is answered from the next version at once, under the old calibration."""
+    settings: Settings = engine_settings(
+        data_dir,
+        live_index={"check_seconds": 0},
+        policy={"answer_in_business_hours": True},
+        models={"matcher": "neighbours", "recalibrate_share": 0.5},
+    )
+    runtime = Runtime(settings)
+    first = build_version(settings, sample_kb, shared_encoder(), "first")
+    # The legacy model is a logistic one: a neighbours setting trains and calibrates a new matcher.
+    assert (first.matcher_update, first.retrained, first.recalibrate_due) == ("trained", True, False)
+    assert load_version(settings.index_dir, 1, shared_encoder().name).intents.report.matcher == "neighbours"
+    question = "Can you engrave my initials on the titanium camping mug?"
+    action, entry_id, _ = ask(runtime, question)
+    assert entry_id != "mug-engraving"
+
+    entries = copy.deepcopy(sample_kb.entries)
+    entries.append(
+        KBEntry(
+            "mug-engraving",
+            {"en": ["Can you engrave my initials on the titanium camping mug?", "Do you engrave mugs?"]},
+            {"en": "Yes: engraving of up to 3 initials is free on every titanium mug."},
+            [],
+            "published",
+        )
+    )
+    second = build_version(settings, KnowledgeBase(entries), shared_encoder(), "new entry")
+    assert (second.matcher_update, second.retrained, second.encoded) == ("extended", False, 2)
+    assert second.recalibrate_due is False
+    action, entry_id, reply = ask(runtime, question)
+    assert (runtime.served_version, action, entry_id) == (2, Action.ANSWER, "mug-engraving")
+    assert reply is not None and "engraving of up to 3 initials" in reply
+
+    # Past recalibrate_share (here 1% of the calibrated examples) the build says so; a forced build recalibrates.
+    strict = settings.model_copy(update={"models": settings.models.model_copy(update={"recalibrate_share": 0.01})})
+    grown = copy.deepcopy(entries)
+    for n in range(40):
+        grown.append(KBEntry(f"extra-{n}", {"en": [f"Question {n} about item {n * 7}"]}, {"en": "A."}, [], "published"))
+    third = build_version(strict, KnowledgeBase(grown), shared_encoder(), "grown")
+    assert (third.matcher_update, third.recalibrate_due) == ("extended", True)
+    fourth = build_version(strict, KnowledgeBase(grown), shared_encoder(), "recalibration", recalibrate=True)
+    assert (fourth.matcher_update, fourth.retrained, fourth.recalibrate_due) == ("trained", True, False)
+    calibrated = [load_version(strict.index_dir, n, shared_encoder().name).intents.report for n in (1, 3, 4)]
+    assert calibrated[1].calibrated_examples == calibrated[0].calibrated_examples  # extended: same calibration
+    assert calibrated[2].calibrated_examples == calibrated[0].examples + 2 + 40
+
+
 def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
     from click.testing import CliRunner
 
@@ -191,7 +240,7 @@ def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
     kb_dir = ["--kb-dir", str(ROOT / "knowledge_base")]
     first = runner.invoke(main, ["live-index", "publish", "--source", "yaml", *kb_dir, *common])
     assert first.exit_code == 0, first.output
-    assert "version 1 is live" in first.output and "model reused" in first.output
+    assert "version 1 is live" in first.output and "matcher reused" in first.output
     second = runner.invoke(main, ["live-index", "publish", "--source", "yaml", "--reason", "again", *kb_dir, *common])
     assert "version 2 is live: " in second.output and "0 encoded" in second.output
     listing = runner.invoke(main, ["live-index", "list", *common])
@@ -271,10 +320,28 @@ def test_a_vector_cache_with_nothing_to_keep_round_trips(tmp_path: Path) -> None
     empty.save(tmp_path, ["never encoded"])
     again = VectorCache(shared_encoder().name)
     again.load_version(tmp_path)
-    assert again.vectors == {}
+    assert again.rows == {}
     vectors = again.encode(["hello there"], shared_encoder())
     assert vectors.shape == (1, shared_encoder().dim) and again.encoded == 1
     again.save(tmp_path, ["hello there"])
     third = VectorCache(shared_encoder().name)
     third.load_version(tmp_path)
     assert list(third.encode(["hello there"], shared_encoder())[0]) == list(vectors[0]) and third.encoded == 0
+
+
+def test_the_approximate_all_pairs_check_of_a_large_first_build_finds_planted_duplicates() -> None:
+    from assistant.index_versions import EXACT_DUPLICATE_SEARCH
+    from assistant.retrieval import Phrasing
+
+    rng = np.random.default_rng(5)
+    n = EXACT_DUPLICATE_SEARCH + 500  # past the exact limit: the inverted-file path
+    vectors = rng.normal(size=(n, 32)).astype(np.float32)
+    planted = [(10, 9000), (123, 20400), (5000, 5001)]
+    for a, b in planted:
+        vectors[b] = vectors[a] + 0.02 * rng.normal(size=32).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    phrasings = [Phrasing(f"entry-{i}", "en", f"question {i}") for i in range(n)]
+    found = find_near_duplicates(phrasings, vectors, threshold=0.95)
+    pairs = {(d.entry_id, d.other_entry_id) for d in found}
+    assert {(f"entry-{a}", f"entry-{b}") for a, b in planted} <= pairs
+    assert all(d.similarity >= 0.95 for d in found)

@@ -29,20 +29,30 @@ def published_kb(runtime: Runtime) -> KnowledgeBase:
 
 
 def reindex(runtime: Runtime, reason: str) -> VersionInfo:
-    """Build and publish the next version, then swap this process's engine at once (others notice the pointer)."""
-    info = build_version(runtime.settings, published_kb(runtime), shared_encoder(), reason)
+    """Build and publish the next version, then swap this process's engine at once (others notice the pointer).
+    When the fast build says the matcher's calibration is due, a recalibrated version follows it."""
+    kb = published_kb(runtime)
+    info = build_version(runtime.settings, kb, shared_encoder(), reason)
+    _log_version(info, reason)
+    runtime.refresh()
+    if info.recalibrate_due:
+        info = build_version(runtime.settings, kb, shared_encoder(), f"{reason} (recalibration)", recalibrate=True)
+        _log_version(info, f"{reason} (recalibration)")
+        runtime.refresh()
+    return info
+
+
+def _log_version(info: VersionInfo, reason: str) -> None:
     log.info(
-        "index version %s published (%s): %s phrasings, %s encoded, %s reused, retrained=%s, %.1f s",
+        "index version %s published (%s): %s phrasings, %s encoded, %s reused, matcher %s, %.1f s",
         info.version,
         reason,
         info.phrasings,
         info.encoded,
         info.reused,
-        info.retrained,
+        info.matcher_update,
         info.seconds,
     )
-    runtime.refresh()
-    return info
 
 
 def roll_back(runtime: Runtime, version: int | None = None) -> Pointer:

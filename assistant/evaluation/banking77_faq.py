@@ -14,7 +14,7 @@ import numpy as np
 from assistant.calibration import choose_threshold, risk_coverage
 from assistant.evaluation.banking77 import Banking77, load_banking77
 from assistant.evaluation.common import EvalContext, SectionResult, console, pct, table, target_mark
-from assistant.intent_model import FAQ_PREFIX, IntentModel, training_examples
+from assistant.intent_model import FAQ_PREFIX, LOGISTIC, NEIGHBOURS, IntentModel, training_examples
 from assistant.kb_import import import_file
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 
@@ -52,7 +52,11 @@ def build_kb(texts: list[str], categories: list[str], kb_dir: Path) -> Knowledge
 
 
 def train(
-    ctx: EvalContext, kb: KnowledgeBase, text_vectors: dict[str, np.ndarray], holdout_share: float = HOLDOUT_SHARE
+    ctx: EvalContext,
+    kb: KnowledgeBase,
+    text_vectors: dict[str, np.ndarray],
+    holdout_share: float = HOLDOUT_SHARE,
+    matcher: str = LOGISTIC,
 ) -> tuple[IntentModel, np.ndarray, np.ndarray]:
     """The product's training path on precomputed vectors (the texts were encoded once, up front)."""
     texts, labels, _ = training_examples(kb, [])
@@ -62,7 +66,14 @@ def train(
         text_vectors.update(zip(missing, ctx.embed(missing, "banking77-kb-extra"), strict=True))
     vectors = np.stack([text_vectors[t] for t in texts])
     model, oof = IntentModel.train_on_vectors(
-        vectors, labels, ctx.encoder.name, kb.version, TARGET_PRECISION, holdout_share=holdout_share, seed=ctx.seed
+        vectors,
+        labels,
+        ctx.encoder.name,
+        kb.version,
+        TARGET_PRECISION,
+        holdout_share=holdout_share,
+        seed=ctx.seed,
+        matcher=matcher,
     )
     # The calibration data itself (confidence of out-of-fold predictions), for the plot.
     return model, model.calibrator.confidence(oof.features), oof.correct
@@ -172,6 +183,21 @@ def run(ctx: EvalContext) -> SectionResult:
                 }
             )
 
+        # The large-KB matcher on the same KB: what nearest-neighbour voting costs against logistic regression.
+        console.log("banking77_faq: the neighbours matcher (auto picks it from 500 classes on)")
+        knn, _, _ = train(ctx, kb, text_vectors, matcher=NEIGHBOURS)
+        knn_conf, knn_correct = score(knn, data.test_vectors, data.test_labels)
+        knn_reduced, _, _ = train(ctx, reduced, text_vectors, matcher=NEIGHBOURS)
+        knn_conf_r, _ = score(knn_reduced, data.test_vectors, data.test_labels)
+        knn_answered = knn_conf >= knn.threshold
+        neighbours: dict[str, Any] = {
+            "threshold": knn.threshold,
+            "top1_accuracy": float(knn_correct.mean()),
+            "answered_share": float(knn_answered.mean()),
+            "answered_precision": float(knn_correct[knn_answered].mean()) if knn_answered.any() else None,
+            "held_out_escalated": float((knn_conf_r[unseen] < knn_reduced.threshold).mean()),
+        }
+
     oracle = choose_threshold(confidence, correct, TARGET_PRECISION)
     report = model.report
     plot = {
@@ -208,6 +234,7 @@ def run(ctx: EvalContext) -> SectionResult:
         "oracle_on_test": {"threshold": oracle.threshold, "coverage": oracle.coverage, "precision": oracle.precision},
         "holdout_share": HOLDOUT_SHARE,
         "sensitivity": sensitivity,
+        "neighbours_matcher": neighbours,
         "plot": plot,
         "plot_file": PLOT_FILE,
     }
@@ -292,6 +319,34 @@ def run(ctx: EvalContext) -> SectionResult:
                 for r in sensitivity
             ],
         )
+    md.append("")
+    md.append(
+        "The two matchers (`models.matcher`; `auto` uses logistic regression below 500 classes, neighbours from "
+        "there on, where retraining logistic regression on every publish would take minutes):"
+    )
+    md.append("")
+    knn_precision = neighbours["answered_precision"]
+    md += table(
+        ["matcher", "top-1 accuracy", "threshold", "answered", "precision of answered", "removed intents escalated"],
+        [
+            [
+                "logistic regression (this KB)",
+                pct(float(correct.mean())),
+                f"{model.threshold:.3f}",
+                pct(share),
+                pct(precision),
+                pct(escalated),
+            ],
+            [
+                "neighbours (10 nearest phrasings, soft votes)",
+                pct(neighbours["top1_accuracy"]),
+                f"{neighbours['threshold']:.3f}",
+                pct(neighbours["answered_share"]),
+                pct(knn_precision) if knn_precision is not None else "—",
+                pct(neighbours["held_out_escalated"]),
+            ],
+        ],
+    )
     md.append("")
     md.append(f"Removed intents (seed {ctx.seed}): {', '.join(removed)}.")
     md.append("")
