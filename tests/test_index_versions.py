@@ -25,7 +25,7 @@ from assistant.index_versions import (
 from assistant.knowledge_base import KBEntry, KnowledgeBase, load_knowledge_base
 from assistant.messages import Action, InboundMessage
 from assistant.retrieval import phrasings_of
-from assistant.settings import Settings
+from assistant.settings import Settings, load_settings
 from tests.conftest import ROOT, engine_settings
 from webhooks.runtime import Runtime
 
@@ -345,3 +345,37 @@ def test_the_approximate_all_pairs_check_of_a_large_first_build_finds_planted_du
     pairs = {(d.entry_id, d.other_entry_id) for d in found}
     assert {(f"entry-{a}", f"entry-{b}") for a, b in planted} <= pairs
     assert all(d.similarity >= 0.95 for d in found)
+
+
+def test_the_reindex_task_follows_a_drifted_quick_build_with_a_recalibrated_one(data_dir: Path, tmp_path: Path) -> None:
+    from webhooks.kb_publish import reindex
+
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb_dir)
+    settings = load_settings(
+        kb_dir=kb_dir,
+        data_dir=data_dir,
+        nlu_file=ROOT / "training" / "nlu.yml",
+        service={"database_url": f"sqlite:///{tmp_path / 'store.db'}"},
+        live_index={"check_seconds": 0},
+        models={"matcher": "neighbours", "recalibrate_share": 0.001},
+    )
+    runtime = Runtime(settings)
+    first = reindex(runtime, "first")
+    assert (first.version, first.matcher_update) == (1, "trained")
+    (kb_dir / "mugs.yml").write_text(
+        "entries:\n  - id: mug-engraving\n    status: published\n    questions:\n      en:\n"
+        "        - Do you engrave titanium mugs?\n        - Can I get my initials on a mug?\n"
+        "        - Is mug engraving free?\n        - How long does engraving a mug take?\n"
+        "    answers:\n      en: Engraving of up to 3 initials is free.\n",
+        encoding="utf-8",
+    )
+    last = reindex(runtime, "mugs")
+    quick, recalibrated = versions(settings.index_dir)[-2:]
+    assert (quick.version, quick.matcher_update, quick.recalibrate_due) == (2, "extended", True)
+    assert (recalibrated.version, recalibrated.matcher_update, recalibrated.reason) == (
+        3,
+        "trained",
+        "mugs (recalibration)",
+    )
+    assert last.version == runtime.served_version == 3

@@ -318,3 +318,28 @@ def test_near_duplicates_are_warned_about_before_publish(
     page = client.get("/console/kb/sunday-hours").get_data(as_text=True)
     assert 'data-testid="publish-duplicates"' in page
     assert "“where is your shop located” ≈ “Where is your shop located?” in" in page and "store-location" in page
+
+
+def test_the_list_page_is_paged(
+    console_app: Flask,
+    make_user: MakeUser,
+    logged_in_client: Callable[..., ConsoleClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assistant.store.kb_store import EntryContent
+    from webhooks.console import kb_editor
+
+    monkeypatch.setattr(kb_editor, "LIST_PAGE", 2)
+    store: KbStore = console_app.extensions[STORE_EXTENSION]()
+    for n in range(5):
+        store.save(EntryContent(f"paged-{n}", {"en": [f"paged question {n}?"]}, {"en": "Yes."}), None, "seed")
+    client = logged_in_client(make_user("editor"))
+    first = client.get("/console/kb?q=paged").get_data(as_text=True)
+    assert 'data-entry="paged-0"' in first and 'data-entry="paged-1"' in first and 'data-entry="paged-2"' not in first
+    assert "page 1 of 3" in first and 'rel="next" href="/console/kb?q=paged&amp;page=2"' in first
+    assert 'rel="prev"' not in first
+    last = client.get("/console/kb?q=paged&page=3").get_data(as_text=True)
+    assert 'data-entry="paged-4"' in last and 'data-entry="paged-0"' not in last and "5–5 shown" in last
+    assert 'rel="prev" href="/console/kb?q=paged&amp;page=2"' in last and 'rel="next"' not in last
+    # A page number that is not one shows the first page instead of an error.
+    assert 'data-entry="paged-0"' in client.get("/console/kb?q=paged&page=x").get_data(as_text=True)

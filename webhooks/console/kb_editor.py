@@ -44,6 +44,7 @@ REINDEX_EXTENSION = "console.kb.reindex"
 # Who edits the KB. Admins are accepted everywhere; agents answer customers and do not change the FAQ.
 EDIT_ROLES = ("editor",)
 PER_PAGE = 50
+LIST_PAGE = 100  # entries per page of /console/kb; a 10,000-entry KB is browsed page by page or searched
 RESERVED_IDS = frozenset({"new", "gaps", "preview"})
 
 Reindex = Callable[[str], None]
@@ -743,7 +744,9 @@ def kb_list() -> str:
     q = request.args.get("q", "").strip()[:200]
     status = request.args.get("status", "")
     status = status if status in STATUSES else ""
-    records, total = kb_store().search(q or None, status or None, limit=500)
+    page = request.args.get("page", "1")
+    page_number = int(page) if page.isdigit() and int(page) > 0 else 1
+    records, total = kb_store().search(q or None, status or None, limit=LIST_PAGE, offset=(page_number - 1) * LIST_PAGE)
     configured = list(_runtime().settings.languages)
     return render_template(
         "console/kb_list.html",
@@ -753,6 +756,9 @@ def kb_list() -> str:
         status=status,
         statuses=STATUSES,
         missing={r.entry_id: r.missing_languages(configured) for r in records},
+        page=page_number,
+        pages=max(1, -(-total // LIST_PAGE)),
+        first_shown=(page_number - 1) * LIST_PAGE + 1,
     )
 
 
