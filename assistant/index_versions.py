@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -447,6 +447,24 @@ def build_version(
         write_pointer(root, info)
         prune(root, settings.live_index.keep_versions)
         return info
+
+
+def publish_version(
+    settings: Settings,
+    kb: KnowledgeBase,
+    encoder: Encoder,
+    reason: str = "",
+    recalibrate: bool = False,
+    published: Callable[[VersionInfo], None] = lambda _info: None,
+) -> VersionInfo:
+    """Build and serve the next version; when that quick build says the matcher's calibration is due, build and
+    serve a recalibrated one after it. `published` is told of each version once its pointer is switched."""
+    info = build_version(settings, kb, encoder, reason, recalibrate=recalibrate)
+    published(info)
+    if info.recalibrate_due:
+        info = build_version(settings, kb, encoder, f"{reason} (recalibration)", recalibrate=True)
+        published(info)
+    return info
 
 
 def _phrasing_keys(directory: Path) -> set[tuple[str, str]] | None:

@@ -214,9 +214,10 @@ class IntentModel:
     def with_examples(self, vectors: np.ndarray, labels: list[str], kb_version: str) -> IntentModel:
         """The same calibration over a new set of examples: for a neighbours matcher, whose scores do not depend
         on how many classes there are, this is a publish in milliseconds instead of a retraining."""
-        if not self.takes_examples_without_training:
+        current = self.classifier
+        if not self.takes_examples_without_training or not isinstance(current, NeighbourClassifier):
             raise ValueError("only a neighbours matcher takes new examples without training")
-        classifier = NeighbourClassifier().fit(vectors, labels)
+        classifier = NeighbourClassifier(k=current.k, temperature=current.temperature).fit(vectors, labels)
         report = TrainingReport(**{**asdict(self.report), "kb_version": kb_version, "examples": len(labels)})
         report.classes = len(classifier.classes)
         return IntentModel(classifier, self.calibrator, self.threshold, self.out_of_scope_similarity, report)

@@ -50,15 +50,11 @@ def live_index() -> None:
 def publish(source: str, reason: str, kb_dir: Path | None, data_dir: Path | None, recalibrate: bool) -> None:
     """Build the next version (only new phrasings are encoded) and make it the served one."""
     from assistant.embeddings import shared_encoder
-    from assistant.index_versions import build_version
+    from assistant.index_versions import publish_version
 
     settings = load_settings(kb_dir=kb_dir, data_dir=data_dir)
     kb = published_kb(settings, source)
-    info = build_version(settings, kb, shared_encoder(), reason, recalibrate=recalibrate)
-    _echo_version(info)
-    if info.recalibrate_due:
-        info = build_version(settings, kb, shared_encoder(), f"{reason} (recalibration)", recalibrate=True)
-        _echo_version(info)
+    info = publish_version(settings, kb, shared_encoder(), reason, recalibrate=recalibrate, published=_echo_version)
     for d in info.near_duplicates[:20]:
         click.secho(
             f"near duplicate ({d['similarity']:.2f}): {d['entry_id']}: {d['text']!r} ~ "

@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -148,22 +149,20 @@ def _checksum(phrasings: list[Phrasing]) -> str:
 
 
 def _atomic_write_index(path: Path, index: faiss.Index) -> None:
-    """faiss.write_index straight to a temporary file, then rename: no 200 MB copy through Python bytes."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        faiss.write_index(index, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """faiss.write_index straight to the temporary file: no 200 MB copy through Python bytes."""
+    _atomic_replace(path, lambda tmp: faiss.write_index(index, tmp))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    _atomic_replace(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def _atomic_replace(path: Path, write: Callable[[str], object]) -> None:
+    """`write` fills a temporary file beside `path`, which then replaces it in one rename; a failure leaves no file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from assistant.embeddings import shared_encoder
-from assistant.index_versions import Pointer, VersionInfo, build_version, read_pointer, rollback
+from assistant.index_versions import Pointer, VersionInfo, publish_version, read_pointer, rollback
 from assistant.knowledge_base import KnowledgeBase
 from assistant.live_index_cli import published_kb as kb_source
 from webhooks.runtime import Runtime
@@ -31,22 +31,19 @@ def published_kb(runtime: Runtime) -> KnowledgeBase:
 def reindex(runtime: Runtime, reason: str) -> VersionInfo:
     """Build and publish the next version, then swap this process's engine at once (others notice the pointer).
     When the fast build says the matcher's calibration is due, a recalibrated version follows it."""
-    kb = published_kb(runtime)
-    info = build_version(runtime.settings, kb, shared_encoder(), reason)
-    _log_version(info, reason)
-    runtime.refresh()
-    if info.recalibrate_due:
-        info = build_version(runtime.settings, kb, shared_encoder(), f"{reason} (recalibration)", recalibrate=True)
-        _log_version(info, f"{reason} (recalibration)")
+
+    def swap_in(info: VersionInfo) -> None:
+        _log_version(info)
         runtime.refresh()
-    return info
+
+    return publish_version(runtime.settings, published_kb(runtime), shared_encoder(), reason, published=swap_in)
 
 
-def _log_version(info: VersionInfo, reason: str) -> None:
+def _log_version(info: VersionInfo) -> None:
     log.info(
         "index version %s published (%s): %s phrasings, %s encoded, %s reused, matcher %s, %.1f s",
         info.version,
-        reason,
+        info.reason,
         info.phrasings,
         info.encoded,
         info.reused,
