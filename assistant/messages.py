@@ -59,6 +59,28 @@ class InboundMessage:
     language: str | None = None
     is_public: bool = False
     is_echo: bool = False
+    # The payload of a quick reply or button the sender tapped (a `Choice.payload` we offered), when the platform
+    # says so; a typed pick ("2", "shipping times") arrives as plain text instead and is matched by the engine.
+    choice_payload: str | None = None
+
+
+CHOICE_PREFIX = "choose:"
+HUMAN_CHOICE = CHOICE_PREFIX + "human"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a clarification ("Did you mean: …"): `label` is what the sender sees, `payload` what a tapped
+    quick reply sends back (`choose:<entry_id>`, or `choose:human` for "talk to a person")."""
+
+    label: str
+    payload: str
+
+    @property
+    def entry_id(self) -> str | None:
+        if self.payload == HUMAN_CHOICE or not self.payload.startswith(CHOICE_PREFIX):
+            return None
+        return self.payload.removeprefix(CHOICE_PREFIX)
 
 
 @dataclass
@@ -87,6 +109,9 @@ class Decision:
     priority: Priority | None = None
     reason: EscalationReason | None = None
     suggested_answer: str | None = None
+    # Options offered to the sender (a clarification); adapters send them as quick replies or buttons where the
+    # platform has them, else the reply text already lists them numbered.
+    choices: list[Choice] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
@@ -104,6 +129,7 @@ class Decision:
             "priority": self.priority.name.lower() if self.priority is not None else None,
             "reason": self.reason.value if self.reason is not None else None,
             "suggested_answer": self.suggested_answer,
+            "choices": [{"label": c.label, "payload": c.payload} for c in self.choices],
             "reasons": list(self.reasons),
             "scores": {key: round(value, 4) for key, value in self.scores.items()},
             "latency_ms": round(self.latency_ms, 2),
