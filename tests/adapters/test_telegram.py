@@ -221,6 +221,12 @@ def test_message_without_text_is_other_but_caption_counts() -> None:
 
 
 def test_other_update_types_are_acknowledged_without_a_message() -> None:
+    update = {"update_id": 10001, "my_chat_member": {"chat": {"id": 1111111, "type": "private"}, "date": 1}}
+    [event] = TelegramAdapter(config()).parse(delivered(update))
+    assert (event.event_id, event.kind, event.message, event.conversation_key) == ("10001", "other", None, "1111111")
+
+
+def test_a_tap_on_a_button_not_ours_is_answered_but_never_a_message() -> None:
     update = {
         "update_id": 10001,
         "callback_query": {
@@ -230,8 +236,18 @@ def test_other_update_types_are_acknowledged_without_a_message() -> None:
             "message": {"message_id": 1, "date": 1, "chat": {"id": 1111111, "type": "private"}},
         },
     }
-    [event] = TelegramAdapter(config()).parse(delivered(update))
-    assert (event.event_id, event.kind, event.message, event.conversation_key) == ("10001", "other", None, "1111111")
+    adapter = TelegramAdapter(config())
+    request = delivered(update)
+    [event] = adapter.parse(request)
+    assert (event.event_id, event.kind, event.message, event.conversation_key) == (
+        "callback:4382bfdwdsb323b2d9",
+        "other",
+        None,
+        "1111111",
+    )
+    answer = adapter.acknowledge(request, [event])
+    assert answer.content_type == "application/json"
+    assert json.loads(answer.body) == {"method": "answerCallbackQuery", "callback_query_id": "4382bfdwdsb323b2d9"}
 
 
 @pytest.mark.parametrize(
@@ -346,7 +362,7 @@ def test_set_webhook_registers_url_secret_and_update_types(api: PlatformDouble) 
     assert api.last.json() == {
         "url": "https://bot.example/webhooks/telegram",
         "secret_token": SECRET,
-        "allowed_updates": ["message", "edited_message", "channel_post"],
+        "allowed_updates": ["message", "edited_message", "channel_post", "callback_query"],
         "drop_pending_updates": False,
     }
 

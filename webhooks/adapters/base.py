@@ -11,7 +11,8 @@ from typing import Any, ClassVar, Protocol
 
 import httpx
 
-from assistant.messages import InboundMessage
+from assistant.messages import Choice, InboundMessage
+from webhooks.adapters.choices import ChoiceLimits
 
 
 class WebhookError(Exception):
@@ -92,6 +93,7 @@ class InboundEvent:
                 "language": message.language,
                 "is_public": message.is_public,
                 "is_echo": message.is_echo,
+                "choice_payload": message.choice_payload,
             },
             "reply_target": dict(self.reply_target),
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
@@ -118,6 +120,8 @@ class OutboundMessage:
     text: str
     idempotency_key: str  # stable for one intended message: a retry reuses it
     mode: str = "reply"  # reply | public_reply | private_reply | human_agent (Meta tag outside 24 h)
+    # Options to offer as quick replies or buttons where the platform has them; `text` already lists them numbered.
+    choices: tuple[Choice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,9 @@ class PlatformAdapter(Protocol):
     """One platform. No Flask here: the views give it a WebhookRequest and act on what it returns."""
 
     name: ClassVar[str]
+    # How many options this platform shows as quick replies or buttons, and how long their titles and payloads may
+    # be; None where it has none (the numbered list in the text is all the sender gets).
+    choice_limits: ClassVar[ChoiceLimits | None]
 
     def handshake(self, request: WebhookRequest) -> WebhookResponse | None:
         """The answer to a verification request (GET challenge, url_verification, CRC, PING), else None."""

@@ -24,6 +24,14 @@ deferred response and then the edited original; channel messages from the Gatewa
 #   `/channels/{channel.id}/messages` with `Authorization: Bot <token>`, `message_reference` to reply, `nonce` (≤ 25
 #   characters) with `enforce_nonce: true` so a resend within a few minutes returns the first message instead of a
 #   second one, and `allowed_mentions` so echoed user text cannot ping @everyone.
+# - Message components (https://discord.com/developers/docs/components/reference): `components` on a message (create,
+#   edit original, follow-up) is a list of action rows (type 1, up to 5 per message) of up to 5 buttons (type 2);
+#   a non-link button has a `style` (2 = secondary), a `label` of up to 80 characters and a `custom_id` of up to 100,
+#   unique within the message. A click is an interaction of type MESSAGE_COMPONENT (3) with `data.custom_id`,
+#   `data.component_type` and the `message` clicked; it needs an initial response within 3 s like any interaction.
+#   One of our choices is answered with DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE (5, allowed for components too), so the
+#   answer is a new message below the question instead of overwriting it (6, DEFERRED_UPDATE_MESSAGE, would make the
+#   later @original edit replace the message that holds the buttons); any other component keeps the silent 6.
 # - Rate limits (https://discord.com/developers/docs/topics/rate-limits): HTTP 429 with a JSON body whose
 #   `retry_after` is a float number of seconds (and a `Retry-After` header).
 
@@ -49,6 +57,7 @@ from webhooks.adapters.base import (
     WebhookResponse,
     result_from_response,
 )
+from webhooks.adapters.choices import Button, ChoiceLimits, buttons, our_choice
 from webhooks.adapters.signing import (
     check_timestamp,
     compact_json,
@@ -68,12 +77,16 @@ STRING_OPTION = 3
 DISCORD_EPOCH_MS = 1_420_070_400_000
 NO_PINGS: dict[str, Any] = {"parse": []}
 SNOWFLAKE = re.compile(r"[0-9]{1,20}")
+ACTION_ROW, BUTTON, SECONDARY = 1, 2, 2
+BUTTONS_PER_ROW = 5
+CHOICE_LIMITS = ChoiceLimits(max_choices=5 * BUTTONS_PER_ROW, title_chars=80, payload_chars=100)
 
 
 class DiscordAdapter:
     """Discord interactions over the Interactions Endpoint URL, plus replies to Gateway channel messages."""
 
     name: ClassVar[str] = "discord"
+    choice_limits: ClassVar[ChoiceLimits | None] = CHOICE_LIMITS
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config
@@ -137,7 +150,9 @@ class DiscordAdapter:
             if SNOWFLAKE.fullmatch(interaction_id)
             else None
         )
-        if kind != APPLICATION_COMMAND:
+        data = json_object(interaction.get("data"))
+        choice = our_choice(data.get("custom_id")) if kind == MESSAGE_COMPONENT else None
+        if kind != APPLICATION_COMMAND and choice is None:
             return [
                 InboundEvent(
                     platform=self.name,
@@ -149,11 +164,15 @@ class DiscordAdapter:
                     sent_at=sent_at,
                 )
             ]
-        data = json_object(interaction.get("data"))
         is_echo = user.get("bot") is True or user_id in self.config.own_ids
         name = user.get("global_name") if isinstance(user.get("global_name"), str) else user.get("username")
+        if choice is not None:
+            # A click on one of our buttons: the words are the button's label, from the message clicked.
+            text = _button_label(json_object(interaction.get("message")), choice) or choice
+        else:
+            text = _command_text(data)
         message = InboundMessage(
-            text=_command_text(data),
+            text=text,
             sender_id=user_id,
             sender_name=name if isinstance(name, str) else None,
             platform=self.name,
@@ -161,6 +180,7 @@ class DiscordAdapter:
             message_id=interaction_id,
             is_public=guild_id is not None,
             is_echo=is_echo,
+            choice_payload=None if is_echo else choice,
         )
         return [
             InboundEvent(
@@ -181,7 +201,8 @@ class DiscordAdapter:
             return _json_response({"type": PONG})
         if kind == AUTOCOMPLETE:
             return _json_response({"type": AUTOCOMPLETE_RESULT, "data": {"choices": []}})
-        if kind in (MESSAGE_COMPONENT, MODAL_SUBMIT):
+        picked = any(event.message is not None and event.message.choice_payload for event in events)
+        if kind in (MESSAGE_COMPONENT, MODAL_SUBMIT) and not picked:
             return _json_response({"type": DEFERRED_UPDATE_MESSAGE})
         return _json_response({"type": DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE})
 
@@ -202,7 +223,10 @@ class DiscordAdapter:
     def _send_interaction(self, client: httpx.Client, message: OutboundMessage) -> SendResult:
         target = message.reply_target
         webhook = f"{self._base()}/webhooks/{target['application_id']}/{target['interaction_token']}"
-        payload = {"content": message.text, "allowed_mentions": NO_PINGS}
+        payload: dict[str, Any] = {"content": message.text, "allowed_mentions": NO_PINGS}
+        rows = action_rows(buttons(message.choices, CHOICE_LIMITS))
+        if rows:
+            payload["components"] = rows
         if target.get("followup"):
             outcome = request_json(client, "POST", webhook, payload)
         else:
@@ -219,6 +243,9 @@ class DiscordAdapter:
             "nonce": hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:25],
             "enforce_nonce": True,
         }
+        rows = action_rows(buttons(message.choices, CHOICE_LIMITS))
+        if rows:
+            payload["components"] = rows
         if target.get("message_id"):
             payload["message_reference"] = {
                 "message_id": target["message_id"],
@@ -249,6 +276,29 @@ def read_result(response: httpx.Response) -> SendResult:
         if retry_after is not None:
             return SendResult(ok=False, status=429, retryable=True, retry_after=retry_after, error=result.error)
     return result
+
+
+def action_rows(options: list[Button]) -> list[dict[str, Any]]:
+    """Secondary buttons, five to an action row."""
+    elements = [
+        {"type": BUTTON, "style": SECONDARY, "label": option.title, "custom_id": option.payload} for option in options
+    ]
+    return [
+        {"type": ACTION_ROW, "components": elements[start : start + BUTTONS_PER_ROW]}
+        for start in range(0, len(elements), BUTTONS_PER_ROW)
+    ]
+
+
+def _button_label(message: dict[str, Any], custom_id: str) -> str | None:
+    """The label of the button with `custom_id` in the clicked message's action rows, if it is there."""
+    rows = message.get("components")
+    for row in rows if isinstance(rows, list) else []:
+        items = json_object(row).get("components")
+        for item in items if isinstance(items, list) else []:
+            item = json_object(item)
+            if item.get("custom_id") == custom_id and isinstance(item.get("label"), str):
+                return str(item["label"])
+    return None
 
 
 def _command_text(data: dict[str, Any]) -> str:

@@ -49,6 +49,7 @@ from webhooks.adapters.base import (
     WebhookResponse,
     result_from_response,
 )
+from webhooks.adapters.choices import ChoiceLimits
 from webhooks.adapters.signing import (
     check_timestamp,
     compact_json,
@@ -70,6 +71,8 @@ class GenericAdapter:
     """Standard Webhooks in and out."""
 
     name: ClassVar[str] = "generic"
+    # No quick replies or buttons here: a clarification's options arrive as the numbered list in the text.
+    choice_limits: ClassVar[ChoiceLimits | None] = None
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config

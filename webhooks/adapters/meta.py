@@ -60,6 +60,15 @@ from webhooks.adapters.base import (
     constant_time_equal,
     result_from_response,
 )
+from webhooks.adapters.choices import ChoiceLimits, our_choice
+from webhooks.adapters.meta_choices import (
+    QUICK_REPLY_LIMITS,
+    WHATSAPP_LIST_LIMITS,
+    quick_replies,
+    quick_reply_payload,
+    whatsapp_interactive,
+    whatsapp_payload,
+)
 from webhooks.adapters.signing import id_string, request_json, response_json
 
 __all__ = ["HUMAN_AGENT_WINDOW", "REPLY_WINDOW", "InstagramAdapter", "MessengerAdapter", "WhatsAppAdapter"]
@@ -248,6 +257,7 @@ class _PageMessagingAdapter(_MetaAdapter):
             text = message.get("text")
             kind = "echo" if is_echo else ("other" if standby else "message")
             # Attachments without text keep kind "message" with empty text: recorded, and ignored by the engine.
+            # A tapped quick reply is a message too: its text is the title, `quick_reply.payload` the option.
             return self._event(
                 mid,
                 key,
@@ -257,6 +267,7 @@ class _PageMessagingAdapter(_MetaAdapter):
                 {**target, "message_id": mid},
                 sent_at,
                 is_echo=is_echo,
+                choice_payload=quick_reply_payload(message),
             )
         if "delivery" in event:
             return self._other(account_id, event, kind="delivery", conversation_key=key, sent_at=sent_at)
@@ -266,8 +277,19 @@ class _PageMessagingAdapter(_MetaAdapter):
         if isinstance(postback, dict):
             title = postback.get("title")
             event_id = id_string(postback.get("mid")) or _digest("postback", account_id, event)
+            # A postback button carrying one of our choices is a pick; any other postback (Get Started, a
+            # persistent menu) is recorded only.
+            payload = None if standby else our_choice(postback.get("payload"))
+            text = title if isinstance(title, str) and title.strip() else (payload or "")
             return self._event(
-                event_id, key, "other", title if isinstance(title, str) else "", sender_id or person, target, sent_at
+                event_id,
+                key,
+                "message" if payload else "other",
+                text,
+                sender_id or person,
+                target,
+                sent_at,
+                choice_payload=payload,
             )
         # Reactions, edits, referrals, opt-ins…: acknowledged and recorded, never answered.
         return self._other(account_id, event, conversation_key=key, sent_at=sent_at)
@@ -320,6 +342,7 @@ class _PageMessagingAdapter(_MetaAdapter):
         sent_at: datetime | None,
         *,
         is_echo: bool = False,
+        choice_payload: str | None = None,
     ) -> InboundEvent:
         message = InboundMessage(
             text=text,
@@ -328,6 +351,7 @@ class _PageMessagingAdapter(_MetaAdapter):
             conversation_id=key,
             message_id=event_id,
             is_echo=is_echo,
+            choice_payload=None if is_echo else choice_payload,
         )
         return InboundEvent(
             platform=self.name,
@@ -362,7 +386,13 @@ class _PageMessagingAdapter(_MetaAdapter):
             recipient = {"id": recipient_id}
         else:
             return _refused(f"{self.name} cannot send in mode {mode!r}")
-        payload: JsonObject = {"recipient": recipient, "messaging_type": "RESPONSE", "message": {"text": message.text}}
+        body: JsonObject = {"text": message.text}
+        options = quick_replies(message.choices) if mode in ("reply", "human_agent") else []
+        if options:
+            # Only in the DM thread: a private reply to a comment is a one-off message outside the comment's
+            # conversation, so it keeps the numbered list in its text.
+            body["quick_replies"] = options
+        payload: JsonObject = {"recipient": recipient, "messaging_type": "RESPONSE", "message": body}
         if mode == "human_agent":
             # The only tag that allows an answer after 24 h (and within 7 days) of the person's last message.
             payload["messaging_type"] = "MESSAGE_TAG"
@@ -375,6 +405,7 @@ class MessengerAdapter(_PageMessagingAdapter):
     """Facebook Page DMs (`messaging`) and new comments on the Page's posts (`changes`, field `feed`)."""
 
     name: ClassVar[str] = "messenger"
+    choice_limits: ClassVar[ChoiceLimits | None] = QUICK_REPLY_LIMITS
     object_type: ClassVar[str] = "page"
     public_reply_edge: ClassVar[str] = "comments"
 
@@ -410,6 +441,7 @@ class InstagramAdapter(_PageMessagingAdapter):
     """Instagram professional-account DMs (`messaging`) and comments on its media (`changes`, field `comments`)."""
 
     name: ClassVar[str] = "instagram"
+    choice_limits: ClassVar[ChoiceLimits | None] = QUICK_REPLY_LIMITS
     object_type: ClassVar[str] = "instagram"
     public_reply_edge: ClassVar[str] = "replies"
 
@@ -444,6 +476,8 @@ class WhatsAppAdapter(_MetaAdapter):
     """WhatsApp Cloud API: `changes[].value.messages[]` from people and `statuses[]` of what we sent."""
 
     name: ClassVar[str] = "whatsapp"
+    # Up to 3 options go out as reply buttons (20-character titles), up to 10 as a list (24): the larger is the limit.
+    choice_limits: ClassVar[ChoiceLimits | None] = WHATSAPP_LIST_LIMITS
     object_type: ClassVar[str] = "whatsapp_business_account"
 
     def _entry_events(self, account_id: str, entry: JsonObject, where: str) -> list[InboundEvent]:
@@ -501,6 +535,7 @@ class WhatsAppAdapter(_MetaAdapter):
             conversation_id=key,
             message_id=message_id,
             is_echo=is_echo,
+            choice_payload=None if is_echo else whatsapp_payload(message),
         )
         return InboundEvent(
             platform=self.name,
@@ -545,6 +580,10 @@ class WhatsAppAdapter(_MetaAdapter):
             "type": "text",
             "text": {"body": message.text, "preview_url": False},
         }
+        interactive = whatsapp_interactive(message.text, message.choices)
+        if interactive is not None:
+            del payload["text"]
+            payload.update(type="interactive", interactive=interactive)
         if target.get("message_id"):
             # Answers arrive after queueing: quoting the question keeps them readable when several are pending.
             payload["context"] = {"message_id": target["message_id"]}

@@ -19,6 +19,17 @@ in the thread through chat.postMessage with the bot token."""
 #   `Authorization: Bearer <bot token>`, `channel`, `text`, `thread_ts` (reply to the parent's ts). Errors come back as
 #   HTTP 200 with `{"ok": false, "error": ...}`; rate limits as HTTP 429 with `Retry-After` (and `error: ratelimited`),
 #   https://docs.slack.dev/apis/web-api/rate-limits.
+# - Block Kit buttons (https://docs.slack.dev/reference/block-kit/blocks/actions-block, …/block-elements/button-element,
+#   …/blocks/section-block): an `actions` block holds up to 25 elements; a `button` has `text` (plain_text, up to 75
+#   characters), `action_id` (up to 255, unique within the message) and `value` (up to 2,000, sent back on a click); a
+#   section's text holds up to 3,000 characters. With `blocks`, the top-level `text` becomes the notification fallback.
+# - Interactivity (https://docs.slack.dev/interactivity/handling-user-interaction, https://docs.slack.dev/reference/
+#   interaction-payloads/block_actions-payload): a click is POSTed to the app's Interactivity Request URL as
+#   `application/x-www-form-urlencoded` with one field, `payload`, a JSON `block_actions` object (`team`, `user`,
+#   `channel`, `container.message_ts` / `thread_ts`, `message`, `actions[]` with `action_id`, `value`, `text`,
+#   `action_ts`); it is signed exactly like events (the same v0 signature over the raw body) and must be acknowledged
+#   with a 200 within 3 seconds. Point the Interactivity Request URL at the same /webhooks/slack endpoint: the body's
+#   content type tells the two apart. A click's dedupe key is its `action_ts` in its channel.
 #
 # Mapping choices: conversation_key "<team_id>:<channel>:<thread_ts or ts>" and replies go into that thread (also in
 # DMs); `is_public` is true everywhere except DMs (`channel_type: im`; app_mention events carry no channel_type and only
@@ -35,6 +46,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -51,6 +63,7 @@ from webhooks.adapters.base import (
     constant_time_equal,
     result_from_response,
 )
+from webhooks.adapters.choices import Button, ChoiceLimits, buttons, our_choice
 from webhooks.adapters.signing import (
     check_timestamp,
     from_epoch,
@@ -71,12 +84,16 @@ RETRYABLE_ERRORS = frozenset(
 # Message subtypes that are still a person writing something we may answer.
 USER_SUBTYPES = (None, "thread_broadcast", "file_share")  # a tuple: JSON values may be unhashable
 MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+CHOICE_LIMITS = ChoiceLimits(max_choices=25, title_chars=75, payload_chars=2000)
+SECTION_TEXT_CHARS = 3000
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 class SlackAdapter:
     """Slack Events API over HTTP (not Socket Mode)."""
 
     name: ClassVar[str] = "slack"
+    choice_limits: ClassVar[ChoiceLimits | None] = CHOICE_LIMITS
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config
@@ -113,6 +130,8 @@ class SlackAdapter:
             raise SignatureError("X-Slack-Signature does not match the body")
 
     def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+        if (request.header("Content-Type") or "").split(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+            return self._interaction_events(_form_payload(request.body))
         payload = parse_json_object(request.body)
         kind = payload.get("type")
         if kind in ("url_verification", "app_rate_limited"):
@@ -128,6 +147,54 @@ class SlackAdapter:
     def acknowledge(self, request: WebhookRequest, events: list[InboundEvent]) -> WebhookResponse:
         # Retries (X-Slack-Retry-Num) get the same quick empty 200: dedupe already dropped them.
         return WebhookResponse(status=200)
+
+    def _interaction_events(self, payload: dict[str, Any]) -> list[InboundEvent]:
+        """A click on one of our buttons (block_actions) becomes a message carrying the option's payload; shortcuts,
+        modals and other apps' buttons are acknowledged only."""
+        if payload.get("type") != "block_actions":
+            return []
+        team = id_string(json_object(payload.get("team")).get("id")) or ""
+        container = json_object(payload.get("container"))
+        channel = id_string(json_object(payload.get("channel")).get("id")) or id_string(container.get("channel_id"))
+        user = id_string(json_object(payload.get("user")).get("id"))
+        clicked = json_object(payload.get("message"))
+        message_ts = id_string(container.get("message_ts")) or id_string(clicked.get("ts")) or ""
+        # Our replies go into a thread, so the clicked message's thread is the conversation's.
+        thread_ts = id_string(clicked.get("thread_ts")) or id_string(container.get("thread_ts")) or message_ts
+        actions = payload.get("actions")
+        if channel is None or user is None or not isinstance(actions, list):
+            raise PayloadError("block_actions without channel, user or actions")
+        key = f"{team}:{channel}:{thread_ts}"
+        target = {"channel": channel, "thread_ts": thread_ts}
+        events = []
+        for index, action in enumerate(actions):
+            action = json_object(action)
+            action_ts = id_string(action.get("action_ts")) or f"{message_ts}:{index}"
+            choice = our_choice(action.get("value"))
+            label = json_object(action.get("text")).get("text")
+            words = "" if choice is None else (label if isinstance(label, str) and label.strip() else choice)
+            is_echo = user in self.config.own_ids
+            message = InboundMessage(
+                text=words,
+                sender_id=user,
+                platform=self.name,
+                conversation_id=key,
+                is_public=not channel.startswith("D"),  # D…: a direct-message channel
+                is_echo=is_echo,
+                choice_payload=choice,
+            )
+            events.append(
+                InboundEvent(
+                    platform=self.name,
+                    event_id=f"action:{team}:{channel}:{action_ts}:{id_string(action.get('action_id')) or index}",
+                    conversation_key=key,
+                    kind="echo" if is_echo else ("message" if choice else "other"),
+                    message=message if choice or is_echo else None,
+                    reply_target=target,
+                    sent_at=from_epoch(action_ts),
+                )
+            )
+        return events
 
     def _own_ids(self, payload: dict[str, Any]) -> set[str]:
         own = set(self.config.own_ids)
@@ -213,6 +280,10 @@ class SlackAdapter:
         if not channel:
             return SendResult(ok=False, error="reply_target has no channel")
         payload: dict[str, Any] = {"channel": channel, "text": message.text}
+        options = buttons(message.choices, CHOICE_LIMITS)
+        if options and message.text.strip() and len(message.text) <= SECTION_TEXT_CHARS:
+            # Blocks replace the text on screen (it stays the notification): the text goes in a section above.
+            payload["blocks"] = choice_blocks(message.text, options)
         if message.reply_target.get("thread_ts"):
             payload["thread_ts"] = message.reply_target["thread_ts"]
         outcome = request_json(
@@ -225,6 +296,38 @@ class SlackAdapter:
         if isinstance(outcome, SendResult):
             return outcome
         return read_result(outcome)
+
+
+def choice_blocks(text: str, options: list[Button]) -> list[dict[str, Any]]:
+    """The reply's text in a section and one button per option in an actions block (action ids unique per message)."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "ca_choices",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": f"ca_choice_{number}",
+                    "text": {"type": "plain_text", "text": option.title, "emoji": True},
+                    "value": option.payload,
+                }
+                for number, option in enumerate(options, 1)
+            ],
+        },
+    ]
+
+
+def _form_payload(body: bytes) -> dict[str, Any]:
+    """The JSON object in the `payload` field of an interactivity request."""
+    try:
+        form = parse_qs(body.decode("utf-8"), strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise PayloadError("interactivity body is not a UTF-8 form") from None
+    fields = form.get("payload")
+    if not fields or len(fields) != 1:
+        raise PayloadError("interactivity body without one `payload` field")
+    return parse_json_object(fields[0].encode("utf-8"))
 
 
 def read_result(response: httpx.Response) -> SendResult:

@@ -12,6 +12,14 @@ and replies through sendMessage with reply_parameters; `set_webhook` registers t
 # - User (#user): `is_bot`, `first_name`, `language_code` ("IETF language tag of the user's language").
 # - sendMessage (#sendmessage) with ReplyParameters (#replyparameters, https://docs.aiogram.dev/en/v3.28.2/api/types/
 #   reply_parameters.html): `message_id`, `allow_sending_without_reply`.
+# - Inline keyboards (#inlinekeyboardmarkup, #inlinekeyboardbutton): `reply_markup: {"inline_keyboard": [[…], …]}`,
+#   each button `text` plus `callback_data` ("Data to be sent in a callback query to the bot when the button is pressed,
+#   1-64 bytes"). A tap arrives as Update.callback_query (#callbackquery: `id`, `from`, `message` — the message with the
+#   keyboard — and `data`); "Telegram clients will display a progress bar until you call answerCallbackQuery"
+#   (#answercallbackquery, `callback_query_id`). We answer it in the webhook's own response ("Making requests when
+#   getting updates", #making-requests-when-getting-updates: a JSON body with `method` and the parameters), so the
+#   spinner stops without a second HTTP call from the web process; Telegram gives no result for it, and none is needed.
+#   A redelivered update repeats the same callback query id: that id is the dedupe key.
 # - Making requests / errors (#making-requests, #responseparameters): every answer is `{"ok": …}`; failures carry
 #   `error_code`, `description` and optionally `parameters.retry_after` ("In case of exceeding flood control, the number
 #   of seconds left to wait before the request can be repeated").
@@ -38,7 +46,9 @@ from webhooks.adapters.base import (
     constant_time_equal,
     result_from_response,
 )
+from webhooks.adapters.choices import ChoiceLimits, buttons, our_choice
 from webhooks.adapters.signing import (
+    compact_json,
     from_epoch,
     id_string,
     json_object,
@@ -50,7 +60,10 @@ from webhooks.adapters.signing import (
     seconds_or_none,
 )
 
-ALLOWED_UPDATES = ["message", "edited_message", "channel_post"]
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query"]
+# callback_data is 1-64 bytes. Telegram documents no length for a button's text (clients cut it with an ellipsis);
+# 40 characters keep one button per row readable on a phone. Ten buttons: ours, a clarification is a short list.
+CHOICE_LIMITS = ChoiceLimits(max_choices=10, title_chars=40, payload_bytes=64)
 SECRET_TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Update fields that hold a Message, and the kind each one becomes.
 MESSAGE_FIELDS = {
@@ -66,6 +79,7 @@ class TelegramAdapter:
     """Telegram bots over an HTTPS webhook."""
 
     name: ClassVar[str] = "telegram"
+    choice_limits: ClassVar[ChoiceLimits | None] = CHOICE_LIMITS
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config
@@ -98,6 +112,9 @@ class TelegramAdapter:
                 if not isinstance(message, dict) or id_string(json_object(message.get("chat")).get("id")) is None:
                     raise PayloadError(f"{field} is not a Message with a chat id")
                 return [self._message_event(event_id, kind, message)]
+        query = update.get("callback_query")
+        if isinstance(query, dict) and id_string(query.get("id")):
+            return [self._callback_event(query)]
         # Any other update type (allowed_updates should keep them away): acknowledge, never answer.
         chat_id = _find_chat_id(update)
         return [
@@ -111,7 +128,55 @@ class TelegramAdapter:
         ]
 
     def acknowledge(self, request: WebhookRequest, events: list[InboundEvent]) -> WebhookResponse:
-        return WebhookResponse(status=200)
+        # A tapped button spins until answered: answer it in this response (also a tap on a button not ours).
+        query = json_object(parse_json_object(request.body).get("callback_query"))
+        query_id = id_string(query.get("id"))
+        if query_id is None:
+            return WebhookResponse(status=200)
+        answer = {"method": "answerCallbackQuery", "callback_query_id": query_id}
+        return WebhookResponse(status=200, body=compact_json(answer).decode(), content_type="application/json")
+
+    def _callback_event(self, query: dict[str, Any]) -> InboundEvent:
+        """A tap on an inline-keyboard button: one of our choices becomes a message carrying its payload, with the
+        button's own text (from the keyboard of the message tapped) as the words; any other tap is only answered."""
+        query_id = str(id_string(query.get("id")))
+        event_id = f"callback:{query_id}"
+        message = json_object(query.get("message"))
+        chat = json_object(message.get("chat"))
+        chat_id = id_string(chat.get("id"))
+        sender = json_object(query.get("from"))
+        sender_id = id_string(sender.get("id"))
+        payload = our_choice(query.get("data"))
+        if chat_id is None or sender_id is None:
+            # A button under an inline-mode message has no chat to answer in.
+            return InboundEvent(
+                platform=self.name, event_id=event_id, conversation_key=chat_id or event_id, kind="other", message=None
+            )
+        target = {"chat_id": chat_id}
+        thread_id = id_string(message.get("message_thread_id"))
+        if thread_id and message.get("is_topic_message") is True:
+            target["message_thread_id"] = thread_id
+        is_echo = sender.get("is_bot") is True or sender_id in self.config.own_ids
+        kind = "echo" if is_echo else ("message" if payload is not None else "other")
+        inbound = InboundMessage(
+            text=(_button_text(message, payload) or payload) if payload is not None else "",
+            sender_id=sender_id,
+            sender_name=sender.get("first_name") if isinstance(sender.get("first_name"), str) else None,
+            platform=self.name,
+            conversation_id=chat_id,
+            language=language_hint(sender.get("language_code")),
+            is_public=chat.get("type") in PUBLIC_CHAT_TYPES,
+            is_echo=is_echo,
+            choice_payload=payload,
+        )
+        return InboundEvent(
+            platform=self.name,
+            event_id=event_id,
+            conversation_key=chat_id,
+            kind=kind,
+            message=inbound if kind != "other" else None,
+            reply_target=target,
+        )
 
     def _message_event(self, event_id: str, kind: str, message: dict[str, Any]) -> InboundEvent:
         chat = json_object(message.get("chat"))
@@ -175,6 +240,9 @@ class TelegramAdapter:
                 payload["message_thread_id"] = int(message.reply_target["message_thread_id"])
         except ValueError:
             return SendResult(ok=False, error="reply_target message_id / message_thread_id must be integers")
+        keyboard = [[{"text": b.title, "callback_data": b.payload}] for b in buttons(message.choices, CHOICE_LIMITS)]
+        if keyboard:
+            payload["reply_markup"] = {"inline_keyboard": keyboard}  # one option per row: titles stay readable
         outcome = request_json(client, "POST", self._api("sendMessage"), payload)
         if isinstance(outcome, SendResult):
             return outcome
@@ -224,6 +292,17 @@ def set_webhook(client: httpx.Client, config: PlatformConfig, url: str) -> dict[
         return {"ok": False, "description": outcome.error}
     body = response_json(outcome)
     return body or {"ok": False, "error_code": outcome.status_code, "description": "answer was not JSON"}
+
+
+def _button_text(message: dict[str, Any], callback_data: str | None) -> str | None:
+    """The text of the button carrying `callback_data` in the tapped message's inline keyboard, if it is there."""
+    keyboard = json_object(message.get("reply_markup")).get("inline_keyboard")
+    for row in keyboard if isinstance(keyboard, list) else []:
+        for button in row if isinstance(row, list) else []:
+            button = json_object(button)
+            if button.get("callback_data") == callback_data and isinstance(button.get("text"), str):
+                return str(button["text"])
+    return None
 
 
 def _chat_id(value: str) -> int | str:

@@ -50,6 +50,7 @@ from webhooks.adapters.base import (
     constant_time_equal,
     result_from_response,
 )
+from webhooks.adapters.choices import ChoiceLimits
 from webhooks.adapters.signing import (
     compact_json,
     from_epoch_ms,
@@ -72,6 +73,8 @@ class XAdapter:
     """X Account Activity webhooks for one or more subscribed accounts."""
 
     name: ClassVar[str] = "x"
+    # No quick replies or buttons here: a clarification's options arrive as the numbered list in the text.
+    choice_limits: ClassVar[ChoiceLimits | None] = None
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config
