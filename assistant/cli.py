@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,6 +197,7 @@ def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_di
             continue
         records.append(record)
     decided = 0
+    kinds: Counter[str] = Counter()
     with out.open("w", encoding="utf-8") as handle:
         valid = [r for r in records if "error" not in r]
         results: dict[int, dict[str, Any]] = {}
@@ -208,6 +210,7 @@ def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_di
                 results[id(record)] = {
                     **record,
                     "action": decision.action.value,
+                    "kind": decision.kind.value if decision.kind else None,
                     "entry_id": decision.entry_id,
                     "answer": decision.reply,
                     "confidence": round(decision.confidence, 4),
@@ -215,12 +218,19 @@ def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_di
                     "reasons": decision.reasons,
                     "queue": decision.queue,
                     "priority": decision.priority.name.lower() if decision.priority else None,
+                    "choices": [{"label": c.label, "payload": c.payload} for c in decision.choices],
                     "latency_ms": round(decision.latency_ms, 2),
                 }
+                kinds[decision.kind.value if decision.kind else "unknown"] += 1
                 decided += 1
         for record in records:
             handle.write(json.dumps(results.get(id(record), record), ensure_ascii=False) + "\n")
-    click.echo(f"decided {decided} messages ({bad} bad lines kept with their error) → {out}")
+    # Only a KB answer counts as answered: templates and clarifications are replies, not answers.
+    by_kind = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+    click.echo(
+        f"decided {decided} messages ({bad} bad lines kept with their error) → {out}\n"
+        f"answered from the KB: {kinds['kb_answer']}" + (f" (by kind: {by_kind})" if by_kind else "")
+    )
 
 
 @main.command()

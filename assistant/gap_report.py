@@ -1,5 +1,6 @@
-"""The content-gap report: questions the KB could not answer (escalated as out of scope or low confidence)
-clustered by embedding into topics, plus entries never matched and entries agents often mark wrong."""
+"""The content-gap report: questions the KB could not answer (escalated as out of scope or low confidence, or only
+asked to rephrase or to choose and then given up) clustered by embedding into topics, plus entries never matched
+and entries agents often mark wrong."""
 
 from __future__ import annotations
 

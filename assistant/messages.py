@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -22,6 +23,25 @@ class Action(enum.StrEnum):
     ESCALATE = "escalate"
     MODERATE = "moderate"
     IGNORE = "ignore"
+
+
+class DecisionKind(enum.StrEnum):
+    """What kind of reply a decision is, set by the policy alone. Only KB_ANSWER counts as "answered"."""
+
+    KB_ANSWER = "kb_answer"  # an FAQ entry's answer (the decision names the entry)
+    CLARIFICATION = "clarification"  # asked to rephrase, or offered choices ("Did you mean: …")
+    TEMPLATE = "template"  # greeting, thanks, goodbye, small talk from a reply template
+    ESCALATION = "escalation"  # handed to a person (with or without a holding reply)
+    MODERATION = "moderation"  # spam or abuse: hidden and/or flagged
+    SILENCE = "silence"  # nothing to say: echoes, a person owns it, no words
+
+
+class PickMethod(enum.StrEnum):
+    """How the sender picked one of the offered choices."""
+
+    PAYLOAD = "payload"  # tapped a quick reply or button
+    NUMBER = "number"  # typed its number or ordinal ("2", "the second", "le deuxième")
+    LABEL = "label"  # typed its label
 
 
 class Priority(enum.IntEnum):
@@ -88,9 +108,18 @@ class ConversationState:
     """What the engine needs to know about the conversation so far."""
 
     handoff: HandoffState = HandoffState.BOT
+    # A clarification (a request to rephrase, or choices) was asked on the last question: the next unsure one escalates.
     rephrase_asked: bool = False
     holding_reply_sent: bool = False
     turns: int = 0
+    # The language the conversation was last decided in: the language identifier's hint for short messages.
+    language: str | None = None
+    # The choices the bot's last reply offered (empty unless that reply was a clarification with choices).
+    offered_choices: list[Choice] = field(default_factory=list)
+    # The previous customer question (as it was read), the entry it was answered with, and when it was asked.
+    previous_text: str | None = None
+    previous_entry_id: str | None = None
+    previous_at: datetime | None = None
 
 
 @dataclass
@@ -99,6 +128,8 @@ class Decision:
 
     action: Action
     language: str
+    # Set by the policy for every decision it takes; None only for decisions made outside it (tests, tools).
+    kind: DecisionKind | None = None
     reply: str | None = None
     # Which template or source produced `reply` (faq, intent_greet, rephrase, holding_out_of_hours, …).
     reply_kind: str | None = None
@@ -112,6 +143,10 @@ class Decision:
     # Options offered to the sender (a clarification); adapters send them as quick replies or buttons where the
     # platform has them, else the reply text already lists them numbered.
     choices: list[Choice] = field(default_factory=list)
+    # How the sender picked one of the choices offered on the previous turn, when this decision resolves a pick.
+    picked: PickMethod | None = None
+    # The text decided on when it is not the message alone: a short follow-up read with the previous turn.
+    read_as: str | None = None
     reasons: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
@@ -120,6 +155,7 @@ class Decision:
         return {
             "action": self.action.value,
             "language": self.language,
+            "kind": self.kind.value if self.kind is not None else None,
             "reply": self.reply,
             "reply_kind": self.reply_kind,
             "entry_id": self.entry_id,
@@ -130,6 +166,8 @@ class Decision:
             "reason": self.reason.value if self.reason is not None else None,
             "suggested_answer": self.suggested_answer,
             "choices": [{"label": c.label, "payload": c.payload} for c in self.choices],
+            "picked": self.picked.value if self.picked is not None else None,
+            "read_as": self.read_as,
             "reasons": list(self.reasons),
             "scores": {key: round(value, 4) for key, value in self.scores.items()},
             "latency_ms": round(self.latency_ms, 2),

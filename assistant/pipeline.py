@@ -1,5 +1,6 @@
 """The answer engine: messages in, decisions out. It cleans and analyses a batch of messages with one
-embedding call (language, intent and FAQ match, sentiment, spam/abuse, risky topics) and applies the policy."""
+embedding call (language, intent and FAQ match, sentiment, spam/abuse, risky topics; short follow-ups also read
+with the conversation's previous question) and applies the policy."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import faiss
 
 from assistant.business_hours import BusinessHours
 from assistant.embeddings import Encoder, shared_encoder
+from assistant.followup import previous_question, read_follow_up
 from assistant.intent_model import IntentModel, matcher_for, training_examples
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 from assistant.language import LanguageIdentifier, has_words
@@ -81,26 +83,59 @@ class Engine:
         languages = LanguageIdentifier(settings.languages, settings.default_language)
         return cls(settings, encoder, kb, index, intents, signals, languages, policy)
 
-    def analyse(self, messages: Sequence[InboundMessage]) -> list[MessageAnalysis]:
-        cleaned = [clean_text(m.text, self.settings.policy.max_message_chars) for m in messages]
+    def analyse(
+        self,
+        messages: Sequence[InboundMessage],
+        conversations: Sequence[ConversationState] | None = None,
+        now: datetime | None = None,
+    ) -> list[MessageAnalysis]:
+        config = self.settings.policy
+        now = now or datetime.now(UTC)
+        states = list(conversations) if conversations is not None else [ConversationState() for _ in messages]
+        cleaned = [clean_text(m.text, config.max_message_chars) for m in messages]
         worded = [i for i, (text, _) in enumerate(cleaned) if has_words(text)]
         texts = [cleaned[i][0] for i in worded]
-        vectors = self.encoder.encode(texts)
+        # Short follow-ups are also read with the previous question: those texts join the same encode call.
+        previous: dict[int, tuple[str, str]] = {}
+        for n, i in enumerate(worded):
+            question = previous_question(
+                states[i], texts[n], now, config.followup_max_words, config.followup_window_minutes
+            )
+            if question is not None:
+                previous[n] = (question, clean_text(f"{question} {texts[n]}", config.max_message_chars)[0])
+        extra = {n: len(texts) + k for k, n in enumerate(previous)}
+        vectors = self.encoder.encode(texts + [combined for _, combined in previous.values()])
         predictions = self.intents.predict(vectors)
         hits = self.index.search(vectors, k=3)
-        guesses = [self.languages.identify(cleaned[i][0], messages[i].language) for i in worded]
-        sentiments = self.signals.sentiment.score(vectors, texts, [g.language for g in guesses])
-        moderations = self.signals.moderation.assess(vectors, texts)
-        risks = self.signals.risk.assess(vectors, texts)
+        own = vectors[: len(texts)]
+        # The conversation's language is the better hint: a platform's hint is the app's language, not the chat's.
+        hints = [states[i].language or messages[i].language for i in range(len(messages))]
+        guesses = [self.languages.identify(cleaned[i][0], hints[i]) for i in worded]
+        sentiments = self.signals.sentiment.score(own, texts, [g.language for g in guesses])
+        moderations = self.signals.moderation.assess(own, texts)
+        risks = self.signals.risk.assess(own, texts)
         analyses: list[MessageAnalysis] = []
         by_position = {i: n for n, i in enumerate(worded)}
-        for i, message in enumerate(messages):
+        for i in range(len(messages)):
             text, truncated = cleaned[i]
-            n = by_position.get(i)
-            if n is None:
-                guess = self.languages.identify(text, message.language)
+            position = by_position.get(i)
+            if position is None:
+                guess = self.languages.identify(text, hints[i])
                 analyses.append(MessageAnalysis(text=text, language=guess, has_words=False, truncated=truncated))
                 continue
+            n = position
+            followup = None
+            if n in previous:
+                question, combined = previous[n]
+                followup = read_follow_up(
+                    question,
+                    combined,
+                    states[i].previous_entry_id,
+                    predictions[n],
+                    predictions[extra[n]],
+                    self.policy.threshold,
+                    self.policy.out_of_scope_similarity,
+                )
             analyses.append(
                 MessageAnalysis(
                     text=text,
@@ -113,6 +148,8 @@ class Engine:
                     moderation=moderations[n],
                     risk=risks[n],
                     human_keywords=self.signals.human_request.find(text),
+                    followup=followup,
+                    followup_hits=hits[extra[n]] if n in extra else [],
                 )
             )
         return analyses
@@ -127,7 +164,7 @@ class Engine:
         started = time.perf_counter()
         now = now or datetime.now(UTC)
         states = list(conversations) if conversations is not None else [ConversationState() for _ in messages]
-        analyses = self.analyse(messages)
+        analyses = self.analyse(messages, states, now)
         decisions = [self.policy.decide(m, a, s, now) for m, a, s in zip(messages, analyses, states, strict=True)]
         per_message = (time.perf_counter() - started) * 1000 / max(1, len(messages))
         for decision in decisions:

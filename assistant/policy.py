@@ -1,5 +1,6 @@
 """The decision rules: from one analysed message, the conversation's state and the time, decide to answer,
-escalate (queue, priority, reason, suggested answer), moderate or ignore, and say why."""
+escalate (queue, priority, reason, suggested answer), moderate or ignore, name the kind of reply (`DecisionKind`),
+and say why. The clarification rule lives in `clarification.py`, the follow-up rule in `followup.py`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from assistant.business_hours import BusinessHours, describe_reopening
-from assistant.intent_model import IntentPrediction
-from assistant.knowledge_base import KnowledgeBase
+from assistant.clarification import (
+    Candidate,
+    ClarificationRule,
+    Pick,
+    build_choices,
+    entry_candidates,
+    numbered,
+    options_to_offer,
+    resolve_pick,
+)
+from assistant.followup import FollowUpReading
+from assistant.intent_model import FAQ_PREFIX, IntentPrediction
+from assistant.knowledge_base import KBEntry, KnowledgeBase
 from assistant.language import LanguageGuess
 from assistant.messages import (
+    HUMAN_CHOICE,
     Action,
     ConversationState,
     Decision,
+    DecisionKind,
     EscalationReason,
     HandoffState,
     InboundMessage,
@@ -44,6 +58,27 @@ class MessageAnalysis:
     moderation: ModerationResult | None = None
     risk: RiskResult | None = None
     human_keywords: list[str] = field(default_factory=list)
+    # A short follow-up's reading with the previous question (assistant/followup.py), and that reading's hits.
+    followup: FollowUpReading | None = None
+    followup_hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def match(self) -> IntentPrediction | None:
+        """The reading the FAQ match is decided on: the combined one when the follow-up rule chose it."""
+        return self.followup.combined if self.followup is not None and self.followup.used else self.prediction
+
+    @property
+    def match_hits(self) -> list[Hit]:
+        return self.followup_hits if self.followup is not None and self.followup.used else self.hits
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The message's circumstances that the reply helpers need."""
+
+    conversation: ConversationState
+    now: datetime
+    name: str | None
 
 
 @dataclass
@@ -59,7 +94,7 @@ class Policy:
         self, message: InboundMessage, analysis: MessageAnalysis, conversation: ConversationState, now: datetime
     ) -> Decision:
         lang = analysis.language.language
-        decision = Decision(action=Action.IGNORE, language=lang)
+        decision = Decision(action=Action.IGNORE, language=lang, kind=DecisionKind.SILENCE)
         reasons = decision.reasons
         reasons.append(f"language {lang} ({analysis.language.method}, {analysis.language.confidence:.2f})")
         if analysis.truncated:
@@ -72,28 +107,25 @@ class Policy:
         if conversation.handoff == HandoffState.HUMAN:
             reasons.append("a person owns this conversation: the bot stays silent")
             return decision
-        if not analysis.has_words:
+        # A tapped button may come with no text at all; it is still an answer to our question.
+        pick = resolve_pick(analysis.text, message.choice_payload, conversation.offered_choices)
+        if not analysis.has_words and pick is None:
             reasons.append("no words (empty, whitespace or emoji only): nothing to answer")
             return decision
 
         is_open = self.hours.is_open(now)
         reasons.append("within business hours" if is_open else "outside business hours")
         name = clean_first_name(message.sender_name)
+        turn = Turn(conversation, now, name)
         prediction = analysis.prediction
+        if pick is not None:
+            picked = self._answer_pick(decision, pick, turn)
+            if picked is not None:
+                return picked
 
         if conversation.handoff == HandoffState.WAITING_FOR_HUMAN:
             reasons.append("already waiting for a person: added to the open escalation")
-            return self._escalate(
-                decision,
-                EscalationReason.HUMAN_REQUESTED,
-                Priority.NORMAL,
-                None,
-                analysis,
-                conversation,
-                now,
-                name,
-                silent=True,
-            )
+            return self._escalate(decision, EscalationReason.HUMAN_REQUESTED, Priority.NORMAL, None, turn, silent=True)
 
         risk = analysis.risk
         if risk is not None and risk.topic is not None:
@@ -101,15 +133,7 @@ class Policy:
             reasons.append(f"risky topic {risk.topic}{found}")
             key = "self_harm" if risk.topic == "self_harm" and self.voice.has("self_harm") else "risky"
             return self._escalate(
-                decision,
-                EscalationReason.RISKY_TOPIC,
-                Priority.URGENT,
-                key,
-                analysis,
-                conversation,
-                now,
-                name,
-                queue=self.config.urgent_queue,
+                decision, EscalationReason.RISKY_TOPIC, Priority.URGENT, key, turn, queue=self.config.urgent_queue
             )
 
         moderation = analysis.moderation
@@ -119,119 +143,157 @@ class Policy:
             if abusive or spammy:
                 return self._moderate(decision, moderation, abusive, message.is_public)
 
+        # What the message itself says (a wish for a person, a complaint) is read from the message alone.
         intent = prediction.intent if prediction else None
         if analysis.human_keywords or (intent == "human_request" and prediction and prediction.probability >= 0.5):
             why = f"keywords: {', '.join(analysis.human_keywords)}" if analysis.human_keywords else "intent classifier"
             reasons.append(f"the sender asks for a person ({why})")
-            return self._escalate(
-                decision,
-                EscalationReason.HUMAN_REQUESTED,
-                Priority.NORMAL,
-                "human_request",
-                analysis,
-                conversation,
-                now,
-                name,
-            )
+            return self._escalate(decision, EscalationReason.HUMAN_REQUESTED, Priority.NORMAL, "human_request", turn)
 
+        followup = analysis.followup
+        match = analysis.match
+        repeat = followup is not None and followup.repeats_previous
+        if followup is not None:
+            if followup.used:
+                decision.read_as = followup.combined_text
+                reasons.append(
+                    f"short follow-up read with the previous question {followup.previous_text!r}: {followup.why}"
+                )
+            else:
+                reasons.append(f"short follow-up not read with the previous question: {followup.why}")
         sentiment = analysis.sentiment
         negativity = sentiment.negative if sentiment is not None else 0.0
-        confident = prediction is not None and prediction.confidence >= self.threshold
+        confident = match is not None and match.confidence >= self.threshold and not repeat
         # A problem report that the KB answers confidently ("the tracking link does not work") reads as negative;
         # only strong negativity takes such a message from the FAQ answer to a person.
-        faq_match = confident and prediction is not None and prediction.entry_id is not None
+        faq_match = confident and match is not None and match.entry_id is not None
         bar = self.config.negative_with_answer_threshold if faq_match else self.config.negative_sentiment_threshold
         negative = negativity >= bar
         if (intent == "complaint" and prediction and prediction.probability >= 0.5) or negative:
             what = "complaint" if intent == "complaint" else "negative sentiment"
             reasons.append(f"{what} (negativity {negativity:.2f}): a person answers, never a canned FAQ")
             reason = EscalationReason.COMPLAINT if intent == "complaint" else EscalationReason.NEGATIVE_SENTIMENT
-            return self._escalate(
-                decision,
-                reason,
-                Priority.HIGH,
-                "complaint",
-                analysis,
-                conversation,
-                now,
-                name,
-                queue=self.config.complaint_queue,
-            )
+            return self._escalate(decision, reason, Priority.HIGH, "complaint", turn, queue=self.config.complaint_queue)
 
         if negativity >= self.config.negative_sentiment_threshold:
             reasons.append(
                 f"negativity {negativity:.2f} below {bar:.2f}, the bar for a confident FAQ match: "
                 "treated as a problem report"
             )
-        if prediction is not None:
+        if match is not None:
             reasons.append(
-                f"best match {prediction.label} confidence {prediction.confidence:.2f} "
-                f"(threshold {self.threshold:.2f}, similarity {prediction.similarity:.2f})"
+                f"best match {match.label} confidence {match.confidence:.2f} "
+                f"(threshold {self.threshold:.2f}, similarity {match.similarity:.2f})"
             )
-        if confident and intent in TEMPLATE_INTENTS and self.voice.has(f"intent_{intent}"):
+        matched_intent = match.intent if match else None
+        if confident and matched_intent in TEMPLATE_INTENTS and self.voice.has(f"intent_{matched_intent}"):
             decision.action = Action.ANSWER
-            decision.reply_kind = f"intent_{intent}"
-            decision.reply = self.voice.compose(self.voice.render(f"intent_{intent}", lang, name), lang, name)
-            reasons.append(f"conversational intent {intent}: answered from the template")
+            decision.kind = DecisionKind.TEMPLATE
+            decision.reply_kind = f"intent_{matched_intent}"
+            decision.reply = self.voice.compose(self.voice.render(f"intent_{matched_intent}", lang, name), lang, name)
+            reasons.append(f"conversational intent {matched_intent}: answered from the template")
             return decision
-        if confident and intent == "feedback":
+        if confident and matched_intent == "feedback":
             reasons.append("feedback: thanked, and passed on to the team")
-            return self._escalate(
-                decision, EscalationReason.FEEDBACK, Priority.LOW, "intent_thanks", analysis, conversation, now, name
-            )
+            return self._escalate(decision, EscalationReason.FEEDBACK, Priority.LOW, "intent_thanks", turn)
 
-        entry = self.kb.get(prediction.entry_id) if prediction and prediction.entry_id else None
+        entry = self.kb.get(match.entry_id) if match and match.entry_id else None
         if confident and entry is not None and entry.is_published:
-            answer_lang = entry.answer_language_for(lang, self.voice.default_language)
-            body = self.voice.fill(entry.answers[answer_lang], answer_lang, name)
-            if answer_lang != lang:
-                reasons.append(f"entry {entry.id} has no {lang} answer: answered in {answer_lang}")
-                if self.voice.has("answered_in_other_language"):
-                    note = self.voice.render(
-                        "answered_in_other_language", lang, answer_language_name=language_name(answer_lang, lang)
-                    )
-                    body = f"{note} {body}"
-            decision.entry_id = entry.id
-            if is_open and not self.config.answer_in_business_hours:
-                decision.suggested_answer = body
-                reasons.append("routine question in business hours: the team answers (answer_in_business_hours off)")
-                return self._escalate(
-                    decision,
-                    EscalationReason.IN_HOURS_POLICY,
-                    Priority.LOW,
-                    None,
-                    analysis,
-                    conversation,
-                    now,
-                    name,
-                    silent=True,
-                )
-            decision.action = Action.ANSWER
-            decision.reply_kind = "faq"
-            decision.reply = self.voice.compose(body, lang, name)
-            reasons.append(f"answered from FAQ entry {entry.id}")
-            return decision
+            return self._answer(decision, entry, turn)
 
-        out_of_scope = prediction is None or prediction.similarity < self.out_of_scope_similarity
+        out_of_scope = match is None or match.similarity < self.out_of_scope_similarity
         reason = EscalationReason.OUT_OF_SCOPE if out_of_scope else EscalationReason.LOW_CONFIDENCE
         reasons.append("out of scope: nothing in the KB is close" if out_of_scope else "not confident enough to answer")
-        if self.config.ask_to_rephrase_once and not conversation.rephrase_asked and not out_of_scope:
-            decision.action = Action.ANSWER
-            decision.reply_kind = "rephrase"
-            decision.reply = self.voice.compose(self.voice.render("rephrase", lang, name), lang, name)
-            decision.reason = reason
-            reasons.append("asked once to rephrase")
-            return decision
-        if analysis.hits:
-            top = self.kb.get(analysis.hits[0].entry_id)
+        if repeat and match is not None:
+            reasons.append(f"the combined reading is {match.entry_id}, the previous answer: not answered again")
+        if not out_of_scope and not conversation.rephrase_asked:
+            if self.config.offer_choices and match is not None:
+                candidates = followup.candidates() if followup is not None and repeat else None
+                offered = self._offer_choices(
+                    decision, candidates or entry_candidates(match.alternatives, FAQ_PREFIX), name
+                )
+                if offered:
+                    decision.reason = reason
+                    return decision
+            if self.config.ask_to_rephrase_once:
+                decision.action = Action.ANSWER
+                decision.kind = DecisionKind.CLARIFICATION
+                decision.reply_kind = "rephrase"
+                decision.reply = self.voice.compose(self.voice.render("rephrase", lang, name), lang, name)
+                decision.reason = reason
+                reasons.append("asked once to rephrase")
+                return decision
+        if analysis.match_hits:
+            top = self.kb.get(analysis.match_hits[0].entry_id)
             if top is not None:
                 answer_lang = top.answer_language_for(lang, self.voice.default_language)
                 decision.suggested_answer = self.voice.fill(top.answers[answer_lang], answer_lang, name)
                 decision.entry_id = top.id
-        return self._escalate(decision, reason, Priority.NORMAL, None, analysis, conversation, now, name)
+        return self._escalate(decision, reason, Priority.NORMAL, None, turn)
+
+    def _answer(self, decision: Decision, entry: KBEntry, turn: Turn) -> Decision:
+        """The entry's answer in the sender's language (or its own, said so); in business hours with
+        `answer_in_business_hours` off, the team gets it as the suggested answer instead."""
+        lang, reasons, name = decision.language, decision.reasons, turn.name
+        answer_lang = entry.answer_language_for(lang, self.voice.default_language)
+        body = self.voice.fill(entry.answers[answer_lang], answer_lang, name)
+        if answer_lang != lang:
+            reasons.append(f"entry {entry.id} has no {lang} answer: answered in {answer_lang}")
+            if self.voice.has("answered_in_other_language"):
+                note = self.voice.render(
+                    "answered_in_other_language", lang, answer_language_name=language_name(answer_lang, lang)
+                )
+                body = f"{note} {body}"
+        decision.entry_id = entry.id
+        if self.hours.is_open(turn.now) and not self.config.answer_in_business_hours:
+            decision.suggested_answer = body
+            reasons.append("routine question in business hours: the team answers (answer_in_business_hours off)")
+            return self._escalate(decision, EscalationReason.IN_HOURS_POLICY, Priority.LOW, None, turn, silent=True)
+        decision.action = Action.ANSWER
+        decision.kind = DecisionKind.KB_ANSWER
+        decision.reply_kind = "faq"
+        decision.reply = self.voice.compose(body, lang, name)
+        reasons.append(f"answered from FAQ entry {entry.id}")
+        return decision
+
+    def _offer_choices(self, decision: Decision, candidates: list[Candidate], name: str | None) -> bool:
+        """Turn the decision into "Did you mean: …" when the clarification rule holds; False when it does not."""
+        if not (self.voice.has("clarify_choices") and self.voice.has("choice_human")):
+            return False  # a custom responses file without the clarification texts: ask to rephrase instead
+        offered = options_to_offer(candidates, self.kb, ClarificationRule.from_config(self.config))
+        entries = [entry for c in offered if (entry := self.kb.get(c.entry_id)) is not None]
+        if not entries:
+            return False
+        lang = decision.language
+        choices = build_choices(entries, lang, self.voice.default_language, self.voice.render("choice_human", lang))
+        body = f"{self.voice.render('clarify_choices', lang)}\n{numbered(choices)}"
+        decision.action = Action.ANSWER
+        decision.kind = DecisionKind.CLARIFICATION
+        decision.reply_kind = "choices"
+        decision.reply = self.voice.compose(body, lang, name)
+        decision.choices = choices
+        shown = ", ".join(f"{c.entry_id} {c.probability:.2f}" for c in offered)
+        decision.reasons.append(f"unsure between {len(entries)} KB entries ({shown}): offered them as choices")
+        return True
+
+    def _answer_pick(self, decision: Decision, pick: Pick, turn: Turn) -> Decision | None:
+        """The pick of an offered choice, answered at once; None when its entry is gone (a new message then)."""
+        decision.reasons.append(f"picked option {pick.number} of the offered choices ({pick.method.value})")
+        if pick.choice.payload == HUMAN_CHOICE:
+            decision.picked = pick.method
+            decision.reasons.append("the sender asks for a person (the offered choice)")
+            return self._escalate(decision, EscalationReason.HUMAN_REQUESTED, Priority.NORMAL, "human_request", turn)
+        entry = self.kb.get(pick.choice.entry_id or "")
+        if entry is None or not entry.is_published:
+            decision.reasons.append(f"entry {pick.choice.entry_id} is not published any more: read as a new message")
+            return None
+        decision.picked = pick.method
+        decision.read_as = pick.choice.label  # "2" says nothing to a later follow-up; the option's title does
+        return self._answer(decision, entry, turn)
 
     def _moderate(self, decision: Decision, moderation: ModerationResult, abusive: bool, is_public: bool) -> Decision:
         decision.action = Action.MODERATE
+        decision.kind = DecisionKind.MODERATION
         decision.reason = EscalationReason.ABUSE if abusive else EscalationReason.SPAM
         decision.queue = self.config.moderation_queue
         decision.priority = Priority.NORMAL if abusive else Priority.LOW
@@ -246,16 +308,18 @@ class Policy:
 
     def _record_scores(self, decision: Decision, analysis: MessageAnalysis) -> None:
         scores = decision.scores
-        if analysis.prediction is not None:
-            decision.confidence = analysis.prediction.confidence
-            decision.intent = analysis.prediction.label
+        match = analysis.match
+        if match is not None:
+            decision.confidence = match.confidence
+            decision.intent = match.label
+            scores.update(confidence=match.confidence, probability=match.probability, similarity=match.similarity)
+        if analysis.followup is not None:
             scores.update(
-                confidence=analysis.prediction.confidence,
-                probability=analysis.prediction.probability,
-                similarity=analysis.prediction.similarity,
+                alone_confidence=analysis.followup.alone.confidence,
+                combined_confidence=analysis.followup.combined.confidence,
             )
-        if analysis.hits:
-            scores["retrieval_top"] = analysis.hits[0].score
+        if analysis.match_hits:
+            scores["retrieval_top"] = analysis.match_hits[0].score
         if analysis.sentiment is not None:
             scores.update(negative=analysis.sentiment.negative, positive=analysis.sentiment.positive)
         if analysis.moderation is not None:
@@ -269,19 +333,17 @@ class Policy:
         reason: EscalationReason,
         priority: Priority,
         template: str | None,
-        analysis: MessageAnalysis,
-        conversation: ConversationState,
-        now: datetime,
-        name: str | None,
+        turn: Turn,
         queue: str | None = None,
         silent: bool = False,
     ) -> Decision:
-        lang = decision.language
+        lang, now, name = decision.language, turn.now, turn.name
         decision.action = Action.ESCALATE
+        decision.kind = DecisionKind.ESCALATION
         decision.reason = reason
         decision.priority = priority
         decision.queue = queue or self.config.default_queue
-        if silent or (conversation.holding_reply_sent and template is None):
+        if silent or (turn.conversation.holding_reply_sent and template is None):
             decision.reasons.append("no holding reply: one was already sent or none is due")
             return decision
         is_open = self.hours.is_open(now)

@@ -34,6 +34,7 @@ DEMO_MESSAGES: list[tuple[InboundMessage, ConversationState]] = [
         InboundMessage("EARN $500/DAY from home!!! DM me now http://x.example http://y.example", is_public=True),
         ConversationState(),
     ),
+    (InboundMessage("refund or exchange?", sender_name="Lea"), ConversationState()),  # "Did you mean: …"
     (InboundMessage("What's the airspeed velocity of an unladen swallow?"), ConversationState()),
     (InboundMessage("thanks a lot!", sender_name="Mia"), ConversationState()),
     (InboundMessage("😀👍"), ConversationState()),
@@ -45,6 +46,8 @@ def print_decision(text: str, decision: Decision, console: Console | None = None
     console = console or Console()
     colour = COLOURS[decision.action]
     head = f"[bold {colour}]{decision.action.value.upper()}[/]"
+    if decision.kind is not None:
+        head += f" ({decision.kind.value.replace('_', ' ')})"  # "ANSWER (kb answer)" vs "ANSWER (template)"
     if decision.reason:
         head += f" · {decision.reason.value}"
     if decision.queue:
@@ -56,6 +59,8 @@ def print_decision(text: str, decision: Decision, console: Console | None = None
         "[bold]confidence[/]",
         f"{decision.confidence:.2f}" + (f"  entry {decision.entry_id}" if decision.entry_id else ""),
     )
+    if decision.read_as:
+        body.add_row("[bold]read as[/]", decision.read_as)
     if decision.reply:
         body.add_row("[bold]reply[/]", decision.reply)
     if decision.suggested_answer:

@@ -21,7 +21,7 @@ from assistant.gap_report import (
     suggest_entry_id,
 )
 from assistant.knowledge_base import ENTRY_ID_PATTERN, KnowledgeBase, load_knowledge_base
-from assistant.messages import Action, Decision, EscalationReason, Priority
+from assistant.messages import Action, Decision, DecisionKind, EscalationReason, Priority
 from assistant.settings import LiveIndexConfig
 from assistant.store.console import ConsoleStore
 from assistant.store.db import make_engine, migrate
@@ -169,6 +169,7 @@ def seed_database(tmp_path: Path) -> tuple[str, Store]:
         Decision(
             action=Action.ANSWER,
             language="en",
+            kind=DecisionKind.KB_ANSWER,
             reply="9 to 5",
             entry_id="opening_hours",
             confidence=0.9,

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from assistant.messages import Action, Decision, EscalationReason, HandoffState, Priority
+from assistant.messages import Action, Decision, DecisionKind, EscalationReason, HandoffState, Priority
 from assistant.routing import RoutingInput, route
 from webhooks.adapters.base import InboundEvent, OutboundMessage, SendResult
 from webhooks.adapters.meta import HUMAN_AGENT_WINDOW, REPLY_WINDOW
@@ -104,7 +104,14 @@ class EventProcessor:
             if text:
                 mode = "private_reply" if event.kind == "comment" else "reply"
                 record, _ = store.reserve_outbound(
-                    reply_key(event), conversation.id, message_id, event.platform, mode, text
+                    reply_key(event),
+                    conversation.id,
+                    message_id,
+                    event.platform,
+                    mode,
+                    text,
+                    # Stored with the reservation: a retried or resumed send offers the same options.
+                    choices=decision.choices if text == decision.reply else (),
                 )
                 outbound_id = record.id
         return Processed("decided", outbound_id=outbound_id, escalation_id=escalation_id)
@@ -129,8 +136,12 @@ class EventProcessor:
         """Conversation state and escalation that follow from a decision."""
         store = self.rt.store
         if decision.action == Action.ANSWER:
+            # A clarification (rephrase or choices) is asked once per question: the next unsure message escalates.
+            # The offered choices themselves are kept with the decision (store.record_decision).
             store.update_conversation(
-                conversation_id, language=decision.language, rephrase_asked=decision.reply_kind == "rephrase"
+                conversation_id,
+                language=decision.language,
+                rephrase_asked=decision.kind == DecisionKind.CLARIFICATION,
             )
             return None
         if decision.action not in (Action.ESCALATE, Action.MODERATE):
@@ -219,7 +230,9 @@ class EventProcessor:
             return Delivery("busy")
         result: SendResult = adapter.send(
             self.rt.http,
-            OutboundMessage(record.platform, reply_target, record.text, record.idempotency_key, record.mode),
+            OutboundMessage(
+                record.platform, reply_target, record.text, record.idempotency_key, record.mode, record.choices
+            ),
         )
         if result.ok:
             store.mark_sent(outbound_id, result.platform_message_id, now or datetime.now(UTC))

@@ -29,6 +29,7 @@ from assistant.evaluation.common import (
     table,
     target_mark,
 )
+from assistant.messages import Decision, DecisionKind
 
 if TYPE_CHECKING:
     from assistant.pipeline import Engine
@@ -192,6 +193,12 @@ def single_thread_faiss(
     return search, decide, again
 
 
+def outcome_of(decision: Decision) -> str:
+    """The decision's kind, with the template or source of its reply: kb_answer/faq, clarification/choices, …"""
+    kind = decision.kind.value if decision.kind is not None else decision.action.value
+    return kind + (f"/{decision.reply_kind}" if decision.reply_kind else "")
+
+
 def kb_self_check(engine: Engine, now: datetime) -> dict[str, Any]:
     """Every KB phrasing through `decide_batch`: they are training data, so anything but an FAQ answer of their
     own entry points at a policy or signal-model problem (a customer question moderated as spam, say)."""
@@ -206,10 +213,10 @@ def kb_self_check(engine: Engine, now: datetime) -> dict[str, Any]:
         for p, d in zip(
             batch, engine.decide_batch([InboundMessage(text=x.text) for x in batch], None, now), strict=True
         ):
-            outcomes[d.action.value + (f"/{d.reply_kind}" if d.reply_kind else "")] += 1
+            outcomes[outcome_of(d)] += 1
             if d.action.value == "moderate":
                 moderated.append({"entry": p.entry_id, "lang": p.lang, "text": p.text, "reasons": d.reasons[-1:]})
-            if d.reply_kind == "faq" and d.entry_id != p.entry_id:
+            if d.kind == DecisionKind.KB_ANSWER and d.entry_id != p.entry_id:
                 wrong_entry += 1
     return {
         "phrasings": len(phrasings),
@@ -242,12 +249,11 @@ def run(ctx: EvalContext) -> SectionResult:
             started = time.perf_counter()
             decision = engine.decide(InboundMessage(text=text), now=now)
             decide_ms.append((time.perf_counter() - started) * 1000)
-            # An "answer" may be an FAQ reply or a request to rephrase: count them apart.
-            outcome = decision.action.value + (f"/{decision.reply_kind}" if decision.reply_kind else "")
+            # Only a KB answer is an answer; templates, clarifications and holding replies are counted apart.
+            outcome = outcome_of(decision)
             actions[kind][outcome] += 1
-            notable = (kind == "off_topic" and decision.action.value == "answer") or (
-                kind == "kb" and decision.action.value != "answer"
-            )
+            answered = decision.kind == DecisionKind.KB_ANSWER
+            notable = (kind == "off_topic" and answered) or (kind == "kb" and not answered)
             if notable:
                 examples[kind].append(
                     {

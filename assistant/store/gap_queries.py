@@ -1,27 +1,42 @@
-"""Read-only queries that feed the content-gap report: unanswered questions with the people's replies to them,
-how often each FAQ entry was answered, and the agents' verdicts on suggested entries, over a time window."""
+"""Read-only queries that feed the content-gap report: unanswered questions with the people's replies to them
+(escalated ones, and clarifications the sender gave up on), how often each FAQ entry was answered, and the agents'
+verdicts on suggested entries, over a time window."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from assistant.embeddings import Encoder
 from assistant.gap_report import GapQuestion, GapReport, build_gap_report
 from assistant.knowledge_base import KnowledgeBase
-from assistant.messages import Action
+from assistant.messages import DecisionKind
 from assistant.settings import LiveIndexConfig
 from assistant.store.console import GAP_REASONS, GapCandidate, SuggestionFeedback
 from assistant.store.models import DecisionRow, Escalation, Message
 
+# A clarification (a request to rephrase, or choices) is given up when no KB answer followed it in its conversation
+# within this long: the next message escalated, was something else, or nothing came at all.
+GIVE_UP_AFTER = timedelta(hours=1)
+# The reasons the report gives such questions, by what was asked.
+REPHRASE_GIVEN_UP = "rephrase_given_up"
+CHOICES_GIVEN_UP = "choices_given_up"
+
 
 def gap_questions(
-    engine: Engine, since: datetime | None = None, until: datetime | None = None, limit: int = 50_000
+    engine: Engine,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50_000,
+    *,
+    give_up_after: timedelta = GIVE_UP_AFTER,
+    now: datetime | None = None,
 ) -> list[GapQuestion]:
     """Escalations for out-of-scope / low-confidence questions (the customer's text, the first person's reply
-    kept as a gap candidate), plus gap candidates that belong to no such escalation."""
+    kept as a gap candidate), gap candidates that belong to no such escalation, and clarifications given up."""
+    given_up = given_up_clarifications(engine, since, until, limit, give_up_after=give_up_after, now=now)
     with Session(engine) as session:
         replies: dict[int, str] = {}
         loose: list[GapQuestion] = []
@@ -50,14 +65,72 @@ def gap_questions(
             GapQuestion(text, language, reason, replies.get(escalation_id), escalation_id, at)
             for escalation_id, reason, at, text, language in session.execute(query).all()
         ]
-    return found + loose
+    return found + loose + given_up
+
+
+def given_up_clarifications(
+    engine: Engine,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50_000,
+    *,
+    give_up_after: timedelta = GIVE_UP_AFTER,
+    now: datetime | None = None,
+) -> list[GapQuestion]:
+    """Questions that were only asked to rephrase or to choose, and then given up: no KB answer followed in the
+    conversation within `give_up_after`, and that time has passed (or a person already has the conversation)."""
+    now = now or datetime.now(UTC)
+    later, later_message = aliased(DecisionRow), aliased(Message)
+    after = (
+        select(func.min(later.created_at))
+        .join(later_message, later_message.id == later.message_id)
+        .where(later_message.conversation_id == Message.conversation_id, later.created_at > DecisionRow.created_at)
+    )
+    answered_at = after.where(later.kind == DecisionKind.KB_ANSWER.value).scalar_subquery()
+    escalated_at = after.where(later.kind == DecisionKind.ESCALATION.value).scalar_subquery()
+    query = (
+        select(
+            DecisionRow.created_at,
+            DecisionRow.choices.is_not(None),
+            DecisionRow.read_as,
+            Message.text,
+            Message.language,
+            answered_at,
+            escalated_at,
+        )
+        .join(Message, Message.id == DecisionRow.message_id)
+        .where(DecisionRow.kind == DecisionKind.CLARIFICATION.value)
+        .order_by(DecisionRow.created_at.desc(), DecisionRow.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(DecisionRow.created_at >= since)
+    if until is not None:
+        query = query.where(DecisionRow.created_at < until)
+    found: list[GapQuestion] = []
+    with Session(engine) as session:
+        for at, offered, read_as, text, language, answered, escalated in session.execute(query).all():
+            deadline = _aware(at) + give_up_after
+            if answered is not None and _aware(answered) <= deadline:
+                continue
+            handed_over = escalated is not None and (answered is None or _aware(escalated) < _aware(answered))
+            if now < deadline and not handed_over:
+                continue  # still waiting for the sender's reply
+            kind = CHOICES_GIVEN_UP if offered else REPHRASE_GIVEN_UP
+            found.append(GapQuestion(read_as or text, language, kind, None, None, _aware(at)))
+    return found
+
+
+def _aware(moment: datetime) -> datetime:
+    # MIN() keeps the column's type (UTCDateTime: aware UTC); this only guards a value read without it.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def entry_match_counts(engine: Engine, since: datetime | None = None, until: datetime | None = None) -> dict[str, int]:
     """How many messages each FAQ entry answered in the window."""
     query = (
         select(DecisionRow.entry_id, func.count())
-        .where(DecisionRow.entry_id.is_not(None), DecisionRow.action == Action.ANSWER.value)
+        .where(DecisionRow.entry_id.is_not(None), DecisionRow.kind == DecisionKind.KB_ANSWER.value)
         .group_by(DecisionRow.entry_id)
     )
     if since is not None:

@@ -146,7 +146,10 @@ class Message(Base):
 
 class DecisionRow(Base):
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_decisions_created_at", "created_at"),
+        Index("ix_decisions_kind_created_at", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
@@ -158,6 +161,13 @@ class DecisionRow(Base):
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None] = mapped_column(Integer)
     reply_kind: Mapped[str | None] = mapped_column(String(64))
+    # assistant.messages.DecisionKind: only "kb_answer" counts as answered (migration 0006 filled older rows).
+    kind: Mapped[str | None] = mapped_column(String(16))
+    # A clarification's offered choices ([{"label", "payload"}]), the next message's pick method, and the text a
+    # short follow-up was decided on when it was read with the previous question.
+    choices: Mapped[list[dict[str, str]] | None] = mapped_column(json_type())
+    picked: Mapped[str | None] = mapped_column(String(16))
+    read_as: Mapped[str | None] = mapped_column(Text)
     # The reply the engine chose, kept even when it was never sent (moderated, failed, human took over).
     reply: Mapped[str | None] = mapped_column(Text)
     suggested_answer: Mapped[str | None] = mapped_column(Text)
@@ -229,6 +239,8 @@ class Outbound(Base):
     platform: Mapped[str] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    # The options offered with the text ([{"label", "payload"}], see assistant.messages.Choice); NULL for none.
+    choices: Mapped[list[dict[str, str]] | None] = mapped_column(json_type())
     # Who speaks: the bot's replies and a person's replies from the console share the one delivery path.
     author: Mapped[str] = mapped_column(String(16), default="bot")
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

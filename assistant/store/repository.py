@@ -9,13 +9,23 @@ from datetime import datetime
 from types import EllipsisType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, case, func, literal, select, text, update
+from sqlalchemy import ColumnElement, Engine, case, func, literal, null, select, text, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from assistant.messages import Action, ConversationState, Decision, HandoffState, Priority
+from assistant.messages import (
+    Action,
+    Choice,
+    ConversationState,
+    Decision,
+    DecisionKind,
+    EscalationReason,
+    HandoffState,
+    PickMethod,
+    Priority,
+)
 from assistant.store.db import SUPPORTED_BACKENDS, Transactions, make_engine
 from assistant.store.models import (
     ACTIVE_ESCALATION_STATUSES,
@@ -36,6 +46,13 @@ REPLY_AUTHORS = ("bot", "agent", "system")
 MAX_ERROR_CHARS = 4000
 # How often open_escalation retries when the escalation it collided with was resolved in between (PostgreSQL).
 _ESCALATION_ATTEMPTS = 5
+# The decisions about a customer question (not a greeting, a complaint or silence): the previous turn that a short
+# follow-up is read with. Escalations count only for these reasons, where the question itself went unanswered.
+_QUESTION_ESCALATIONS = (
+    EscalationReason.LOW_CONFIDENCE.value,
+    EscalationReason.OUT_OF_SCOPE.value,
+    EscalationReason.IN_HOURS_POLICY.value,
+)
 
 
 class NotFoundError(LookupError):
@@ -79,6 +96,10 @@ class DecisionRecord:
     scores: dict[str, float]
     latency_ms: float
     created_at: datetime
+    kind: DecisionKind | None = None
+    choices: tuple[Choice, ...] = ()
+    picked: PickMethod | None = None
+    read_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,8 @@ class OutboundRecord:
     sent_at: datetime | None
     author: str = "bot"
     agent_id: int | None = None
+    # Quick replies / buttons sent with the text, stored with the reservation so every attempt sends the same.
+    choices: tuple[Choice, ...] = ()
     # Derived, so callers need not know which statuses may be (re)sent.
     sendable: bool = field(init=False)
 
@@ -195,7 +218,15 @@ def _decision_record(row: DecisionRow) -> DecisionRecord:
         scores=dict(row.scores),
         latency_ms=row.latency_ms,
         created_at=row.created_at,
+        kind=DecisionKind(row.kind) if row.kind is not None else None,
+        choices=_choices(row.choices),
+        picked=PickMethod(row.picked) if row.picked is not None else None,
+        read_as=row.read_as,
     )
+
+
+def _choices(stored: list[dict[str, str]] | None) -> tuple[Choice, ...]:
+    return tuple(Choice(str(c["label"]), str(c["payload"])) for c in stored or ())
 
 
 def _message_record(row: Message, decision: DecisionRow | None) -> MessageRecord:
@@ -256,6 +287,7 @@ def _outbound_record(row: Outbound) -> OutboundRecord:
         sent_at=row.sent_at,
         author=row.author,
         agent_id=row.agent_id,
+        choices=_choices(row.choices),
     )
 
 
@@ -365,7 +397,10 @@ class Store(Transactions):
                 raise NotFoundError(f"conversation {conversation_id}")
 
     def conversation_state(self, conversation_id: int) -> ConversationState:
-        """What the engine needs; `turns` counts the customer's messages recorded so far."""
+        """What the engine needs; `turns` counts the customer's messages recorded so far. The offered choices are
+        those of the latest decided customer message; the previous question is the latest decided one that was a
+        question (a KB answer, a clarification, or an escalation because the KB had no confident answer), read as
+        the engine read it."""
         with self._read() as session:
             row = session.get(Conversation, conversation_id)
             if row is None:
@@ -375,12 +410,38 @@ class Store(Transactions):
                     Message.conversation_id == conversation_id, Message.direction == "in"
                 )
             )
-            return ConversationState(
+            decided = (
+                select(Message, DecisionRow)
+                .join(DecisionRow, DecisionRow.message_id == Message.id)
+                .where(Message.conversation_id == conversation_id, Message.direction == "in")
+                .order_by(Message.created_at.desc(), Message.id.desc())
+                .limit(1)
+            )
+            latest = session.execute(decided).first()
+            question = session.execute(
+                decided.where(
+                    (DecisionRow.kind.in_((DecisionKind.KB_ANSWER.value, DecisionKind.CLARIFICATION.value)))
+                    | (
+                        (DecisionRow.kind == DecisionKind.ESCALATION.value)
+                        & DecisionRow.reason.in_(_QUESTION_ESCALATIONS)
+                    )
+                )
+            ).first()
+            state = ConversationState(
                 handoff=HandoffState(row.handoff),
                 rephrase_asked=row.rephrase_asked,
                 holding_reply_sent=row.holding_reply_sent,
                 turns=int(turns or 0),
+                language=row.language,
+                offered_choices=list(_choices(latest[1].choices)) if latest is not None else [],
             )
+            if question is not None:
+                message, decision = question
+                answered = decision.kind == DecisionKind.KB_ANSWER.value or decision.reason == "in_hours_policy"
+                state.previous_text = decision.read_as or message.text
+                state.previous_entry_id = decision.entry_id if answered else None
+                state.previous_at = message.created_at
+            return state
 
     # Messages and decisions
 
@@ -460,6 +521,11 @@ class Store(Transactions):
                     queue=decision.queue,
                     priority=int(decision.priority) if decision.priority is not None else None,
                     reply_kind=decision.reply_kind,
+                    kind=decision.kind.value if decision.kind is not None else None,
+                    # null(), not None: None would be stored as the JSON value null, which IS NULL does not find.
+                    choices=[{"label": c.label, "payload": c.payload} for c in decision.choices] or null(),
+                    picked=decision.picked.value if decision.picked is not None else None,
+                    read_as=decision.read_as,
                     reply=decision.reply,
                     suggested_answer=decision.suggested_answer,
                     # float(): numpy scalars are not JSON serialisable.
@@ -705,6 +771,7 @@ class Store(Transactions):
         at: datetime | None = None,
         author: str = "bot",
         agent_id: int | None = None,
+        choices: Sequence[Choice] = (),
     ) -> tuple[OutboundRecord, bool]:
         """(row, created): the send for this key; an existing key returns its row unchanged, created False."""
         with self._write() as session:
@@ -717,6 +784,7 @@ class Store(Transactions):
                     platform=platform,
                     mode=mode,
                     text=text,
+                    choices=[{"label": c.label, "payload": c.payload} for c in choices] or None,
                     author=author,
                     agent_id=agent_id,
                     status="pending",
@@ -823,6 +891,28 @@ class Store(Transactions):
         )
         with self._read() as session:
             return {str(action): int(count) for action, count in session.execute(query).all()}
+
+    def kind_counts(self, since: datetime) -> dict[str, int]:
+        """How many decisions of each kind were taken since `since`; "kb_answer" is the count of answers.
+        Decisions recorded without a kind (made outside the policy) count as "unknown"."""
+        query = select(DecisionRow.kind, func.count()).where(DecisionRow.created_at >= since).group_by(DecisionRow.kind)
+        with self._read() as session:
+            return {str(kind or "unknown"): int(count) for kind, count in session.execute(query).all()}
+
+    def clarification_counts(self, since: datetime) -> dict[str, int]:
+        """Clarifications since `since`: choices offered, requests to rephrase, and picks resolved (to an entry's
+        answer, or to a person)."""
+        offered = (DecisionRow.kind == DecisionKind.CLARIFICATION.value) & DecisionRow.choices.is_not(None)
+        rephrase = (DecisionRow.kind == DecisionKind.CLARIFICATION.value) & DecisionRow.choices.is_(None)
+        picked = DecisionRow.picked.is_not(None)
+        to_person = picked & (DecisionRow.kind == DecisionKind.ESCALATION.value)
+        query = select(
+            *(func.count(case((condition, 1))) for condition in (offered, rephrase, picked, to_person))
+        ).where(DecisionRow.created_at >= since)
+        with self._read() as session:
+            counts = session.execute(query).one()
+        names = ("choices_offered", "rephrase_asked", "picks_resolved", "picks_for_a_person")
+        return {name: int(count) for name, count in zip(names, counts, strict=True)}
 
     def escalations_by_reason(self, since: datetime) -> dict[str, int]:
         """How many escalations were opened for each reason since `since`."""

@@ -62,7 +62,7 @@ def test_migrate_is_idempotent(database_url: str) -> None:
     migrate(database_url)
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == head_revision() == "0004"
+        assert current_revision(engine) == head_revision() == "0006"
         tables = set(inspect(engine).get_table_names())
         assert {"conversations", "messages", "decisions", "escalations", "outbound", "alembic_version"} <= tables
     finally:
@@ -232,7 +232,7 @@ def test_history_state_and_updates(store: Store) -> None:
     assert record.handoff is HandoffState.HUMAN and record.assigned_agent == "eve" and record.language == "pl"
     assert record.last_bot_reply_at == T0 + timedelta(seconds=2)
     assert store.conversation_state(conversation_id) == ConversationState(
-        handoff=HandoffState.HUMAN, rephrase_asked=True, holding_reply_sent=True, turns=1
+        handoff=HandoffState.HUMAN, rephrase_asked=True, holding_reply_sent=True, turns=1, language="pl"
     )
     store.update_conversation(conversation_id, assigned_agent=None)
     assert store.conversation_by_id(conversation_id).assigned_agent is None
