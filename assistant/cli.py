@@ -460,6 +460,12 @@ def kb_check(kb_dir: Path | None, data_dir: Path | None) -> None:
 )
 @click.option("--status", type=click.Choice(["published", "draft"]), default="published", show_default=True)
 @click.option(
+    "--responses",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Rasa only: the domain/responses file with the `utter_faq/...` answers (else SOURCE's own `responses:`).",
+)
+@click.option("--lang", help="Rasa only: the language of the examples and answers (default: the default language).")
+@click.option(
     "--to-db",
     is_flag=True,
     help="Into the editor's database instead of the YAML: SOURCE is a KB folder (YAML, statuses kept) or a "
@@ -467,23 +473,51 @@ def kb_check(kb_dir: Path | None, data_dir: Path | None) -> None:
 )
 @folder_options
 def kb_import(
-    source: Path, target_file: str, status: str, to_db: bool, kb_dir: Path | None, data_dir: Path | None
+    source: Path,
+    target_file: str,
+    status: str,
+    responses: Path | None,
+    lang: str | None,
+    to_db: bool,
+    kb_dir: Path | None,
+    data_dir: Path | None,
 ) -> None:
-    """Import CSV/TSV/JSONL rows (entry_id, question, answer, lang) into the KB's YAML; all or nothing."""
+    """Import CSV/TSV/JSONL rows (entry_id, question, answer, lang) or a Rasa NLU file's `faq/...` retrieval
+    intents into the KB's YAML; all or nothing. Names that are not valid ids are kept as labels."""
     settings = settings_from(kb_dir, data_dir)
     if to_db:
         _kb_import_to_db(settings, source)
         return
     if source.is_dir():
-        fail(ValueError(f"{source} is a folder: import a CSV/TSV/JSONL file, or a KB folder with --to-db"))
+        fail(ValueError(f"{source} is a folder: import a CSV/TSV/JSONL or Rasa file, or a KB folder with --to-db"))
+    is_rasa = source.suffix.lower() in (".yml", ".yaml")
+    if not is_rasa and (responses is not None or lang is not None):
+        fail(ValueError("--responses and --lang are for Rasa files (.yml); a table has a `lang` column"))
     try:
-        summary = import_file(source, settings.kb_dir, target_file=target_file, status=status)
+        summary = import_file(
+            source,
+            settings.kb_dir,
+            target_file=target_file,
+            status=status,
+            responses=responses,
+            lang=(lang or settings.default_language) if is_rasa else None,
+        )
     except USER_ERRORS as error:
         fail(error)
+    if summary.derived_ids:
+        click.echo("ids derived from names that are not valid ids (the name is kept as the entry's label):")
+        for derived in summary.derived_ids:
+            why = "  (nothing of the name fits an id: a hash of it)" if derived.hashed else ""
+            click.echo(f"  {derived.original} -> {derived.entry_id}{why}")
+    if summary.skipped_rows:
+        rows = ", ".join(str(n) for n in summary.skipped_rows)
+        click.secho(f"warning: {source}: skipped blank row(s) {rows}", fg="yellow", err=True)
+    for note in summary.notes:
+        click.secho(f"note: {source}: {note}", fg="yellow", err=True)
     click.echo(
         f"{summary.rows} rows: {summary.entries_created} entries created, {summary.entries_updated} updated, "
         f"{summary.questions_added} phrasings added, {summary.answers_set} answers set; wrote "
-        f"{', '.join(str(p) for p in summary.files_written)}. Run `assistant train` to use them."
+        f"{', '.join(str(p) for p in summary.files_written) or 'nothing'}. Run `assistant train` to use them."
     )
 
 

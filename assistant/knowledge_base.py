@@ -22,6 +22,7 @@ ANSWER_PLACEHOLDERS = frozenset(
     {"first_name", "brand", "support_email", "help_center_url", "community_url", "order_tracking_url"}
 )
 KB_FILE_SUFFIXES = (".yml", ".yaml")
+MAX_LABEL_LENGTH = 200
 
 
 class KnowledgeBaseError(ValueError):
@@ -44,10 +45,18 @@ class KBEntry:
     status: str = "published"
     source_file: str | None = None
     source_line: int | None = None
+    # The name the team gave the entry where it is not a valid id (`Refund_Not_Showing`, `faq/ask_name`);
+    # kept by `kb import` so editors and reports can show it. None: the id is the name.
+    label: str | None = None
 
     @property
     def is_published(self) -> bool:
         return self.status == "published"
+
+    @property
+    def display_name(self) -> str:
+        """What editors and reports show for the entry: its label if it has one, else its id."""
+        return self.label or self.id
 
     @property
     def languages(self) -> list[str]:
@@ -61,8 +70,10 @@ class KBEntry:
         return self.languages[0]
 
     def to_yaml_dict(self) -> dict[str, Any]:
+        # `label` only when set, so entries without one serialise (and checksum) exactly as before labels.
         return {
             "id": self.id,
+            **({"label": self.label} if self.label is not None else {}),
             "tags": list(self.tags),
             "status": self.status,
             "questions": {lang: list(qs) for lang, qs in sorted(self.questions.items())},
@@ -145,7 +156,7 @@ def _entry_from_mapping(raw: Any, path: Path, fallback_line: int | None) -> KBEn
     if not isinstance(raw, dict):
         raise KnowledgeBaseError(path, fallback_line, "each item of `entries` must be a mapping")
     line = raw.pop("__line__", fallback_line)
-    known = {"id", "tags", "status", "questions", "answers"}
+    known = {"id", "label", "tags", "status", "questions", "answers"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise KnowledgeBaseError(path, line, f"unknown field(s) {unknown}; allowed: {sorted(known)}")
@@ -153,6 +164,9 @@ def _entry_from_mapping(raw: Any, path: Path, fallback_line: int | None) -> KBEn
     if not isinstance(entry_id, str) or not ENTRY_ID_PATTERN.match(entry_id):
         raise KnowledgeBaseError(path, line, f"`id` must be lowercase letters, digits, '-' or '_', got {entry_id!r}")
     where = f"entry {entry_id!r}"
+    label = raw.get("label")
+    if label is not None and (not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL_LENGTH):
+        raise KnowledgeBaseError(path, line, f"{where}: `label` must be text of 1-{MAX_LABEL_LENGTH} characters")
     status = raw.get("status", "published")
     if status not in STATUSES:
         raise KnowledgeBaseError(path, line, f"{where}: `status` must be one of {list(STATUSES)}, got {status!r}")
@@ -177,6 +191,7 @@ def _entry_from_mapping(raw: Any, path: Path, fallback_line: int | None) -> KBEn
         status=status,
         source_file=path.name,
         source_line=line,
+        label=label.strip() if label is not None else None,
     )
 
 
@@ -208,6 +223,18 @@ def _language_map(
     return result
 
 
+def yaml_error(path: Path, error: yaml.YAMLError) -> KnowledgeBaseError:
+    """A YAML syntax error as a KnowledgeBaseError naming the file and line (and where the block began)."""
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return KnowledgeBaseError(path, None, f"invalid YAML: {error}")
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark is not None else None
+    detail = f"invalid YAML: {error.problem or error}"
+    if error.context and error.context_mark is not None and error.context_mark.line + 1 != line:
+        detail += f" ({error.context} started on line {error.context_mark.line + 1})"
+    return KnowledgeBaseError(path, line, detail)
+
+
 def load_file(path: Path) -> list[KBEntry]:
     """Entries of one YAML file; any problem raises KnowledgeBaseError naming the file and line."""
     try:
@@ -216,15 +243,8 @@ def load_file(path: Path) -> list[KBEntry]:
         raise KnowledgeBaseError(path, None, f"not UTF-8 text ({error})") from error
     try:
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
-        detail = f"invalid YAML: {error.problem or error}"
-        if error.context and error.context_mark is not None and error.context_mark.line + 1 != line:
-            detail += f" ({error.context} started on line {error.context_mark.line + 1})"
-        raise KnowledgeBaseError(path, line, detail) from error
     except yaml.YAMLError as error:
-        raise KnowledgeBaseError(path, None, f"invalid YAML: {error}") from error
+        raise yaml_error(path, error) from error
     if document is None:
         return []
     if not isinstance(document, dict) or not isinstance(document.get("entries"), list):

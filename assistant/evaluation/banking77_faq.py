@@ -4,7 +4,6 @@ questions the calibrated model answers at ≥97% precision, and how often unknow
 from __future__ import annotations
 
 import csv
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from assistant.calibration import choose_threshold, risk_coverage
+from assistant.entry_ids import derive_entry_id
 from assistant.evaluation.banking77 import Banking77, load_banking77
 from assistant.evaluation.common import EvalContext, SectionResult, console, pct, table, target_mark
 from assistant.intent_model import FAQ_PREFIX, LOGISTIC, NEIGHBOURS, IntentModel, training_examples
@@ -30,8 +30,9 @@ PLOT_FILE = "risk_coverage.png"
 
 
 def entry_id_of(category: str) -> str:
-    # KB ids are [a-z0-9_-]: one BANKING77 category is capitalised ("Refund_not_showing_up"), one ends in "?".
-    return re.sub(r"[^a-z0-9-]+", "-", category.lower().replace("_", "-")).strip("-")
+    # The importer's own derivation: the CSV carries the categories as written ("Refund_not_showing_up",
+    # "reverted_card_payment?"), as a team's spreadsheet would, and `kb import` makes the ids.
+    return derive_entry_id(category).entry_id
 
 
 def build_kb(texts: list[str], categories: list[str], kb_dir: Path) -> KnowledgeBase:
@@ -42,11 +43,10 @@ def build_kb(texts: list[str], categories: list[str], kb_dir: Path) -> Knowledge
         writer = csv.DictWriter(handle, fieldnames=["entry_id", "question", "answer", "lang"])
         writer.writeheader()
         for text, category in zip(texts, categories, strict=True):
-            entry_id = entry_id_of(category)
             # One answer per entry is enough; the importer refuses a new entry without any answer.
-            answer = "" if entry_id in answered else f"Here is how {category.replace('_', ' ')} works at our bank."
-            answered.add(entry_id)
-            writer.writerow({"entry_id": entry_id, "question": text, "answer": answer, "lang": "en"})
+            answer = "" if category in answered else f"Here is how {category.replace('_', ' ')} works at our bank."
+            answered.add(category)
+            writer.writerow({"entry_id": category, "question": text, "answer": answer, "lang": "en"})
     import_file(source, kb_dir, target_file="banking77.yml", status="published")
     return load_knowledge_base(kb_dir)
 
