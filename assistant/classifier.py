@@ -13,6 +13,7 @@ import faiss
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
 # Multi-threaded OpenBLAS on these small matrices spins instead of working: measured 23 s vs 1.6 s for one
@@ -28,12 +29,38 @@ def single_blas_thread() -> AbstractContextManager[object]:
 @dataclass(frozen=True)
 class Ranking:
     """Per query: the best classes (ids into `classes`) with their probabilities, best first; the similarity of
-    the nearest training example of the best class; and how far the nearest examples agree with it (0..1)."""
+    the nearest training example of the best class; how far the nearest examples agree with it (0..1); and how much
+    closer the query is to the best class's centroid than to any other class's (the prototype margin)."""
 
     class_ids: np.ndarray
     probs: np.ndarray
     similarity: np.ndarray
     agreement: np.ndarray
+    centroid_margin: np.ndarray
+
+
+def class_centroids(vectors: np.ndarray, class_ids: np.ndarray, classes: int) -> np.ndarray:
+    """The normalised mean of each class's training vectors (its prototype)."""
+    sums = np.zeros((classes, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, class_ids, vectors)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return np.ascontiguousarray(sums / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def centroid_margins(vectors: np.ndarray, centroids: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Per query: cosine to the best class's centroid minus the highest cosine to any other class's centroid. It does
+    not depend on how many examples or classes there are, and a question in another language than the KB shifts
+    both terms alike: on our cross-lingual set it ranks right answers far better than the top probability."""
+    if len(vectors) == 0:
+        return np.zeros(0)
+    with single_blas_thread():
+        sims = vectors @ centroids.T
+    rows = np.arange(len(vectors))
+    own = sims[rows, best]
+    if centroids.shape[0] < 2:
+        return np.asarray(own, dtype=np.float64)
+    sims[rows, best] = -np.inf
+    return np.asarray(own - sims.max(axis=1), dtype=np.float64)
 
 
 class RankingClassifier(Protocol):
@@ -60,6 +87,7 @@ class EmbeddingClassifier:
         self._model: LogisticRegression | None = None
         self._train_vectors = np.zeros((0, 0), dtype=np.float32)
         self._train_class_ids = np.zeros(0, dtype=np.int64)
+        self._centroids = np.zeros((0, 0), dtype=np.float32)
 
     def fit(self, vectors: np.ndarray, labels: Sequence[str]) -> EmbeddingClassifier:
         classes = sorted(set(labels))
@@ -75,6 +103,7 @@ class EmbeddingClassifier:
         index = {c: i for i, c in enumerate(self.classes)}
         self._train_vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._train_class_ids = np.array([index[label] for label in labels], dtype=np.int64)
+        self._centroids = class_centroids(self._train_vectors, self._train_class_ids, len(self.classes))
         return self
 
     def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
@@ -109,6 +138,7 @@ class EmbeddingClassifier:
             probs=np.take_along_axis(probs, order, axis=1),
             similarity=per_class[rows, order[:, 0]].astype(np.float64),
             agreement=(nearest_class == order[:, 0]).astype(np.float64),
+            centroid_margin=centroid_margins(vectors, self._centroids, order[:, 0]),
         )
 
 
@@ -123,6 +153,7 @@ class NeighbourClassifier:
         self.classes: list[str] = []
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._class_ids = np.zeros(0, dtype=np.int64)
+        self._centroids = np.zeros((0, 0), dtype=np.float32)
         self._index: faiss.Index | None = None
 
     def fit(self, vectors: np.ndarray, labels: Sequence[str]) -> NeighbourClassifier:
@@ -133,6 +164,7 @@ class NeighbourClassifier:
         index = {c: i for i, c in enumerate(self.classes)}
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._class_ids = np.array([index[label] for label in labels], dtype=np.int64)
+        self._centroids = class_centroids(self._vectors, self._class_ids, len(self.classes))
         self._index = None  # built by ready() or the first rank(): a publish that only saves the model skips it
         return self
 
@@ -172,7 +204,8 @@ class NeighbourClassifier:
             probs[row, :n] = [votes[c] / total for c in ranked[:n]]
             similarity[row] = best[ranked[0]]
             agreement[row] = float(found[0] == ranked[0])
-        return Ranking(class_ids, probs, similarity, agreement)
+        margin = centroid_margins(np.ascontiguousarray(vectors, dtype=np.float32), self._centroids, class_ids[:, 0])
+        return Ranking(class_ids, probs, similarity, agreement, margin)
 
     def __getstate__(self) -> dict[str, Any]:
         # FAISS indexes do not pickle; the vectors do, and the flat index is rebuilt from them in milliseconds.
@@ -185,16 +218,22 @@ class NeighbourClassifier:
 
 
 def _empty_ranking(top: int) -> Ranking:
-    return Ranking(np.zeros((0, top), dtype=np.int64), np.zeros((0, top)), np.zeros(0), np.zeros(0))
+    return Ranking(np.zeros((0, top), dtype=np.int64), np.zeros((0, top)), np.zeros(0), np.zeros(0), np.zeros(0))
+
+
+# Bumped whenever confidence_features changes, so a model saved with other features is refused, not misread.
+FEATURES_VERSION = 2
+FEATURE_COUNT = 5
 
 
 def confidence_features(ranking: Ranking) -> np.ndarray:
-    """[top probability, margin to the runner-up, similarity to the top class's nearest example, kNN agreement]."""
+    """[top probability, margin to the runner-up, similarity to the top class's nearest example, kNN agreement,
+    prototype (centroid) margin]."""
     if len(ranking.probs) == 0:
-        return np.zeros((0, 4))
+        return np.zeros((0, FEATURE_COUNT))
     second = ranking.probs[:, 1] if ranking.probs.shape[1] > 1 else np.zeros(len(ranking.probs))
     top = ranking.probs[:, 0]
-    return np.column_stack([top, top - second, ranking.similarity, ranking.agreement])
+    return np.column_stack([top, top - second, ranking.similarity, ranking.agreement, ranking.centroid_margin])
 
 
 class ConfidenceCalibrator:
@@ -202,19 +241,26 @@ class ConfidenceCalibrator:
 
     def __init__(self) -> None:
         self._model: LogisticRegression | None = None
+        self._scaler: StandardScaler | None = None
         self._constant: float | None = None
 
-    def fit(self, features: np.ndarray, correct: np.ndarray) -> ConfidenceCalibrator:
+    def fit(self, features: np.ndarray, correct: np.ndarray, weights: np.ndarray | None = None) -> ConfidenceCalibrator:
+        """`weights` count each row (out-of-scope rows weigh what the expected out-of-scope share says)."""
         if correct.all() or not correct.any():
-            self._constant = float(correct.mean()) if len(correct) else 0.0
+            self._constant = float(np.average(correct, weights=weights)) if len(correct) else 0.0
             return self
+        # The features live on different scales (a probability, a margin of a few hundredths): standardise them,
+        # so the regularisation does not silence the small-ranged ones.
+        self._scaler = StandardScaler().fit(features, sample_weight=weights)
         with single_blas_thread():
-            self._model = LogisticRegression(C=1.0, max_iter=1000).fit(features, correct.astype(int))
+            self._model = LogisticRegression(C=1.0, max_iter=1000).fit(
+                self._scaler.transform(features), correct.astype(int), sample_weight=weights
+            )
         return self
 
     def confidence(self, features: np.ndarray) -> np.ndarray:
         if self._constant is not None:
             return np.full(len(features), self._constant)
-        if self._model is None:
+        if self._model is None or self._scaler is None:
             raise RuntimeError("calibrator is not fitted")
-        return np.asarray(self._model.predict_proba(features)[:, 1])
+        return np.asarray(self._model.predict_proba(self._scaler.transform(features))[:, 1])

@@ -130,6 +130,13 @@ def train(kb_dir: Path | None, data_dir: Path | None) -> None:
         f"in-scope accuracy {r.in_scope_accuracy:.1%}; questions of held-out intents escalated "
         f"{r.held_out_escalated:.1%}; out-of-scope similarity floor {r.out_of_scope_similarity:.3f}"
     )
+    click.echo(
+        f"calibrated for {r.out_of_scope_share:.0%} of messages out of scope (policy.out_of_scope_share), on "
+        f"{r.calibration_rows} held-out predictions ({r.out_of_scope_rows} out of scope, {r.cross_lingual_rows} "
+        f"in a language the KB lacks)"
+    )
+    sureness = "reliable" if r.calibration_reliable else "NOT reliable: threshold set on the lower bound (safe side)"
+    click.echo(f"how sure: precision is at least {r.precision_lower_bound:.1%} with 90% confidence ({sureness})")
     for warning in r.warnings[:10]:
         click.secho(f"warning: {warning}", fg="yellow")
     click.echo(f"trained in {r.seconds:.1f}s → {settings.models_dir}")

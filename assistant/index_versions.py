@@ -28,7 +28,7 @@ import faiss
 import numpy as np
 
 from assistant.embeddings import Encoder
-from assistant.intent_model import IntentModel, ModelMismatchError, matcher_for, training_examples
+from assistant.intent_model import IntentModel, ModelMismatchError, matcher_for, training_set
 from assistant.knowledge_base import KBEntry, KnowledgeBase, version_of_snapshot
 from assistant.nlu_data import load_nlu
 from assistant.retrieval import INDEX_FILE, META_FILE, FaqIndex, IndexMismatchError, Phrasing, phrasings_of
@@ -375,7 +375,8 @@ def build_version(
         added = None if before is None else [i for i, p in enumerate(phrasings) if (p.entry_id, p.text) not in before]
         index = FaqIndex.from_vectors(phrasing_vectors, phrasings, encoder.name, kb_version)
 
-        texts, labels, _conflicts = training_examples(published, load_nlu(settings.nlu_file))
+        found = training_set(published, load_nlu(settings.nlu_file))
+        texts, labels = found.texts, found.labels
         checksum = _training_checksum(texts, labels, settings)
         if previous is None and previous_model is None:
             # First version: the legacy model is reusable when it was trained for exactly this KB.
@@ -397,6 +398,7 @@ def build_version(
             and not recalibrate
             and previous_model.takes_examples_without_training
             and previous_model.report.target_precision == settings.policy.target_precision
+            and previous_model.report.out_of_scope_share == settings.policy.out_of_scope_share
         ):
             update = "extended"
             intents = previous_model.with_examples(cache.encode(texts, encoder), list(labels), kb_version)
@@ -414,6 +416,8 @@ def build_version(
                 seed=models.random_seed,
                 matcher=matcher,
                 calibration_rows=models.calibration_rows,
+                languages=found.languages,
+                out_of_scope_share=settings.policy.out_of_scope_share,
             )
         retrained = update == "trained"
 
@@ -477,7 +481,7 @@ def _phrasing_keys(directory: Path) -> set[tuple[str, str]] | None:
 
 
 def _published_copy(entry: KBEntry) -> KBEntry:
-    return KBEntry(entry.id, entry.questions, entry.answers, list(entry.tags), "published")
+    return KBEntry(entry.id, entry.questions, entry.answers, list(entry.tags), "published", label=entry.label)
 
 
 def _load_model(directory: Path, model: str, kb_version: str) -> IntentModel | None:

@@ -12,8 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.calibration import OutOfFold, ThresholdChoice, choose_threshold, out_of_fold
+from assistant.calibration import (
+    OutOfFold,
+    ThresholdChoice,
+    choose_threshold,
+    out_of_fold,
+    out_of_scope_weights,
+    wilson_lower_bound,
+)
 from assistant.classifier import (
+    FEATURES_VERSION,
     ConfidenceCalibrator,
     EmbeddingClassifier,
     NeighbourClassifier,
@@ -22,7 +30,9 @@ from assistant.classifier import (
 )
 from assistant.embeddings import Encoder
 from assistant.knowledge_base import KnowledgeBase
+from assistant.language_balance import calibration_only
 from assistant.nlu_data import NluExample
+from assistant.settings import PolicyConfig
 
 FAQ_PREFIX = "faq:"
 INTENT_PREFIX = "intent:"
@@ -32,6 +42,12 @@ REPORT_FILE = "intent_model.json"
 
 LOGISTIC = "logistic"
 NEIGHBOURS = "neighbours"
+# The share of traffic with no answer in the KB that the threshold is calibrated for: its one home is the setting.
+DEFAULT_OUT_OF_SCOPE_SHARE: float = PolicyConfig.model_fields["out_of_scope_share"].default
+# One-sided 90% Wilson bound: the "how sure" of `assistant train`, and the safe side when the estimate is thin.
+CONFIDENCE_Z = 1.2816
+# The estimate is called reliable when its lower bound is within this of the target precision.
+RELIABLE_WITHIN = 0.03
 
 
 def matcher_for(kind: str, classes: int, neighbours_from: int) -> str:
@@ -88,17 +104,34 @@ class TrainingReport:
     # Examples the calibration was fitted on; a neighbours model takes new examples without recalibrating
     # until they differ from these by `models.recalibrate_share`.
     calibrated_examples: int = 0
+    features_version: int = FEATURES_VERSION
+    # The calibration's assumption and how sure it is (see IntentModel.train_on_vectors).
+    out_of_scope_share: float = DEFAULT_OUT_OF_SCOPE_SHARE
+    precision_lower_bound: float = 0.0
+    calibration_reliable: bool = True
+    calibration_rows: int = 0
+    out_of_scope_rows: int = 0
+    cross_lingual_rows: int = 0
 
 
-def training_examples(kb: KnowledgeBase, nlu: list[NluExample]) -> tuple[list[str], list[str], list[str]]:
-    """Texts and labels; a text claimed by two classes is kept once, for the first, and reported."""
+@dataclass(frozen=True)
+class TrainingSet:
+    texts: list[str]
+    labels: list[str]
+    languages: list[str]
+    conflicts: list[str]
+
+
+def training_set(kb: KnowledgeBase, nlu: list[NluExample]) -> TrainingSet:
+    """Texts, labels and languages; a text claimed by two classes is kept once, for the first, and reported."""
     texts: list[str] = []
     labels: list[str] = []
+    languages: list[str] = []
     seen: dict[str, str] = {}
     conflicts: list[str] = []
-    pairs = [(q, FAQ_PREFIX + e.id) for e in kb.published() for qs in e.questions.values() for q in qs]
-    pairs += [(ex.text, INTENT_PREFIX + ex.intent) for ex in nlu]
-    for text, label in pairs:
+    triples = [(q, FAQ_PREFIX + e.id, lang) for e in kb.published() for lang, qs in e.questions.items() for q in qs]
+    triples += [(ex.text, INTENT_PREFIX + ex.intent, ex.lang or "") for ex in nlu]
+    for text, label, lang in triples:
         key = text.strip().casefold()
         if key in seen:
             if seen[key] != label:
@@ -107,7 +140,14 @@ def training_examples(kb: KnowledgeBase, nlu: list[NluExample]) -> tuple[list[st
         seen[key] = label
         texts.append(text)
         labels.append(label)
-    return texts, labels, conflicts
+        languages.append(lang)
+    return TrainingSet(texts, labels, languages, conflicts)
+
+
+def training_examples(kb: KnowledgeBase, nlu: list[NluExample]) -> tuple[list[str], list[str], list[str]]:
+    """Texts, labels and conflicts of `training_set`, for callers that need no languages."""
+    found = training_set(kb, nlu)
+    return found.texts, found.labels, found.conflicts
 
 
 def nlu_checksum(nlu: list[NluExample]) -> str:
@@ -142,13 +182,14 @@ class IntentModel:
         show_progress: bool = False,
         matcher: str = LOGISTIC,
         calibration_rows: int | None = None,
+        out_of_scope_share: float = DEFAULT_OUT_OF_SCOPE_SHARE,
     ) -> tuple[IntentModel, OutOfFold]:
         started = time.perf_counter()
-        texts, labels, conflicts = training_examples(kb, nlu)
-        vectors = encoder.encode(texts, show_progress_bar=show_progress)
+        found = training_set(kb, nlu)
+        vectors = encoder.encode(found.texts, show_progress_bar=show_progress)
         model, oof = cls.train_on_vectors(
             vectors,
-            labels,
+            found.labels,
             encoder.name,
             kb.version,
             target_precision,
@@ -157,8 +198,10 @@ class IntentModel:
             seed,
             matcher,
             calibration_rows,
+            languages=found.languages,
+            out_of_scope_share=out_of_scope_share,
         )
-        model.report.warnings.extend(conflicts)
+        model.report.warnings.extend(found.conflicts)
         model.report.seconds = time.perf_counter() - started
         return model, oof
 
@@ -175,23 +218,54 @@ class IntentModel:
         seed: int = 13,
         matcher: str = LOGISTIC,
         calibration_rows: int | None = None,
+        languages: list[str] | None = None,
+        out_of_scope_share: float = DEFAULT_OUT_OF_SCOPE_SHARE,
     ) -> tuple[IntentModel, OutOfFold]:
-        oof = out_of_fold(
-            vectors, labels, lambda: new_classifier(matcher), folds, holdout_share, seed, max_rows=calibration_rows
+        """Fit the matcher and calibrate its confidence out of fold.
+
+        With `languages`, intent examples in languages the KB barely has are kept out of the matcher and used as
+        cross-lingual calibration rows (assistant/language_balance.py). Out-of-scope rows (of classes held out of a
+        fold) are weighted to `out_of_scope_share` of the evidence. The threshold is the lowest whose weighted
+        precision reaches the target; when the 90% lower bound of that estimate falls more than RELIABLE_WITHIN
+        short of the target (too little evidence), the threshold is chosen on the lower bound instead."""
+        extra = (
+            calibration_only(labels, languages, INTENT_PREFIX)
+            if languages is not None
+            else np.zeros(len(labels), dtype=bool)
         )
-        calibrator = ConfidenceCalibrator().fit(oof.features, oof.correct)
+        train_rows = np.flatnonzero(~extra)
+        train_labels = [labels[i] for i in train_rows]
+        train_vectors = vectors[train_rows]
+        oof = out_of_fold(
+            train_vectors,
+            train_labels,
+            lambda: new_classifier(matcher),
+            folds,
+            holdout_share,
+            seed,
+            max_rows=calibration_rows,
+            extra_vectors=vectors[extra] if extra.any() else None,
+            extra_labels=[labels[i] for i in np.flatnonzero(extra)] if extra.any() else None,
+        )
+        weights = out_of_scope_weights(oof.held_out, out_of_scope_share)
+        calibrator = ConfidenceCalibrator().fit(oof.features, oof.correct, weights)
         confidence = calibrator.confidence(oof.features)
-        choice: ThresholdChoice = choose_threshold(confidence, oof.correct, target_precision)
+        choice: ThresholdChoice = choose_threshold(confidence, oof.correct, target_precision, weights=weights)
+        bound = _lower_bound(confidence, oof.correct, weights, choice.threshold)
+        reliable = choice.answered > 0 and bound >= target_precision - RELIABLE_WITHIN
+        if not reliable:
+            choice = choose_threshold(confidence, oof.correct, target_precision, weights=weights, z=CONFIDENCE_Z)
+            bound = _lower_bound(confidence, oof.correct, weights, choice.threshold)
         in_scope = ~oof.held_out
         correct_in_scope = oof.correct & in_scope
         # Below this similarity to any known phrasing almost nothing answered correctly: call it out of scope.
         oos_similarity = float(np.quantile(oof.features[correct_in_scope, 2], 0.02)) if correct_in_scope.any() else 0.0
-        classifier = new_classifier(matcher).fit(vectors, labels)
+        classifier = new_classifier(matcher).fit(train_vectors, train_labels)
         report = TrainingReport(
             model=model_name,
             kb_version=kb_version,
             classes=len(classifier.classes),
-            examples=len(labels),
+            examples=len(train_labels),
             target_precision=target_precision,
             threshold=choice.threshold,
             oof_precision=choice.precision,
@@ -203,8 +277,20 @@ class IntentModel:
             out_of_scope_similarity=oos_similarity,
             seconds=0.0,
             matcher=matcher,
-            calibrated_examples=len(labels),
+            calibrated_examples=len(train_labels),
+            out_of_scope_share=out_of_scope_share,
+            precision_lower_bound=bound,
+            calibration_reliable=reliable,
+            calibration_rows=len(oof.correct),
+            out_of_scope_rows=int(oof.held_out.sum()),
+            cross_lingual_rows=int(oof.calibration_only.sum()),
         )
+        if not reliable:
+            report.warnings.append(
+                f"too little evidence to calibrate reliably ({len(oof.correct)} held-out predictions, "
+                f"{int(oof.held_out.sum())} of them out of scope): the threshold is set where the 90% lower bound of "
+                f"precision reaches {target_precision:.0%}, which answers less; more phrasings per entry help"
+            )
         return cls(classifier, calibrator, choice.threshold, oos_similarity, report), oof
 
     @property
@@ -271,6 +357,9 @@ class IntentModel:
             model = pickle.load(handle)  # noqa: S301
         if not isinstance(model, cls):
             raise ModelMismatchError(f"{path} does not hold an intent model; run `assistant train`")
+        # vars(): a report pickled before the field existed lacks it, and the dataclass default would hide that.
+        if vars(model.report).get("features_version", 1) != FEATURES_VERSION:
+            raise ModelMismatchError(f"{path} was calibrated on older confidence features; run `assistant train`")
         if model.report.model != expected_model:
             raise ModelMismatchError(
                 f"{path} was trained on embeddings of {model.report.model!r}; run `assistant train`"
@@ -281,3 +370,14 @@ class IntentModel:
                 f"{expected_kb_version}; run `assistant train`"
             )
         return model
+
+
+def _lower_bound(confidence: np.ndarray, correct: np.ndarray, weights: np.ndarray, threshold: float) -> float:
+    """The 90% lower bound of the weighted precision of what `threshold` answers (0 when it answers nothing)."""
+    mask = confidence >= threshold
+    if not mask.any():
+        return 0.0
+    w = weights[mask]
+    precision = float(np.average(correct[mask], weights=w))
+    effective = float(w.sum() ** 2 / (w**2).sum())
+    return float(wilson_lower_bound(np.array([precision]), np.array([effective]), CONFIDENCE_Z)[0])

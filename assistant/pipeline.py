@@ -197,6 +197,7 @@ def train_engine(settings: Settings, encoder: Encoder | None = None, show_progre
         show_progress=show_progress,
         matcher=matcher_for(models.matcher, classes, models.neighbours_from_classes),
         calibration_rows=models.calibration_rows,
+        out_of_scope_share=settings.policy.out_of_scope_share,
     )
     intents.save(settings.models_dir)
     signals = SignalModels.train(encoder, settings.risky_topics_file, settings.nlu_file, kb)

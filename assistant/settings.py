@@ -38,6 +38,10 @@ class PolicyConfig(BaseModel):
     """How the engine trades coverage for safety."""
 
     target_precision: float = Field(0.95, gt=0.5, le=1.0)
+    # The share of messages with no answer in the KB that the threshold is calibrated for: out-of-scope evidence
+    # is weighted to this share, so the target precision holds on such traffic. Raise it where most messages are
+    # off-topic (precision holds there, fewer questions are answered); `assistant eval --only heldout` draws the curve.
+    out_of_scope_share: float = Field(0.2, ge=0.0, lt=1.0)
     # Used only until `assistant train` has calibrated a threshold from held-out data.
     fallback_threshold: float = Field(0.9, ge=0.0, le=1.0)
     answer_in_business_hours: bool = True

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from assistant.evaluation.common import EvalContext, SectionResult, SectionSkipped, console, pct, table
-from assistant.intent_model import IntentModel, matcher_for, training_examples
+from assistant.intent_model import IntentModel, matcher_for, training_set
 from assistant.kb_import import import_file
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 from assistant.nlu_data import NluExample, load_nlu
@@ -81,22 +81,25 @@ def english_only_kb(kb: KnowledgeBase, work_dir: Path) -> KnowledgeBase:
 
 
 def train(
-    ctx: EvalContext, kb: KnowledgeBase, nlu: list[NluExample], models: ModelConfig, target: float, label: str
+    ctx: EvalContext, kb: KnowledgeBase, nlu: list[NluExample], models: ModelConfig, policy: PolicyConfig, label: str
 ) -> IntentModel:
     """The product's training (`train_engine`): KB phrasings plus the shipped intents, calibrated out of fold."""
-    texts, labels, _ = training_examples(kb, nlu)
+    found = training_set(kb, nlu)
+    texts, labels = found.texts, found.labels
     vectors = ctx.embed(texts, label)
     model, _ = IntentModel.train_on_vectors(
         vectors,
         labels,
         ctx.encoder.name,
         kb.version,
-        target,
+        policy.target_precision,
         folds=models.calibration_folds,
         holdout_share=models.holdout_share,
         seed=models.random_seed,
         matcher=matcher_for(models.matcher, len(set(labels)), models.neighbours_from_classes),
         calibration_rows=models.calibration_rows,
+        languages=found.languages,
+        out_of_scope_share=policy.out_of_scope_share,
     )
     return model
 
@@ -171,7 +174,8 @@ def run(ctx: EvalContext) -> SectionResult:
         raise SectionSkipped(f"the questions name entries that are not published in {SAMPLE_KB}: {unknown}")
     nlu = load_nlu(SAMPLE_NLU)
     models = ctx.settings.models if ctx.settings is not None else ModelConfig()
-    target = (ctx.settings.policy if ctx.settings is not None else PolicyConfig()).target_precision
+    policy = ctx.settings.policy if ctx.settings is not None else PolicyConfig()
+    target = policy.target_precision
     question_vectors = ctx.embed([q.text for q in questions], "crosslingual-questions")
 
     kbs: dict[str, dict[str, Any]] = {}
@@ -179,7 +183,7 @@ def run(ctx: EvalContext) -> SectionResult:
         english = english_only_kb(shipped, Path(tmp))
         for key, kb in (("english_only", english), ("five_languages", shipped)):
             console.log(f"crosslingual: training on the {KB_LABELS[key]} KB")
-            model = train(ctx, kb, nlu, models, target, f"crosslingual-{key}")
+            model = train(ctx, kb, nlu, models, policy, f"crosslingual-{key}")
             figures = score(model, questions, question_vectors)
             figures["entries"] = len(kb.published())
             figures["phrasings"] = sum(len(qs) for e in kb.published() for qs in e.questions.values())

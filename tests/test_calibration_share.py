@@ -1,0 +1,76 @@
+"""The out-of-scope share the threshold is calibrated for, the lower bound that says how sure it is, and the safe
+side when the evidence is thin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.calibration import choose_threshold, out_of_fold, out_of_scope_weights, wilson_lower_bound
+from assistant.classifier import FEATURE_COUNT, EmbeddingClassifier
+from assistant.intent_model import IntentModel
+from tests.test_calibration import clusters
+
+
+def test_out_of_scope_rows_weigh_the_share_they_are_given() -> None:
+    held = np.array([True] * 10 + [False] * 90)
+    weights = out_of_scope_weights(held, 0.5)
+    assert weights[held].sum() == pytest.approx(weights[~held].sum())
+    assert weights.sum() == pytest.approx(len(held))
+    assert np.all(out_of_scope_weights(np.zeros(5, dtype=bool), 0.5) == 1.0)
+
+
+def test_a_larger_out_of_scope_share_raises_the_threshold() -> None:
+    # Ten out-of-scope rows score 0.8-0.89 among in-scope rows scoring 0.5-0.99: at their natural share (10%) the
+    # target is reached below them; weighted to half the traffic they must stay unanswered.
+    in_scope = np.linspace(0.5, 0.99, 90)
+    out_scope = np.linspace(0.8, 0.89, 10)
+    confidence = np.concatenate([in_scope, out_scope])
+    correct = np.concatenate([np.ones(90, dtype=bool), np.zeros(10, dtype=bool)])
+    held = ~correct
+    natural = choose_threshold(confidence, correct, 0.9, min_answered=1)
+    half = choose_threshold(confidence, correct, 0.9, min_answered=1, weights=out_of_scope_weights(held, 0.5))
+    assert natural.threshold < 0.8 and natural.answered > half.answered
+    assert half.threshold > 0.89
+    answered = confidence >= half.threshold
+    assert not (answered & held).any()
+
+
+def test_the_lower_bound_is_stricter_and_tighter_with_more_rows() -> None:
+    few = wilson_lower_bound(np.array([1.0]), np.array([10.0]), 1.2816)[0]
+    many = wilson_lower_bound(np.array([1.0]), np.array([1000.0]), 1.2816)[0]
+    assert few < many < 1.0 and few < 0.9
+    confidence = np.linspace(0.0, 1.0, 200)
+    correct = confidence > 0.1
+    estimate = choose_threshold(confidence, correct, 0.95, min_answered=1)
+    safe = choose_threshold(confidence, correct, 0.95, min_answered=1, z=1.2816)
+    assert safe.threshold > estimate.threshold
+
+
+def test_calibration_only_rows_are_predicted_but_never_trained_on() -> None:
+    vectors, labels = clusters(seed=4, classes=5, per_class=12)
+    extra_vectors, extra_labels = vectors[:6] + 0.01, labels[:6]
+    oof = out_of_fold(
+        vectors[6:], labels[6:], EmbeddingClassifier, 3, 0.2, 3, extra_vectors=extra_vectors, extra_labels=extra_labels
+    )
+    assert oof.features.shape == (len(labels), FEATURE_COUNT)
+    assert oof.calibration_only.sum() == 6 and oof.calibration_only[-6:].all()
+    assert oof.truth[-6:] == extra_labels
+
+
+def test_a_tiny_kb_says_it_is_not_reliably_calibrated_and_takes_the_safe_side() -> None:
+    vectors, labels = clusters(seed=5, classes=3, per_class=3)
+    model, _ = IntentModel.train_on_vectors(vectors, labels, "m", "v1", target_precision=0.95, folds=3)
+    report = model.report
+    assert not report.calibration_reliable
+    assert report.precision_lower_bound < 0.95 - 0.03 or report.threshold > 1.0
+    assert any("too little evidence" in warning for warning in report.warnings)
+
+
+def test_a_well_evidenced_kb_is_reliable_and_records_its_assumption() -> None:
+    vectors, labels = clusters(seed=6, classes=10, per_class=40)
+    model, _ = IntentModel.train_on_vectors(vectors, labels, "m", "v1", target_precision=0.95, out_of_scope_share=0.4)
+    report = model.report
+    assert report.out_of_scope_share == 0.4
+    assert report.calibration_reliable and report.precision_lower_bound >= 0.92
+    assert report.calibration_rows == len(labels) and report.out_of_scope_rows > 0
