@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import assistant.evaluation.heldout as heldout
 from assistant.evaluation import banking77, banking77_faq, covid, crosslingual, language, latency, leyzer, sentiment
 from assistant.evaluation.common import EvalContext, SectionResult, SectionSkipped, console
 from assistant.settings import Settings
@@ -27,6 +28,7 @@ SECTIONS: dict[str, tuple[str, Callable[[EvalContext], SectionResult]]] = {
     language.NAME: (language.TITLE, language.run),
     leyzer.NAME: (leyzer.TITLE, leyzer.run),
     crosslingual.NAME: (crosslingual.TITLE, crosslingual.run),
+    heldout.NAME: (heldout.TITLE, heldout.run),
     latency.NAME: (latency.TITLE, latency.run),
 }
 REPORT_FILE = "report.md"
