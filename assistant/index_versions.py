@@ -29,6 +29,7 @@ import numpy as np
 
 from assistant.embeddings import Encoder
 from assistant.intent_model import IntentModel, ModelMismatchError, matcher_for, training_set
+from assistant.intent_training import train_as_configured
 from assistant.knowledge_base import KBEntry, KnowledgeBase, version_of_snapshot
 from assistant.nlu_data import load_nlu
 from assistant.retrieval import INDEX_FILE, META_FILE, FaqIndex, IndexMismatchError, Phrasing, phrasings_of
@@ -405,19 +406,8 @@ def build_version(
             recalibrate_due = intents.calibration_drift(len(labels)) > models.recalibrate_share
         else:
             update = "trained"
-            intents, _ = IntentModel.train_on_vectors(
-                cache.encode(texts, encoder),
-                labels,
-                encoder.name,
-                kb_version,
-                settings.policy.target_precision,
-                folds=models.calibration_folds,
-                holdout_share=models.holdout_share,
-                seed=models.random_seed,
-                matcher=matcher,
-                calibration_rows=models.calibration_rows,
-                languages=found.languages,
-                out_of_scope_share=settings.policy.out_of_scope_share,
+            intents, _ = train_as_configured(
+                cache.encode(texts, encoder), found, encoder.name, kb_version, models, settings.policy, matcher
             )
         retrained = update == "trained"
 

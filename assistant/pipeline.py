@@ -15,7 +15,8 @@ import faiss
 from assistant.business_hours import BusinessHours
 from assistant.embeddings import Encoder, shared_encoder
 from assistant.followup import previous_question, read_follow_up
-from assistant.intent_model import IntentModel, matcher_for, training_examples
+from assistant.intent_model import IntentModel, training_set
+from assistant.intent_training import train_as_configured
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 from assistant.language import LanguageIdentifier, has_words
 from assistant.messages import ConversationState, Decision, InboundMessage
@@ -183,22 +184,12 @@ def train_engine(settings: Settings, encoder: Encoder | None = None, show_progre
     kb = load_knowledge_base(settings.kb_dir)
     index = FaqIndex.build(kb, encoder, show_progress=show_progress)
     index.save(settings.index_dir)
-    models = settings.models
-    nlu = load_nlu(settings.nlu_file)
-    classes = len(set(training_examples(kb, nlu)[1]))
-    intents, _ = IntentModel.train(
-        kb,
-        nlu,
-        encoder,
-        settings.policy.target_precision,
-        folds=models.calibration_folds,
-        holdout_share=models.holdout_share,
-        seed=models.random_seed,
-        show_progress=show_progress,
-        matcher=matcher_for(models.matcher, classes, models.neighbours_from_classes),
-        calibration_rows=models.calibration_rows,
-        out_of_scope_share=settings.policy.out_of_scope_share,
-    )
+    started = time.perf_counter()
+    found = training_set(kb, load_nlu(settings.nlu_file))
+    vectors = encoder.encode(found.texts, show_progress_bar=show_progress)
+    intents, _ = train_as_configured(vectors, found, encoder.name, kb.version, settings.models, settings.policy)
+    intents.report.warnings.extend(found.conflicts)
+    intents.report.seconds = time.perf_counter() - started
     intents.save(settings.models_dir)
     signals = SignalModels.train(encoder, settings.risky_topics_file, settings.nlu_file, kb)
     signals.save(settings.models_dir)

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from assistant.evaluation.common import EvalContext, SectionResult, SectionSkipped, console, pct, table
-from assistant.intent_model import IntentModel, matcher_for, training_set
+from assistant.intent_model import IntentModel, training_set
+from assistant.intent_training import train_as_configured
 from assistant.kb_import import import_file
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 from assistant.nlu_data import NluExample, load_nlu
@@ -85,22 +86,7 @@ def train(
 ) -> IntentModel:
     """The product's training (`train_engine`): KB phrasings plus the shipped intents, calibrated out of fold."""
     found = training_set(kb, nlu)
-    texts, labels = found.texts, found.labels
-    vectors = ctx.embed(texts, label)
-    model, _ = IntentModel.train_on_vectors(
-        vectors,
-        labels,
-        ctx.encoder.name,
-        kb.version,
-        policy.target_precision,
-        folds=models.calibration_folds,
-        holdout_share=models.holdout_share,
-        seed=models.random_seed,
-        matcher=matcher_for(models.matcher, len(set(labels)), models.neighbours_from_classes),
-        calibration_rows=models.calibration_rows,
-        languages=found.languages,
-        out_of_scope_share=policy.out_of_scope_share,
-    )
+    model, _ = train_as_configured(ctx.embed(found.texts, label), found, ctx.encoder.name, kb.version, models, policy)
     return model
 
 

@@ -16,7 +16,8 @@ import numpy as np
 from assistant.evaluation.banking77 import load_banking77
 from assistant.evaluation.banking77_faq import entry_id_of
 from assistant.evaluation.common import EvalContext, read_lines
-from assistant.intent_model import IntentModel, IntentPrediction, matcher_for, training_set
+from assistant.intent_model import IntentModel, IntentPrediction, training_set
+from assistant.intent_training import train_as_configured
 from assistant.knowledge_base import KBEntry, KnowledgeBase
 from assistant.settings import ModelConfig, PolicyConfig
 
@@ -113,20 +114,8 @@ def train_product(ctx: EvalContext, texts: Sequence[str], intents: Sequence[str]
     found = training_set(kb, [])
     models = ctx.settings.models if ctx.settings is not None else ModelConfig()
     policy = ctx.settings.policy if ctx.settings is not None else PolicyConfig()
-    model, _ = IntentModel.train_on_vectors(
-        np.stack([vector_of[t] for t in found.texts]),
-        found.labels,
-        ctx.encoder.name,
-        kb.version,
-        policy.target_precision,
-        folds=models.calibration_folds,
-        holdout_share=models.holdout_share,
-        seed=models.random_seed,
-        matcher=matcher_for(models.matcher, len(set(found.labels)), models.neighbours_from_classes),
-        calibration_rows=models.calibration_rows,
-        languages=found.languages,
-        out_of_scope_share=policy.out_of_scope_share,
-    )
+    vectors = np.stack([vector_of[t] for t in found.texts])
+    model, _ = train_as_configured(vectors, found, ctx.encoder.name, kb.version, models, policy)
     return model
 
 

@@ -1,0 +1,38 @@
+"""The intent model trained as the settings say: the one place that maps `models.*` and `policy.*` onto
+`IntentModel.train_on_vectors`, for `assistant train`, the live-index publish and the evaluation sections alike,
+so an evaluation measures what the product ships."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.calibration import OutOfFold
+from assistant.intent_model import IntentModel, TrainingSet, matcher_for
+from assistant.settings import ModelConfig, PolicyConfig
+
+
+def train_as_configured(
+    vectors: np.ndarray,
+    found: TrainingSet,
+    model_name: str,
+    kb_version: str,
+    models: ModelConfig,
+    policy: PolicyConfig,
+    matcher: str | None = None,
+) -> tuple[IntentModel, OutOfFold]:
+    """Calibrated intent model over `found` (its vectors in the same order); `matcher` overrides `models.matcher`."""
+    chosen = matcher or matcher_for(models.matcher, len(set(found.labels)), models.neighbours_from_classes)
+    return IntentModel.train_on_vectors(
+        vectors,
+        found.labels,
+        model_name,
+        kb_version,
+        policy.target_precision,
+        folds=models.calibration_folds,
+        holdout_share=models.holdout_share,
+        seed=models.random_seed,
+        matcher=chosen,
+        calibration_rows=models.calibration_rows,
+        languages=found.languages,
+        out_of_scope_share=policy.out_of_scope_share,
+    )
