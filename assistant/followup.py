@@ -86,7 +86,7 @@ def read_follow_up(
     out_of_scope_similarity: float,
 ) -> FollowUpReading:
     """Which reading to decide on, by the rule in the module docstring, and why."""
-    if alone.confidence >= threshold:
+    if alone.reaches(threshold):
         used, why = False, f"clear on its own (confidence {alone.confidence:.2f})"
     elif combined.entry_id is None:
         used, why = False, f"the combined reading matches no KB entry ({combined.label})"

@@ -84,6 +84,15 @@ class IntentPrediction:
     def intent(self) -> str | None:
         return self.label.removeprefix(INTENT_PREFIX) if self.label.startswith(INTENT_PREFIX) else None
 
+    def reaches(self, threshold: float) -> bool:
+        """Confident enough to act on: the one comparison of a confidence with the calibrated threshold."""
+        return self.confidence >= threshold
+
+    def answers_from_kb(self, threshold: float) -> bool:
+        """What the policy answers from the KB (when the entry is published): a KB entry, confident enough. The
+        evaluation sections count answers with this too."""
+        return self.entry_id is not None and self.reaches(threshold)
+
 
 @dataclass
 class TrainingReport:

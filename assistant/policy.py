@@ -163,10 +163,10 @@ class Policy:
                 reasons.append(f"short follow-up not read with the previous question: {followup.why}")
         sentiment = analysis.sentiment
         negativity = sentiment.negative if sentiment is not None else 0.0
-        confident = match is not None and match.confidence >= self.threshold and not repeat
+        confident = match is not None and match.reaches(self.threshold) and not repeat
         # A problem report that the KB answers confidently ("the tracking link does not work") reads as negative;
         # only strong negativity takes such a message from the FAQ answer to a person.
-        faq_match = confident and match is not None and match.entry_id is not None
+        faq_match = not repeat and match is not None and match.answers_from_kb(self.threshold)
         bar = self.config.negative_with_answer_threshold if faq_match else self.config.negative_sentiment_threshold
         negative = negativity >= bar
         if (intent == "complaint" and prediction and prediction.probability >= 0.5) or negative:

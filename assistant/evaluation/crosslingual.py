@@ -105,7 +105,7 @@ def score(model: IntentModel, questions: list[Question], vectors: np.ndarray) ->
         for question, p in zip(questions, predictions, strict=True):
             if question.lang != lang:
                 continue
-            is_answered = p.confidence >= model.threshold and p.entry_id is not None
+            is_answered = p.answers_from_kb(model.threshold)
             rows.append([question.group, lang, question.entry_id, p.label, round(p.confidence, 3)])
             if question.entry_id is None:
                 out_of_scope += 1

@@ -122,7 +122,7 @@ def train_product(ctx: EvalContext, texts: Sequence[str], intents: Sequence[str]
 def kb_answers(predictions: Sequence[IntentPrediction], threshold: float) -> np.ndarray:
     """The Policy's KB-answer rule (`Policy.decide`): the best match is a KB entry and its confidence reaches the
     threshold. Everything else is a clarification or an escalation, never an answer."""
-    return np.array([p.entry_id is not None and p.confidence >= threshold for p in predictions], dtype=bool)
+    return np.array([p.answers_from_kb(threshold) for p in predictions], dtype=bool)
 
 
 def figures_at_share(
