@@ -12,6 +12,8 @@ from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# A run of letters outside Han: one word of an alphabetic script ("order", "tracking", "заказ").
+_ALPHABETIC_WORD = re.compile(r"[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LETTER_CATEGORIES = ("Lu", "Ll", "Lt", "Lm", "Lo")
 # Below this lingua confidence a short message says too little; trust the hint or the default instead.
 MIN_CONFIDENCE = 0.5
@@ -48,8 +50,12 @@ class LanguageIdentifier:
             return LanguageGuess(fallback, 0.0, "no words: conversation or default language")
         han, cyrillic = len(_HAN.findall(text)), len(_CYRILLIC.findall(text))
         letters = sum(1 for ch in text if unicodedata.category(ch) in _LETTER_CATEGORIES)
-        if "zh" in self.languages and han and han >= 0.3 * letters:
-            return LanguageGuess("zh", 1.0, "script: Han characters")
+        # A Han character carries about a word's meaning, so it is weighed against whole words of the other
+        # scripts, not against their letters: "我的order还没到，tracking number不工作" is 8 Han to 3 Latin words (zh),
+        # although only 30% of its letters are Han.
+        words = len(_ALPHABETIC_WORD.findall(text))
+        if "zh" in self.languages and han and han >= words:
+            return LanguageGuess("zh", 1.0, f"script: Han characters ({han} Han, {words} other words)")
         if "ru" in self.languages and cyrillic and cyrillic >= 0.5 * letters:
             return LanguageGuess("ru", 1.0, "script: Cyrillic")
         if self._latin_detector is None:

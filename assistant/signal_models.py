@@ -3,11 +3,13 @@ together by `assistant train` from the shipped example files and saved beside th
 
 from __future__ import annotations
 
+import hashlib
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.embeddings import Encoder
+from assistant.intent_model import ModelMismatchError
 from assistant.keywords import KeywordMatcher
 from assistant.knowledge_base import KnowledgeBase
 from assistant.moderation import ModerationModel, load_abuse_file
@@ -17,6 +19,18 @@ from assistant.risk import RiskModel, load_risky_topics
 from assistant.sentiment import SentimentModel, load_sentiment_examples
 
 SIGNALS_FILE = "signals.pkl"
+# The shipped files the signal models learn from; models trained from other versions of them are stale.
+RESOURCE_FILES = ("abuse.yml", "sentiment.yml", "human_request.yml", "risky_topics.yml")
+# Bumped when the saved objects change shape (issue 10: moderation gained slur, threat and target lists).
+SIGNALS_FORMAT = 2
+
+
+def resources_fingerprint() -> str:
+    """A digest of the shipped signal resources and the saved format, kept with the trained models."""
+    digest = hashlib.sha256(f"format {SIGNALS_FORMAT}".encode())
+    for name in RESOURCE_FILES:
+        digest.update(b"\x1e" + name.encode() + b"\x1f" + resource_path(f"signals/{name}").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass
@@ -26,6 +40,7 @@ class SignalModels:
     moderation: ModerationModel
     risk: RiskModel
     human_request: KeywordMatcher
+    resources: str = field(default_factory=resources_fingerprint)
 
     @classmethod
     def train(
@@ -73,4 +88,9 @@ class SignalModels:
         models = pickle.loads(path.read_bytes())  # noqa: S301 - written only by `assistant train`
         if not isinstance(models, cls) or models.model != expected_model:
             raise ValueError(f"{path} was trained for another embedding model; run `assistant train`")
+        if getattr(models, "resources", None) != resources_fingerprint():
+            raise ModelMismatchError(
+                f"{path} was trained from other versions of the shipped signal examples "
+                f"(assistant/resources/signals); run `assistant train`"
+            )
         return models

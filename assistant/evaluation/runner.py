@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import assistant.evaluation.heldout as heldout
+import assistant.evaluation.moderation as moderation
 from assistant.evaluation import banking77, banking77_faq, covid, crosslingual, language, latency, leyzer, sentiment
 from assistant.evaluation.common import EvalContext, SectionResult, SectionSkipped, console
 from assistant.settings import Settings
@@ -28,6 +29,7 @@ SECTIONS: dict[str, tuple[str, Callable[[EvalContext], SectionResult]]] = {
     language.NAME: (language.TITLE, language.run),
     leyzer.NAME: (leyzer.TITLE, leyzer.run),
     crosslingual.NAME: (crosslingual.TITLE, crosslingual.run),
+    moderation.NAME: (moderation.TITLE, moderation.run),
     heldout.NAME: (heldout.TITLE, heldout.run),
     latency.NAME: (latency.TITLE, latency.run),
 }
