@@ -27,6 +27,9 @@ DATASETS = {"banking77": "BANKING77", "hwu64": "HWU64"}
 SHOTS: tuple[int | None, ...] = (3, 5, 10, 20, None)
 QUICK_SHOTS: tuple[int | None, ...] = (3, 10, None)
 SEEDS = (0, 1, 2)  # k-shot samples; the full KB is one run
+# Other draws of the held-out intents (ctx.seed + each), full KB only: how much the figures depend on which intents
+# the KB lacks.
+EXTRA_DRAWS = (1, 2)
 TARGET_COVERAGE: dict[int | None, float] = {None: 0.80, 10: 0.60, 3: 0.40}
 TARGET_OOS_ESCALATED = 0.90
 # The figures averaged over seeds (mean and min), by path into a run_setting result.
@@ -198,7 +201,14 @@ def run(ctx: EvalContext) -> SectionResult:
             console.log(f"heldout: {dataset}, {shots_label(shots)} phrasings per entry")
             runs = [run_setting(ctx, data, held, shots, seed) for seed in (seeds if shots is not None else (0,))]
             settings.append({"shots": shots, "label": shots_label(shots), "runs": runs, "summary": summarise(runs)})
+        full = next(st["runs"][0] for st in settings if st["shots"] is None)
+        draws = [{"seed": ctx.seed, **_draw_figures(full)}]
+        for offset in () if ctx.quick else EXTRA_DRAWS:
+            console.log(f"heldout: {dataset}, full KB, held-out draw seed {ctx.seed + offset}")
+            other = run_setting(ctx, data, held_out_intents(data, ctx.seed + offset), None, 0)
+            draws.append({"seed": ctx.seed + offset, **_draw_figures(other)})
         results[dataset] = {
+            "draws": draws,
             "held_out": held,
             "intents": len(set(data.train_labels.tolist())),
             "test_in_scope": settings[0]["runs"][0]["in_scope_questions"],
@@ -237,6 +247,9 @@ def run(ctx: EvalContext) -> SectionResult:
         md[-1] += f"{pct(r['test_oos'] / (r['test_in_scope'] + r['test_oos']))})."
         md += ["", *dataset_table(r["settings"], target)]
         md += ["", f"Held out: {', '.join(r['held_out'])}.", "", f"![risk–coverage {title}]({r['plot_file']})"]
+        if len(r["draws"]) > 1:
+            md += ["", f"{title}, full KB, other draws of the held-out intents (same share held out):", ""]
+            md += draws_table(r["draws"])
     md += [
         "",
         "Precision / share of all traffic answered against the out-of-scope share of traffic (same models, "
@@ -246,3 +259,36 @@ def run(ctx: EvalContext) -> SectionResult:
     ]
     md += curve_table(results)
     return result
+
+
+def _draw_figures(run: dict[str, Any]) -> dict[str, float]:
+    return {
+        "threshold": _get(run, ("threshold",)),
+        "precision": _get(run, ("at_target_share", "precision")),
+        "natural_precision": _get(run, ("natural", "precision")),
+        "coverage": _get(run, ("at_target_share", "coverage")),
+        "oos_escalated": _get(run, ("at_target_share", "oos_escalated")),
+    }
+
+
+def draws_table(draws: list[dict[str, float]]) -> list[str]:
+    rows = [
+        [
+            str(int(d["seed"])),
+            f"{d['threshold']:.3f}",
+            _p(d["precision"]),
+            _p(d["natural_precision"]),
+            _p(d["coverage"]),
+            _p(d["oos_escalated"]),
+        ]
+        for d in draws
+    ]
+    header = [
+        "held-out draw (seed)",
+        "threshold",
+        f"precision, {pct(OOS_SHARE, 0)} OOS",
+        "precision, own OOS share",
+        "in-scope coverage",
+        "OOS escalated",
+    ]
+    return table(header, rows)
