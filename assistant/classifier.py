@@ -221,8 +221,9 @@ def _empty_ranking(top: int) -> Ranking:
     return Ranking(np.zeros((0, top), dtype=np.int64), np.zeros((0, top)), np.zeros(0), np.zeros(0), np.zeros(0))
 
 
-# Bumped whenever confidence_features changes, so a model saved with other features is refused, not misread.
-FEATURES_VERSION = 2
+# Bumped whenever confidence_features (or what a saved intent model holds) changes, so a model saved otherwise is
+# refused, not misread. 3: KB answers' own threshold.
+FEATURES_VERSION = 3
 FEATURE_COUNT = 5
 
 

@@ -135,8 +135,15 @@ def train(kb_dir: Path | None, data_dir: Path | None) -> None:
         f"{r.calibration_rows} held-out predictions ({r.out_of_scope_rows} out of scope, {r.cross_lingual_rows} "
         f"in a language the KB lacks)"
     )
-    sureness = "reliable" if r.calibration_reliable else "NOT reliable: threshold set on the lower bound (safe side)"
-    click.echo(f"how sure: precision is at least {r.precision_lower_bound:.1%} with 90% confidence ({sureness})")
+    sureness = (
+        "reliable"
+        if r.calibration_reliable
+        else f"NOT reliable: KB answers need {min(r.kb_threshold, 1.0):.3f}, set on the lower bound (safe side)"
+    )
+    click.echo(
+        f"how sure: KB answers' precision is at least {r.precision_lower_bound:.1%} with 90% confidence, from "
+        f"{r.kb_answer_rows} held-out predictions of a KB entry ({sureness})"
+    )
     for warning in r.warnings[:10]:
         click.secho(f"warning: {warning}", fg="yellow")
     click.echo(f"trained in {r.seconds:.1f}s → {settings.models_dir}")

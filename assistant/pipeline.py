@@ -76,6 +76,7 @@ class Engine:
         policy = Policy(
             config=settings.policy,
             threshold=intents.threshold,
+            kb_threshold=intents.kb_threshold,
             out_of_scope_similarity=intents.out_of_scope_similarity,
             hours=BusinessHours.from_config(settings.business_hours),
             voice=voice,

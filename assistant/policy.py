@@ -89,6 +89,13 @@ class Policy:
     hours: BusinessHours
     voice: BrandVoice
     kb: KnowledgeBase
+    # KB answers' own threshold (IntentModel.kb_threshold, calibrated on the predictions that name a KB entry);
+    # None: `threshold`, which templates and intents use.
+    kb_threshold: float | None = None
+
+    @property
+    def answer_threshold(self) -> float:
+        return self.threshold if self.kb_threshold is None else self.kb_threshold
 
     def decide(
         self, message: InboundMessage, analysis: MessageAnalysis, conversation: ConversationState, now: datetime
@@ -166,7 +173,7 @@ class Policy:
         confident = match is not None and match.reaches(self.threshold) and not repeat
         # A problem report that the KB answers confidently ("the tracking link does not work") reads as negative;
         # only strong negativity takes such a message from the FAQ answer to a person.
-        faq_match = not repeat and match is not None and match.answers_from_kb(self.threshold)
+        faq_match = not repeat and match is not None and match.answers_from_kb(self.answer_threshold)
         bar = self.config.negative_with_answer_threshold if faq_match else self.config.negative_sentiment_threshold
         negative = negativity >= bar
         if (intent == "complaint" and prediction and prediction.probability >= 0.5) or negative:
@@ -183,7 +190,9 @@ class Policy:
         if match is not None:
             reasons.append(
                 f"best match {match.label} confidence {match.confidence:.2f} "
-                f"(threshold {self.threshold:.2f}, similarity {match.similarity:.2f})"
+                f"(threshold {self.threshold:.2f}"
+                + (f", KB answers {self.answer_threshold:.2f}" if self.answer_threshold != self.threshold else "")
+                + f", similarity {match.similarity:.2f})"
             )
         matched_intent = match.intent if match else None
         if confident and matched_intent in TEMPLATE_INTENTS and self.voice.has(f"intent_{matched_intent}"):
@@ -198,7 +207,7 @@ class Policy:
             return self._escalate(decision, EscalationReason.FEEDBACK, Priority.LOW, "intent_thanks", turn)
 
         entry = self.kb.get(match.entry_id) if match and match.entry_id else None
-        if confident and entry is not None and entry.is_published:
+        if faq_match and entry is not None and entry.is_published:
             return self._answer(decision, entry, turn)
 
         out_of_scope = match is None or match.similarity < self.out_of_scope_similarity

@@ -35,7 +35,7 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 SATURDAY_NIGHT = datetime(2026, 11, 28, 21, 30, tzinfo=WARSAW)  # closed
 TUESDAY_MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=WARSAW)  # open
 # Between a refund and an exchange: the matcher splits its probability over both entries.
-AMBIGUOUS = "refund or exchange?"
+AMBIGUOUS = "exchange or refund, which one?"
 OFFERED = [
     Choice("When will I get my refund?", "choose:refund-status"),
     Choice("Can I exchange an item for a different size?", "choose:exchange-size"),
@@ -124,7 +124,7 @@ def decide(
 def test_an_ambiguous_question_is_offered_the_entries_it_is_unsure_between(engine: Engine) -> None:
     decision = decide(engine, AMBIGUOUS, ConversationState())
     assert decision.kind == DecisionKind.CLARIFICATION and decision.action == Action.ANSWER, decision.reasons
-    assert decision.confidence < engine.intents.threshold
+    assert decision.confidence < engine.intents.kb_threshold
     payloads = [c.payload for c in decision.choices]
     assert {"choose:refund-status", "choose:exchange-size"} <= set(payloads)
     assert payloads[-1] == HUMAN_CHOICE and len(payloads) <= engine.settings.policy.max_choices + 1
@@ -136,7 +136,7 @@ def test_an_ambiguous_question_is_offered_the_entries_it_is_unsure_between(engin
 
 
 def test_choices_are_labelled_and_introduced_in_the_senders_language(engine: Engine) -> None:
-    decision = decide(engine, "remboursement ou échange ?", ConversationState())
+    decision = decide(engine, "échange ou remboursement, lequel ?", ConversationState())
     assert decision.kind == DecisionKind.CLARIFICATION and decision.language == "fr", decision.reasons
     for choice in decision.choices[:-1]:
         kb_entry = engine.kb.get(choice.entry_id or "")

@@ -26,7 +26,12 @@ SATURDAY_NIGHT = datetime(2026, 11, 28, 21, 30, tzinfo=ZoneInfo("Europe/Warsaw")
         (InboundMessage("Jak mogę usunąć swoje konto?"), ConversationState(), DecisionKind.KB_ANSWER, Action.ANSWER),
         (InboundMessage("hello!"), ConversationState(), DecisionKind.TEMPLATE, Action.ANSWER),
         (InboundMessage("thanks a lot!"), ConversationState(), DecisionKind.TEMPLATE, Action.ANSWER),
-        (InboundMessage("refund or exchange?"), ConversationState(), DecisionKind.CLARIFICATION, Action.ANSWER),
+        (
+            InboundMessage("exchange or refund, which one?"),
+            ConversationState(),
+            DecisionKind.CLARIFICATION,
+            Action.ANSWER,
+        ),
         (InboundMessage("my parcel"), ConversationState(), DecisionKind.CLARIFICATION, Action.ANSWER),
         (InboundMessage("转人工"), ConversationState(), DecisionKind.ESCALATION, Action.ESCALATE),
         (
@@ -70,7 +75,13 @@ def test_each_decision_names_its_kind(
 
 def test_replay_writes_the_kind_and_counts_only_kb_answers(trained_data_dir: Path, tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
-    lines = ["How long does delivery take?", "hello!", "refund or exchange?", "转人工", "Quels moyens de paiement ?"]
+    lines = [
+        "How long does delivery take?",
+        "hello!",
+        "exchange or refund, which one?",
+        "转人工",
+        "Quels moyens de paiement ?",
+    ]
     source.write_text("\n".join(json.dumps({"text": t}) for t in lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     folders = ["--kb-dir", str(ROOT / "knowledge_base"), "--data-dir", str(trained_data_dir)]

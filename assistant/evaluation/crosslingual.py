@@ -105,7 +105,7 @@ def score(model: IntentModel, questions: list[Question], vectors: np.ndarray) ->
         for question, p in zip(questions, predictions, strict=True):
             if question.lang != lang:
                 continue
-            is_answered = p.answers_from_kb(model.threshold)
+            is_answered = p.answers_from_kb(model.kb_threshold)
             rows.append([question.group, lang, question.entry_id, p.label, round(p.confidence, 3)])
             if question.entry_id is None:
                 out_of_scope += 1
@@ -131,7 +131,7 @@ def score(model: IntentModel, questions: list[Question], vectors: np.ndarray) ->
         # Matching a source language that answers nothing is no result: the target is then undecided (None).
         met = lang == SOURCE_LANGUAGE or figures["gap_to_source"] <= TARGET_GAP
         figures["gap_met"] = met if source > 0 else None
-    return {"threshold": model.threshold, "languages": languages, "predictions": rows}
+    return {"threshold": model.kb_threshold, "languages": languages, "predictions": rows}
 
 
 def _p(value: float) -> str:

@@ -172,7 +172,7 @@ def run_setting(
     in_scope = ~np.isin(data.test_labels, list(held_out))
     predicted = np.array([p.entry_id or "" for p in predictions])
     right = (predicted == truth) & in_scope
-    answered = kb_answers(predictions, model.threshold)
+    answered = kb_answers(predictions, model.kb_threshold)
     confidence = np.array([p.confidence for p in predictions])
     similarity = np.array([p.similarity for p in predictions])
     report = model.report
@@ -184,7 +184,7 @@ def run_setting(
         "phrasings": report.examples,
         "in_scope_questions": int(in_scope.sum()),
         "oos_questions": int((~in_scope).sum()),
-        "threshold": model.threshold,
+        "threshold": model.kb_threshold,
         "estimate": {
             "oof_precision": report.oof_precision,
             "oof_coverage": report.oof_coverage,

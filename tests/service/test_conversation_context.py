@@ -73,7 +73,7 @@ def test_the_conversation_language_and_offered_choices_carry_to_the_next_message
     thanks = send(worker, "ok merci", 1)
     assert thanks.decision.kind == DecisionKind.TEMPLATE and thanks.language == "fr", thanks.decision.reasons
 
-    unsure = send(worker, "remboursement ou échange ?", 2)
+    unsure = send(worker, "échange ou remboursement, lequel ?", 2)
     assert unsure.decision.kind == DecisionKind.CLARIFICATION and unsure.decision.choices, unsure.decision.reasons
     state = store.conversation_state(conversation.id)
     assert state.offered_choices == list(unsure.decision.choices) and state.rephrase_asked
@@ -94,6 +94,6 @@ def test_a_second_unsure_question_escalates(
     engine: Engine, trained_data_dir: Path, tmp_path: Path, redis_client: Redis
 ) -> None:
     worker = processor(engine, trained_data_dir, tmp_path)
-    assert send(worker, "refund or exchange?", 0, chat="chat-2").decision.kind == DecisionKind.CLARIFICATION
+    assert send(worker, "exchange or refund, which one?", 0, chat="chat-2").decision.kind == DecisionKind.CLARIFICATION
     again = send(worker, "shipping and returns", 1, chat="chat-2")  # picks nothing, still unsure
     assert again.decision.kind == DecisionKind.ESCALATION and again.decision.picked is None, again.decision.reasons
