@@ -120,7 +120,8 @@ def score(model: IntentModel, questions: list[Question], vectors: np.ndarray) ->
             "answered": answered,
             "answered_correct": correct,
             "coverage": _share(answered, in_scope),
-            "precision": _share(correct, answered),
+            # An out-of-scope question answered is a wrong answer too.
+            "precision": _share(correct, answered + oos_answered),
             "top1_accuracy": _share(top1, in_scope),
             "out_of_scope": out_of_scope,
             "out_of_scope_escalated": _share(out_of_scope - oos_answered, out_of_scope),
@@ -221,7 +222,7 @@ def run(ctx: EvalContext) -> SectionResult:
             "KB",
             "question language",
             "in-scope answered (coverage)",
-            f"precision of answered (target ≥ {pct(target, 0)})",
+            f"precision of KB answers, out-of-scope ones answered counted wrong (target ≥ {pct(target, 0)})",
             f"coverage gap to en (target ≤ {100 * TARGET_GAP:.0f} pts)",
             "top-1 entry correct, any confidence",
             "out-of-scope escalated",
