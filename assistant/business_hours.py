@@ -16,6 +16,8 @@ import holidays
 from babel.dates import format_date, format_time
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assistant.errors import InputError
+
 __all__ = [
     "SEARCH_HORIZON_DAYS",
     "WEEKDAYS",
@@ -35,7 +37,7 @@ _DAY = timedelta(days=1)
 _INTERVAL = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
-class CalendarError(ValueError):
+class CalendarError(InputError, ValueError):
     """The calendar cannot answer: it is never open, or never closes, within the search horizon."""
 
 

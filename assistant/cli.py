@@ -10,27 +10,29 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
+from assistant.errors import AssistantError, BadInput, NotReady
 from assistant.gaps_cli import gaps
-from assistant.handoff import HandoffTransitionError, check_transition, ends_escalation
-from assistant.intent_model import ModelMismatchError
+from assistant.handoff import check_transition, ends_escalation
 from assistant.kb_import import import_file
-from assistant.knowledge_base import KnowledgeBaseError, export_knowledge_base, load_knowledge_base
+from assistant.knowledge_base import export_knowledge_base, load_knowledge_base
 from assistant.live_index_cli import live_index
 from assistant.messages import HandoffState, InboundMessage
-from assistant.nlu_data import NluDataError
-from assistant.retrieval import IndexMismatchError
 from assistant.settings import Settings, load_settings
 from assistant.users_cli import users
 
 F = TypeVar("F", bound=Callable[..., Any])
 REPLAY_BATCH = 64
-# Errors a user can fix: shown as one clear line, never as a traceback.
-USER_ERRORS = (KnowledgeBaseError, IndexMismatchError, ModelMismatchError, NluDataError, FileNotFoundError, ValueError)
+# Errors a user can fix, shown as one clear line, never as a traceback: every kind of the library's tree
+# (assistant.errors) and the standard library's for a missing file or a malformed value.
+USER_ERRORS = (AssistantError, FileNotFoundError, ValueError)
+# One exit code for every kind, as click gives usage errors: fix the input or the state and retry (the message
+# says which); 1 stays a bug, with its traceback.
+USER_ERROR_EXIT = 2
 
 
 def folder_options(command: F) -> F:
@@ -57,9 +59,20 @@ def parse_at(value: str | None, settings: Settings) -> datetime:
     return moment
 
 
-def fail(error: Exception) -> None:
+def fail(error: Exception) -> NoReturn:
     click.secho(f"error: {error}", fg="red", err=True)
-    sys.exit(2)
+    sys.exit(USER_ERROR_EXIT)
+
+
+class AssistantGroup(click.Group):
+    """The `assistant` command: the one place where a user error of any subcommand (`users`, `gaps` and
+    `live-index` included) becomes a message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as error:
+            fail(error)
 
 
 def load_engine(settings: Settings, train_if_needed: bool = False) -> Any:
@@ -67,14 +80,14 @@ def load_engine(settings: Settings, train_if_needed: bool = False) -> Any:
 
     try:
         return Engine.load(settings)
-    except (IndexMismatchError, ModelMismatchError, FileNotFoundError) as error:
+    except (NotReady, FileNotFoundError) as error:
         if not train_if_needed:
             raise
         click.secho(f"{error}\n→ building the index and training the models now …", fg="yellow", err=True)
         return train_engine(settings, show_progress=True)
 
 
-@click.group()
+@click.group(cls=AssistantGroup)
 @click.version_option(package_name="community-assistant")
 def main() -> None:
     """community-assistant: a multilingual FAQ auto-responder that knows when to hand over to a person."""
@@ -88,13 +101,10 @@ def index(kb_dir: Path | None, data_dir: Path | None) -> None:
     from assistant.retrieval import FaqIndex
 
     settings = settings_from(kb_dir, data_dir)
-    try:
-        kb = load_knowledge_base(settings.kb_dir)
-        started = time.perf_counter()
-        built = FaqIndex.build(kb, shared_encoder(), show_progress=True)
-        built.save(settings.index_dir)
-    except USER_ERRORS as error:
-        fail(error)
+    kb = load_knowledge_base(settings.kb_dir)
+    started = time.perf_counter()
+    built = FaqIndex.build(kb, shared_encoder(), show_progress=True)
+    built.save(settings.index_dir)
     click.echo(
         f"indexed {built.meta.size} phrasings of {len(kb.published())} published entries "
         f"(KB version {kb.version}, model {built.meta.model}) in {time.perf_counter() - started:.1f}s → "
@@ -116,10 +126,7 @@ def train(kb_dir: Path | None, data_dir: Path | None) -> None:
     from assistant.pipeline import train_engine
 
     settings = settings_from(kb_dir, data_dir)
-    try:
-        engine = train_engine(settings, show_progress=True)
-    except USER_ERRORS as error:
-        fail(error)
+    engine = train_engine(settings, show_progress=True)
     r = engine.intents.report
     click.echo(f"classes {r.classes} ({r.examples} examples), KB version {r.kb_version}, model {r.model}")
     click.echo(
@@ -167,13 +174,10 @@ def ask(
 ) -> None:
     """Decide about one message and print the decision with its reasons."""
     settings = settings_from(kb_dir, data_dir)
-    try:
-        engine = load_engine(settings)
-        decision = engine.decide(
-            InboundMessage(text=text, language=lang, sender_name=sender_name), now=parse_at(at, settings)
-        )
-    except USER_ERRORS as error:
-        fail(error)
+    engine = load_engine(settings)
+    decision = engine.decide(
+        InboundMessage(text=text, language=lang, sender_name=sender_name), now=parse_at(at, settings)
+    )
     if as_json:
         click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -190,11 +194,8 @@ def ask(
 def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
     """Shadow mode: run a JSONL file of past messages through the engine, send nothing, write the decisions."""
     settings = settings_from(kb_dir, data_dir)
-    try:
-        engine = load_engine(settings)
-        now = parse_at(at, settings)
-    except USER_ERRORS as error:
-        fail(error)
+    engine = load_engine(settings)
+    now = parse_at(at, settings)
     records: list[dict[str, Any]] = []
     bad = 0
     for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
@@ -255,11 +256,8 @@ def demo(at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
     from assistant.report_console import run_demo
 
     settings = settings_from(kb_dir, data_dir)
-    try:
-        engine = load_engine(settings, train_if_needed=True)
-        run_demo(engine, parse_at(at or "2026-11-28T21:30", settings))
-    except USER_ERRORS as error:
-        fail(error)
+    engine = load_engine(settings, train_if_needed=True)
+    run_demo(engine, parse_at(at or "2026-11-28T21:30", settings))
 
 
 @main.command("ready-or-train")
@@ -274,17 +272,11 @@ def ready_or_train(kb_dir: Path | None, data_dir: Path | None) -> None:
     pointer = read_pointer(settings.index_dir)
     if pointer is not None:
         # Live re-indexing: workers serve the published version, not the legacy index of the KB folder.
-        try:
-            load_version(settings.index_dir, pointer.version, MODEL_NAME)
-            SignalModels.load(settings.models_dir, MODEL_NAME)
-        except USER_ERRORS as error:
-            fail(error)
+        load_version(settings.index_dir, pointer.version, MODEL_NAME)
+        SignalModels.load(settings.models_dir, MODEL_NAME)
         click.echo(f"live index version {pointer.version} is ready")
         return
-    try:
-        load_engine(settings, train_if_needed=True)
-    except USER_ERRORS as error:
-        fail(error)
+    load_engine(settings, train_if_needed=True)
     click.echo("index and models are ready")
 
 
@@ -432,11 +424,8 @@ def conversations_handoff(conversation_id: int, state: str) -> None:
     settings = load_settings()
     migrate(settings.service.database_url)
     store = Store.from_url(settings.service.database_url)
-    try:
-        current = store.conversation_by_id(conversation_id).handoff
-        check_transition(current, HandoffState(state))
-    except (LookupError, HandoffTransitionError) as error:
-        fail(error)
+    current = store.conversation_by_id(conversation_id).handoff  # NotFoundError, HandoffTransitionError: exit 2
+    check_transition(current, HandoffState(state))
     store.update_conversation(conversation_id, handoff=HandoffState(state))
     if ends_escalation(HandoffState(state)):
         for escalation in store.escalations(status=None, limit=1000):
@@ -455,10 +444,7 @@ def kb() -> None:
 def kb_check(kb_dir: Path | None, data_dir: Path | None) -> None:
     """Validate every KB file; report entries, languages and missing translations."""
     settings = settings_from(kb_dir, data_dir)
-    try:
-        knowledge = load_knowledge_base(settings.kb_dir)
-    except USER_ERRORS as error:
-        fail(error)
+    knowledge = load_knowledge_base(settings.kb_dir)
     published = knowledge.published()
     click.echo(f"{len(knowledge)} entries ({len(published)} published), KB version {knowledge.version}")
     for entry in published:
@@ -503,21 +489,18 @@ def kb_import(
         _kb_import_to_db(settings, source)
         return
     if source.is_dir():
-        fail(ValueError(f"{source} is a folder: import a CSV/TSV/JSONL or Rasa file, or a KB folder with --to-db"))
+        raise BadInput(f"{source} is a folder: import a CSV/TSV/JSONL or Rasa file, or a KB folder with --to-db")
     is_rasa = source.suffix.lower() in (".yml", ".yaml")
     if not is_rasa and (responses is not None or lang is not None):
-        fail(ValueError("--responses and --lang are for Rasa files (.yml); a table has a `lang` column"))
-    try:
-        summary = import_file(
-            source,
-            settings.kb_dir,
-            target_file=target_file,
-            status=status,
-            responses=responses,
-            lang=(lang or settings.default_language) if is_rasa else None,
-        )
-    except USER_ERRORS as error:
-        fail(error)
+        raise BadInput("--responses and --lang are for Rasa files (.yml); a table has a `lang` column")
+    summary = import_file(
+        source,
+        settings.kb_dir,
+        target_file=target_file,
+        status=status,
+        responses=responses,
+        lang=(lang or settings.default_language) if is_rasa else None,
+    )
     if summary.derived_ids:
         click.echo("ids derived from names that are not valid ids (the name is kept as the entry's label):")
         for derived in summary.derived_ids:
@@ -546,11 +529,8 @@ def _kb_store(settings: Settings) -> Any:
 
 def _kb_import_to_db(settings: Settings, source: Path) -> None:
     store = _kb_store(settings)
-    try:
-        load = store.import_yaml if source.is_dir() else store.import_rows
-        result = load(source, author="cli")
-    except USER_ERRORS as error:
-        fail(error)
+    load = store.import_yaml if source.is_dir() else store.import_rows
+    result = load(source, author="cli")
     click.echo(
         f"database: {result.created} entries created, {result.updated} updated, {result.unchanged} unchanged, "
         f"{result.published} published"
@@ -566,13 +546,10 @@ def _kb_import_to_db(settings: Settings, source: Path) -> None:
 def kb_export(out_dir: Path, from_db: bool, kb_dir: Path | None, data_dir: Path | None) -> None:
     """Write the KB as YAML files into OUT_DIR (one per source file)."""
     settings = settings_from(kb_dir, data_dir)
-    try:
-        if from_db:
-            written = _kb_store(settings).export_yaml(out_dir)
-        else:
-            written = export_knowledge_base(load_knowledge_base(settings.kb_dir), out_dir)
-    except USER_ERRORS as error:
-        fail(error)
+    if from_db:
+        written = _kb_store(settings).export_yaml(out_dir)
+    else:
+        written = export_knowledge_base(load_knowledge_base(settings.kb_dir), out_dir)
     click.echo(f"wrote {len(written)} files to {out_dir}")
 
 
@@ -602,10 +579,7 @@ def evaluate(
     from assistant.evaluation.runner import run_evaluation
 
     settings = settings_from(kb_dir, data_dir)
-    try:
-        report = run_evaluation(settings, data_root, out_dir, sections=only or None, quick=quick)
-    except USER_ERRORS as error:
-        fail(error)
+    report = run_evaluation(settings, data_root, out_dir, sections=only or None, quick=quick)
     click.echo(f"report → {report}")
 
 

@@ -3,6 +3,7 @@ person → closed, and back to the bot; a closed conversation reopens with the b
 
 from __future__ import annotations
 
+from assistant.errors import Conflict
 from assistant.messages import HandoffState
 
 BOT, WAITING, HUMAN, CLOSED = (
@@ -20,7 +21,7 @@ ALLOWED: dict[HandoffState, frozenset[HandoffState]] = {
 }
 
 
-class HandoffTransitionError(ValueError):
+class HandoffTransitionError(Conflict, ValueError):
     pass
 
 

@@ -29,6 +29,7 @@ from assistant.classifier import (
     confidence_features,
 )
 from assistant.embeddings import Encoder
+from assistant.errors import NotReady
 from assistant.knowledge_base import KnowledgeBase
 from assistant.language_balance import calibration_only
 from assistant.nlu_data import NluExample
@@ -64,7 +65,7 @@ def new_classifier(matcher: str) -> RankingClassifier:
     return NeighbourClassifier() if matcher == NEIGHBOURS else EmbeddingClassifier()
 
 
-class ModelMismatchError(RuntimeError):
+class ModelMismatchError(NotReady, RuntimeError):
     """The saved model was trained for another KB or embedding model; retrain with `assistant train`."""
 
 

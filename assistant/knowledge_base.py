@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from assistant.errors import InputError
+
 ENTRY_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 # The editor's workflow (issue 5); only "published" entries are ever answered.
@@ -25,7 +27,7 @@ KB_FILE_SUFFIXES = (".yml", ".yaml")
 MAX_LABEL_LENGTH = 200
 
 
-class KnowledgeBaseError(ValueError):
+class KnowledgeBaseError(InputError, ValueError):
     """A broken KB file or import row; the message starts with `path:line:`."""
 
     def __init__(self, path: Path | str, line: int | None, message: str) -> None:

@@ -3,7 +3,6 @@ versions, roll the served version back. Workers follow the `current` pointer wit
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,9 +97,5 @@ def rollback_command(version: int | None, data_dir: Path | None) -> None:
     from assistant.index_versions import rollback
 
     settings = load_settings(data_dir=data_dir)
-    try:
-        pointer = rollback(settings.index_dir, version)
-    except FileNotFoundError as error:
-        click.secho(f"error: {error}", fg="red", err=True)
-        sys.exit(2)
+    pointer = rollback(settings.index_dir, version)  # no such version: FileNotFoundError, exit 2 (assistant.cli)
     click.echo(f"version {pointer.version} is live again (KB {pointer.kb_version})")

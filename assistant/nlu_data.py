@@ -10,10 +10,12 @@ from pathlib import Path
 
 import yaml
 
+from assistant.errors import InputError
+
 _ENTITY = re.compile(r"\[(?P<text>[^\]]+)\](\((?P<name>[^)]+)\)|\{[^}]*\}|\[[^\]]*\])")
 
 
-class NluDataError(ValueError):
+class NluDataError(InputError, ValueError):
     pass
 
 

@@ -17,6 +17,7 @@ import faiss
 import numpy as np
 
 from assistant.embeddings import Encoder
+from assistant.errors import NotReady
 from assistant.knowledge_base import KnowledgeBase
 
 INDEX_FILE = "faq.faiss"
@@ -24,7 +25,7 @@ META_FILE = "faq.json"
 INDEX_FORMAT = 1
 
 
-class IndexMismatchError(RuntimeError):
+class IndexMismatchError(NotReady, RuntimeError):
     """The saved index does not belong to this KB or model; rebuild it with `assistant index`."""
 
 

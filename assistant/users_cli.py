@@ -1,5 +1,6 @@
 """`assistant users …`: create console accounts, set passwords, roles' queues and capacity, issue API tokens.
-Passwords come from a hidden prompt or standard input, never from the command line (shell history, ps)."""
+Passwords come from a hidden prompt or standard input, never from the command line (shell history, ps).
+Refusals are the library's errors (AccountError, NotFound, BadInput); the `assistant` group prints them."""
 
 from __future__ import annotations
 
@@ -7,19 +8,14 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
+from assistant.errors import BadInput, NotFound
 from assistant.settings import Settings, load_settings
 from assistant.store.accounts import ROLES, AccountError, AccountStore, UserRecord
 
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
-
-
-def _fail(message: str) -> NoReturn:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(2)
 
 
 def open_accounts(settings: Settings | None = None) -> AccountStore:
@@ -36,7 +32,7 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            _fail("no password on standard input")
+            raise BadInput("no password on standard input")
         return password
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
@@ -44,7 +40,7 @@ def _read_password(from_stdin: bool) -> str:
 def _user(store: AccountStore, username: str) -> UserRecord:
     user = store.user_by_username(username)
     if user is None:
-        _fail(f"no user {username!r} (see `assistant users list`)")
+        raise NotFound(f"no user {username!r} (see `assistant users list`)")
     return user
 
 
@@ -80,12 +76,9 @@ def users_add(
     """Create a user; the password is asked for (hidden) unless --password-stdin."""
     store = open_accounts()
     password = _read_password(password_stdin)
-    try:
-        user = store.create_user(
-            username, password, role, display_name=display_name, queues=queues, capacity=capacity, email=email
-        )
-    except AccountError as error:
-        _fail(str(error))
+    user = store.create_user(
+        username, password, role, display_name=display_name, queues=queues, capacity=capacity, email=email
+    )
     _audit(store, "user_create", user, role=role, queues=list(user.queues))
     click.echo(f"created {user.username} ({user.role}), queues: {', '.join(user.queues) or '-'}")
 
@@ -113,10 +106,7 @@ def users_set_password(username: str, password_stdin: bool) -> None:
     """Set a new password; the user's other console sessions end."""
     store = open_accounts()
     user = _user(store, username)
-    try:
-        store.set_password(user.id, _read_password(password_stdin))
-    except AccountError as error:
-        _fail(str(error))
+    store.set_password(user.id, _read_password(password_stdin))
     _audit(store, "password_set", user)
     click.echo(f"password of {user.username} changed")
 
@@ -129,12 +119,9 @@ def users_set_queues(username: str, queues: tuple[str, ...], capacity: int | Non
     """Replace the user's queues with QUEUES (none: no queue)."""
     store = open_accounts()
     user = _user(store, username)
-    try:
-        user = store.set_queues(user.id, queues)
-        if capacity is not None:
-            user = store.update_user(user.id, capacity=capacity)
-    except AccountError as error:
-        _fail(str(error))
+    user = store.set_queues(user.id, queues)
+    if capacity is not None:
+        user = store.update_user(user.id, capacity=capacity)
     _audit(store, "queues_set", user, queues=list(user.queues), capacity=user.capacity)
     click.echo(f"{user.username}: queues {', '.join(user.queues) or '-'}, capacity {user.capacity}")
 
@@ -177,10 +164,7 @@ def users_token(username: str, name: str) -> None:
     """Issue an API token for the user and print it; only its hash is kept, so it is shown this once."""
     store = open_accounts()
     user = _user(store, username)
-    try:
-        token = store.issue_token(user.id, name)
-    except AccountError as error:
-        _fail(str(error))
+    token = store.issue_token(user.id, name)
     issued = store.tokens(user.id)[-1]
     store.audit(None, "token_issue", "api_token", issued.id, {"via": "cli", "owner": user.username}, username="cli")
     click.echo(token)
@@ -203,7 +187,7 @@ def users_revoke_token(token_id: int) -> None:
     """Revoke a token by id (see `users tokens`)."""
     store = open_accounts()
     if not store.revoke_token(token_id):
-        _fail(f"no active token {token_id}")
+        raise NotFound(f"no active token {token_id}")
     store.audit(None, "token_revoke", "api_token", token_id, {"via": "cli"}, username="cli")
     click.echo(f"token {token_id} revoked")
 
@@ -230,9 +214,9 @@ def users_ensure_admin(password_file: Path | None) -> None:
         handle.write(password + "\n")
     try:
         user = store.create_user("admin", password, "admin", display_name="Admin")
-    except AccountError as error:  # another process created users meanwhile
+    except AccountError:  # another process created users meanwhile: no password file for a user not created
         target.unlink(missing_ok=True)
-        _fail(str(error))
+        raise
     _audit(store, "user_create", user, role="admin", generated=True)
     click.echo(
         f"created the first admin: username admin, password in {target} (change it: assistant users set-password admin)"

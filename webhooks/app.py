@@ -19,9 +19,10 @@ from assistant.index_versions import VERSION_FILE, version_dir
 from assistant.knowledge_base import KnowledgeBaseError, load_knowledge_base
 from assistant.retrieval import META_FILE
 from assistant.settings import Settings, load_settings
-from webhooks.adapters.base import InboundEvent, WebhookError, WebhookRequest, WebhookResponse
+from webhooks.adapters.base import InboundEvent, WebhookRequest, WebhookResponse
 from webhooks.console import register_console
 from webhooks.dedupe import EventDeduplicator
+from webhooks.http_errors import install_error_handler
 from webhooks.kb_publish import served_version
 from webhooks.runtime import Runtime, install_runtime
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, enqueue: Enqueue | None = None)
     enqueue = enqueue or functools.partial(celery_enqueue, redis_url=settings.service.redis_url)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.service.max_body_bytes
+    install_error_handler(app)
     adapters = runtime.adapters
     dedupe = EventDeduplicator(runtime.redis)
 
@@ -85,18 +87,15 @@ def create_app(settings: Settings | None = None, enqueue: Enqueue | None = None)
             body=request.get_data(cache=False),
             received_at=datetime.now(UTC),
         )
-        try:
-            if request.method == "GET":
-                answer = adapter.handshake(incoming)
-                return _response(answer) if answer else _error(405, "GET is only for the platform's handshake")
-            adapter.verify(incoming)
+        # A refused request (WebhookError) is answered by the one error handler with the adapter's status.
+        if request.method == "GET":
             answer = adapter.handshake(incoming)
-            if answer is not None:
-                return _response(answer)
-            events = adapter.parse(incoming)
-        except WebhookError as error:
-            log.info("%s webhook refused: %s %s", platform, error.status, error.reason)
-            return _error(error.status, error.reason)
+            return _response(answer) if answer else _error(405, "GET is only for the platform's handshake")
+        adapter.verify(incoming)
+        answer = adapter.handshake(incoming)
+        if answer is not None:
+            return _response(answer)
+        events = adapter.parse(incoming)
         try:
             queued = _queue(platform, events)
         except (RedisError, OSError) as error:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from assistant.errors import InputError
 from assistant.store.db import Transactions
 from assistant.store.models import Base, UTCDateTime, in_list, json_type, utcnow
 
@@ -41,7 +42,7 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 MAX_AUDIT_DETAIL_CHARS = 2000
 
 
-class AccountError(ValueError):
+class AccountError(InputError, ValueError):
     """A user, token or password the store refuses (unknown user, taken name, weak password, bad role)."""
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from assistant.errors import Conflict
 from assistant.messages import HandoffState, Priority
 
 # A module reference, not `import User`: models.py imports this module while accounts may still be loading.
@@ -124,7 +125,7 @@ class GapCandidate(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ConflictError(Exception):
+class ClaimConflictError(Conflict):
     """The escalation is not in the state the caller acted on; `current` is what it is now.
 
     kind: "stale" (the version moved on), "held" (another person holds it), "resolved" (already settled).
@@ -136,6 +137,9 @@ class ConflictError(Exception):
         self.message = message
         self.current = current
         self.holder = holder
+
+
+ConflictError = ClaimConflictError  # the old name, importable until nothing uses it; KbConflictError is the KB's
 
 
 @dataclass(frozen=True)
@@ -526,7 +530,7 @@ class ConsoleStore(Transactions):
 
     def _conflict(
         self, session: Session, escalation_id: int, expected_version: int | None, agent_id: int | None
-    ) -> ConflictError:
+    ) -> ClaimConflictError:
         """Why a conditional UPDATE matched nothing, read in the same transaction."""
         row = session.execute(
             select(Escalation).where(Escalation.id == escalation_id).execution_options(populate_existing=True)
@@ -538,18 +542,18 @@ class ConsoleStore(Transactions):
         if row.assigned_agent_id is not None:
             holder = session.scalar(select(accounts.User.username).where(accounts.User.id == row.assigned_agent_id))
         if row.status == "resolved":
-            return ConflictError("resolved", f"escalation {escalation_id} is already resolved", current, holder)
+            return ClaimConflictError("resolved", f"escalation {escalation_id} is already resolved", current, holder)
         if row.status == "claimed" and agent_id is not None and row.assigned_agent_id != agent_id:
-            return ConflictError("held", f"escalation {escalation_id} is held by {holder}", current, holder)
+            return ClaimConflictError("held", f"escalation {escalation_id} is held by {holder}", current, holder)
         if expected_version is not None and row.version != expected_version:
-            return ConflictError(
+            return ClaimConflictError(
                 "stale",
                 f"escalation {escalation_id} changed since you loaded it "
                 f"(version {expected_version}, now {row.version})",
                 current,
                 holder,
             )
-        return ConflictError("stale", f"escalation {escalation_id} is {row.status}", current, holder)
+        return ClaimConflictError("stale", f"escalation {escalation_id} is {row.status}", current, holder)
 
     def _change(
         self,
@@ -584,7 +588,7 @@ class ConsoleStore(Transactions):
         self, escalation_id: int, agent_id: int, username: str, expected_version: int | None = None
     ) -> tuple[EscalationRecord, bool]:
         """(escalation, changed): open → claimed by this agent. Claiming what you already hold changes nothing;
-        anything else raises ConflictError. One conditional UPDATE: of two racing agents exactly one wins."""
+        anything else raises ClaimConflictError. One conditional UPDATE: of two racing agents exactly one wins."""
         with self._write() as session:
             try:
                 record = self._change(
@@ -595,7 +599,7 @@ class ConsoleStore(Transactions):
                     agent_id=agent_id,
                     session=session,
                 )
-            except ConflictError as conflict:
+            except ClaimConflictError as conflict:
                 if conflict.current.status == "claimed" and conflict.current.assigned_agent_id == agent_id:
                     return conflict.current, False
                 raise
@@ -610,7 +614,7 @@ class ConsoleStore(Transactions):
         """Automatic assignment: only an escalation still open and unheld is given; False when someone was faster."""
         try:
             self.claim(escalation_id, agent_id, username)
-        except ConflictError:
+        except ClaimConflictError:
             return False
         return self.escalation(escalation_id).assigned_agent_id == agent_id
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from assistant.errors import AssistantError, Conflict, InputError, NotFound
 from assistant.kb_import import merge_rows, parse_rows
 from assistant.knowledge_base import (
     STATUSES,
@@ -72,16 +73,21 @@ class KbEntryVersionRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class KbStoreError(ValueError):
-    """A request the store refuses (unknown entry, forbidden transition, invalid content)."""
+class KbStoreError(AssistantError, ValueError):
+    """A request the store refuses; the family of the three below, each of its own kind (see assistant.errors)."""
 
 
-class KbNotFoundError(KbStoreError):
+class KbNotFoundError(KbStoreError, NotFound):
     pass
 
 
-class KbValidationError(KbStoreError):
+class KbValidationError(KbStoreError, InputError):
     """Content that would break the bot: the message names the field (as the YAML loader does)."""
+
+
+class KbTransitionError(KbStoreError, Conflict):
+    """A move the workflow does not allow (draft → published, an unknown status, publishing a never-published
+    version)."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +177,7 @@ class KbVersionRecord:
     note: str | None
 
 
-class ConflictError(Exception):
+class KbConflictError(Conflict):
     """A save made on an old version: nothing was written; `current` is what is stored now and `diff` shows
     how the caller's content differs from it, so the caller can merge and save again."""
 
@@ -180,6 +186,9 @@ class ConflictError(Exception):
         self.current = current
         self.submitted = submitted
         self.diff = diff
+
+
+ConflictError = KbConflictError  # the old name, importable until nothing uses it; ClaimConflictError is the queues'
 
 
 @dataclass(frozen=True)
@@ -332,11 +341,11 @@ class KbStore(Transactions):
         status: str = "draft",
     ) -> KbEntryRecord:
         """Create (expected_version None) or change an entry. A change needs the version the editor started
-        from; if someone saved since, ConflictError carries their content and the diff, and nothing is written.
+        from; if someone saved since, KbConflictError carries their content and the diff, and nothing is written.
         A saved change is a draft: the live answer stays until the draft is reviewed and published."""
         content = validate(content)
         if status not in ("draft", "review"):
-            raise KbStoreError("a save makes a draft (or sends it for review); publish with a transition")
+            raise KbTransitionError("a save makes a draft (or sends it for review); publish with a transition")
         with self._write() as s:
             row = s.scalar(select(KbEntryRow).where(KbEntryRow.entry_id == content.entry_id).with_for_update())
             now = utcnow()
@@ -367,7 +376,7 @@ class KbStore(Transactions):
                     f"{content.entry_id} v{row.version} (saved by {row.updated_by or 'someone'})",
                     f"{content.entry_id} (yours, started from v{expected_version})",
                 )
-                raise ConflictError(current, content, diff)
+                raise KbConflictError(current, content, diff)
             if content.source_file is None:
                 content = EntryContent(
                     content.entry_id, content.questions, content.answers, content.tags, row.source_file
@@ -386,14 +395,14 @@ class KbStore(Transactions):
         """Move an entry along the workflow; publishing makes this version the live one, archiving takes the
         entry off the air. Each transition is a version too (same content), so history shows who did it."""
         if status not in STATUSES:
-            raise KbStoreError(f"unknown status {status!r}; one of {list(STATUSES)}")
+            raise KbTransitionError(f"unknown status {status!r}; one of {list(STATUSES)}")
         with self._write() as s:
             row = self._row(s, entry_id)
             if row.version != expected_version:
-                raise ConflictError(_record(row), None, "")
+                raise KbConflictError(_record(row), None, "")
             if status not in TRANSITIONS[row.status]:
                 allowed = ", ".join(TRANSITIONS[row.status])
-                raise KbStoreError(f"an entry in {row.status} can move to {allowed}, not to {status}")
+                raise KbTransitionError(f"an entry in {row.status} can move to {allowed}, not to {status}")
             was_live = row.published_version
             now = utcnow()
             row.status = status
@@ -419,11 +428,13 @@ class KbStore(Transactions):
         old = self.version(entry_id, version)
         if publish and old.status != "published":
             # A rollback skips review, so it may only bring back text that was reviewed and live before.
-            raise KbStoreError(f"version {version} was never published: restore it as a draft and send it for review")
+            raise KbTransitionError(
+                f"version {version} was never published: restore it as a draft and send it for review"
+            )
         with self._write() as s:
             row = self._row(s, entry_id)
             if expected_version is not None and row.version != expected_version:
-                raise ConflictError(_record(row), old.content, "")
+                raise KbConflictError(_record(row), old.content, "")
             was_live = row.published_version
             now = utcnow()
             content = old.content

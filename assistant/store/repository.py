@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from assistant.errors import NotFound
 from assistant.messages import (
     Action,
     Choice,
@@ -55,7 +56,7 @@ _QUESTION_ESCALATIONS = (
 )
 
 
-class NotFoundError(LookupError):
+class NotFoundError(NotFound, LookupError):
     """The conversation, escalation or outbound row does not exist."""
 
 

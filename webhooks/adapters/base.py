@@ -11,11 +11,12 @@ from typing import Any, ClassVar, Protocol
 
 import httpx
 
+from assistant.errors import AuthError, BadInput, PlatformError
 from assistant.messages import Choice, InboundMessage
 from webhooks.adapters.choices import ChoiceLimits
 
 
-class WebhookError(Exception):
+class WebhookError(PlatformError):
     """A request we refuse; `status` is the HTTP status to answer and `reason` a log-safe explanation."""
 
     status = 400
@@ -27,13 +28,13 @@ class WebhookError(Exception):
             self.status = status
 
 
-class SignatureError(WebhookError):
+class SignatureError(WebhookError, AuthError):
     """Missing, forged or stale signature: nothing is stored."""
 
     status = 401
 
 
-class PayloadError(WebhookError):
+class PayloadError(WebhookError, BadInput):
     """Malformed JSON or a body that does not follow the platform's contract."""
 
     status = 400

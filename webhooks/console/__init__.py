@@ -31,7 +31,7 @@ from webhooks.console.auth import (
     session_account,
 )
 from webhooks.console.auth import bp as auth_bp
-from webhooks.console.openapi import ApiError, api_operation, docs_page, document
+from webhooks.console.openapi import api_operation, docs_page, document
 from webhooks.runtime import Runtime
 
 QUEUE_LINKS_EXTENSION = "console.queue_links"
@@ -162,7 +162,6 @@ def register_console(app: Flask, runtime: Runtime) -> None:
                 response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    app.register_error_handler(ApiError, lambda error: error.response())
     app.register_error_handler(CSRFError, _csrf_error)
     for code in (400, 403, 404, 405, 429):
         app.register_error_handler(code, _error_page)

@@ -35,9 +35,10 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
 from werkzeug.wrappers import Response as BaseResponse
 
+from assistant import errors
 from assistant.settings import SecurityConfig
 from assistant.store.accounts import ROLES, AccountError, AccountStore, UserRecord
-from webhooks.console.openapi import ApiError, ErrorOut, api_operation, json_body, query_model
+from webhooks.console.openapi import ErrorOut, api_operation, json_body, query_model
 
 log = logging.getLogger("community_assistant.console.auth")
 P = ParamSpec("P")
@@ -529,10 +530,7 @@ def api_tokens() -> Response:
 def api_issue_token() -> Response:
     body = json_body(TokenIn)
     user = current_account()
-    try:
-        token = accounts().issue_token(user.id, body.name)
-    except AccountError as error:
-        raise ApiError(422, str(error)) from error
+    token = accounts().issue_token(user.id, body.name)  # an AccountError is answered 422 by the error handler
     issued = accounts().tokens(user.id)[-1]
     audit("token_issue", "api_token", issued.id, name=issued.name)
     out = TokenIssuedOut(**_token_out(issued).model_dump(), token=token)
@@ -553,8 +551,8 @@ def api_issue_token() -> Response:
 def api_revoke_token(token_id: int) -> Response:
     try:
         _revoke(current_account(), token_id)
-    except NotFound as error:
-        raise ApiError(404, f"no token {token_id}") from error
+    except NotFound as error:  # werkzeug's, for the page; the API says which token
+        raise errors.NotFound(f"no token {token_id}") from error
     return Response(status=204)
 
 

@@ -17,14 +17,15 @@ from flask import Blueprint, Flask, Response, current_app, flash, jsonify, redir
 from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response as BaseResponse
 
+from assistant.errors import NotReady
 from assistant.index_versions import NearDuplicate, near_duplicates_of
 from assistant.knowledge_base import LANGUAGE_PATTERN, STATUSES
 from assistant.messages import InboundMessage
 from assistant.pipeline import Engine
 from assistant.store.kb_store import (
     TRANSITIONS,
-    ConflictError,
     EntryContent,
+    KbConflictError,
     KbEntryRecord,
     KbNotFoundError,
     KbStore,
@@ -33,7 +34,8 @@ from assistant.store.kb_store import (
     KbVersionRecord,
 )
 from webhooks.console.auth import api_auth_required, audit, current_account, page_login_required
-from webhooks.console.openapi import ApiError, api_operation, json_body, query_model
+from webhooks.console.openapi import api_operation, json_body, query_model
+from webhooks.http_errors import add_error_body
 from webhooks.runtime import Runtime
 
 log = logging.getLogger("community_assistant.kb_editor")
@@ -81,6 +83,9 @@ def register_kb_editor(app: Flask, runtime: Runtime, reindex: Reindex | None = N
     # Built on first use: creating the app must not need the database (the readiness probe reports it).
     app.extensions[STORE_EXTENSION] = functools.cache(lambda: KbStore(runtime.store.engine))
     app.extensions.setdefault(REINDEX_EXTENSION, reindex or default_reindex(runtime))
+    # The API's store errors are answered by the one error handler: not found 404, invalid content 422, a move
+    # the workflow forbids 409, a save on an old version 409 with this body.
+    add_error_body(app, KbConflictError, _conflict_body)
     app.register_blueprint(bp)
 
 
@@ -298,22 +303,15 @@ def _json(model: BaseModel, status: int = 200) -> Response:
     return response
 
 
-def _conflict_response(conflict: ConflictError) -> Response:
+def _conflict_body(conflict: KbConflictError) -> dict[str, Any]:
+    """The API's 409 for a save on an old version: what is stored now and the diff (the error handler sends it)."""
     out = ConflictOut(
         error=str(conflict),
         current=entry_out(conflict.current),
         submitted=conflict.submitted.to_dict() if conflict.submitted is not None else None,
         diff=conflict.diff,
     )
-    return _json(out, 409)
-
-
-def _store_errors(error: KbStoreError) -> ApiError:
-    if isinstance(error, KbNotFoundError):
-        return ApiError(404, str(error))
-    if isinstance(error, KbValidationError):
-        return ApiError(422, str(error))
-    return ApiError(409, str(error))
+    return out.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -383,7 +381,7 @@ def preview(question: str, language: str | None, draft: DraftIn | None) -> Previ
     try:
         engine = _runtime().engine
     except Exception as error:  # no trained index yet, or a broken one: say so instead of a 500
-        raise ApiError(503, f"the answer engine is not ready ({error}); run `assistant train`") from error
+        raise NotReady(f"the answer engine is not ready ({error}); run `assistant train`") from error
     decision = engine.decide(InboundMessage(text=question, language=language, platform="preview"))
     out_decision = DecisionPreviewOut(
         action=decision.action.value,
@@ -464,12 +462,7 @@ def api_list() -> Response:
 def api_create() -> Response:
     body = json_body(EntryCreateIn)
     content = EntryContent(body.entry_id, body.questions, body.answers, body.tags, body.source_file)
-    try:
-        record = do_save(content, None, body.note, body.status)
-    except ConflictError as conflict:
-        return _conflict_response(conflict)
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    record = do_save(content, None, body.note, body.status)
     return _json(entry_out(record), 201)
 
 
@@ -485,10 +478,7 @@ def api_create() -> Response:
 )
 @api_auth_required(*EDIT_ROLES)
 def api_get(entry_id: str) -> Response:
-    try:
-        return _json(entry_out(kb_store().get(entry_id)))
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    return _json(entry_out(kb_store().get(entry_id)))
 
 
 @bp.put("/api/v1/kb/entries/<entry_id>")
@@ -507,12 +497,7 @@ def api_get(entry_id: str) -> Response:
 def api_save(entry_id: str) -> Response:
     body = json_body(EntrySaveIn)
     content = EntryContent(entry_id, body.questions, body.answers, body.tags, body.source_file)
-    try:
-        record = do_save(content, body.expected_version, body.note, body.status)
-    except ConflictError as conflict:
-        return _conflict_response(conflict)
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    record = do_save(content, body.expected_version, body.note, body.status)
     return _json(entry_out(record))
 
 
@@ -530,12 +515,7 @@ def api_save(entry_id: str) -> Response:
 @api_auth_required(*EDIT_ROLES)
 def api_transition(entry_id: str) -> Response:
     body = json_body(TransitionIn)
-    try:
-        changed = do_transition(entry_id, body.status, body.expected_version, body.note)
-    except ConflictError as conflict:
-        return _conflict_response(conflict)
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    changed = do_transition(entry_id, body.status, body.expected_version, body.note)
     return _json(entry_out(changed.record))
 
 
@@ -551,10 +531,7 @@ def api_transition(entry_id: str) -> Response:
 )
 @api_auth_required(*EDIT_ROLES)
 def api_versions(entry_id: str) -> Response:
-    try:
-        versions = kb_store().versions(entry_id)
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    versions = kb_store().versions(entry_id)
     return _json(VersionListOut(entry_id=entry_id, items=[_version_out(v) for v in versions]))
 
 
@@ -570,10 +547,7 @@ def api_versions(entry_id: str) -> Response:
 )
 @api_auth_required(*EDIT_ROLES)
 def api_version(entry_id: str, version: int) -> Response:
-    try:
-        record = kb_store().version(entry_id, version)
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    record = kb_store().version(entry_id, version)
     base = _version_out(record).model_dump()
     content = record.content
     return _json(VersionDetailOut(**base, questions=content.questions, answers=content.answers, tags=content.tags))
@@ -593,10 +567,7 @@ def api_version(entry_id: str, version: int) -> Response:
 @api_auth_required(*EDIT_ROLES)
 def api_diff(entry_id: str) -> Response:
     query = query_model(DiffQuery)
-    try:
-        diff = kb_store().diff(entry_id, query.v1, query.v2)
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    diff = kb_store().diff(entry_id, query.v1, query.v2)
     return _json(DiffOut(entry_id=entry_id, v1=query.v1, v2=query.v2, diff=diff))
 
 
@@ -614,12 +585,7 @@ def api_diff(entry_id: str) -> Response:
 @api_auth_required(*EDIT_ROLES)
 def api_restore(entry_id: str) -> Response:
     body = json_body(RestoreIn)
-    try:
-        changed = do_restore(entry_id, body.version, body.expected_version, body.publish)
-    except ConflictError as conflict:
-        return _conflict_response(conflict)
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    changed = do_restore(entry_id, body.version, body.expected_version, body.publish)
     return _json(entry_out(changed.record))
 
 
@@ -635,14 +601,11 @@ def api_restore(entry_id: str) -> Response:
 )
 @api_auth_required(*EDIT_ROLES)
 def api_duplicates(entry_id: str) -> Response:
-    try:
-        record = kb_store().get(entry_id)
-    except KbStoreError as error:
-        raise _store_errors(error) from error
+    record = kb_store().get(entry_id)
     try:
         engine = _runtime().engine
     except Exception as error:  # no trained index yet
-        raise ApiError(503, f"the answer engine is not ready ({error}); run `assistant train`") from error
+        raise NotReady(f"the answer engine is not ready ({error}); run `assistant train`") from error
     found = near_duplicates(engine, entry_id, record.content.questions)
     return _json(DuplicatesOut(entry_id=entry_id, near_duplicates=[_duplicate_out(d) for d in found]))
 
@@ -705,7 +668,7 @@ def _edit_page(
     record: KbEntryRecord | None,
     content: EntryContent | None = None,
     error: str | None = None,
-    conflict: ConflictError | None = None,
+    conflict: KbConflictError | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     shown = content or (record.content if record is not None else EntryContent("", {}, {}))
@@ -775,7 +738,7 @@ def kb_create() -> BaseResponse | tuple[str, int]:
     content = _form_content(entry_id)
     try:
         record = do_save(content, None, request.form.get("note") or None, "draft")
-    except ConflictError:
+    except KbConflictError:
         return _edit_page(None, content, f"An entry {entry_id!r} exists already.", status=409)
     except KbStoreError as error:
         return _edit_page(None, content, str(error), status=422)
@@ -810,7 +773,7 @@ def kb_save(entry_id: str) -> BaseResponse | tuple[str, int]:
     status = "review" if request.form.get("then") == "review" else "draft"
     try:
         saved = do_save(content, expected, request.form.get("note") or None, status)
-    except ConflictError as conflict:
+    except KbConflictError as conflict:
         message = (
             f"{conflict.current.updated_by or 'Someone'} saved version {conflict.current.version} while you were "
             "editing. Your text is still in the form below; compare, merge, and save again."
@@ -830,7 +793,7 @@ def kb_status(entry_id: str) -> BaseResponse:
         changed = do_transition(entry_id, request.form.get("status", ""), expected, request.form.get("note") or None)
     except ValueError as error:
         flash(str(error) if isinstance(error, KbStoreError) else "Reload the page and try again.", "error")
-    except ConflictError:
+    except KbConflictError:
         flash("Someone changed this entry meanwhile; look at the new version and try again.", "error")
     else:
         live = " It is live now; workers switch to it in seconds." if changed.record.status == "published" else ""
@@ -878,6 +841,6 @@ def kb_preview() -> tuple[str, int]:
     draft = DraftIn(entry_id=entry_id, questions=content.questions, answers=content.answers)
     try:
         result = preview(question, None, draft)
-    except ApiError as error:
-        return render_template("console/_kb_preview.html", result=None, error=error.message), 200
+    except NotReady as error:
+        return render_template("console/_kb_preview.html", result=None, error=str(error)), 200
     return render_template("console/_kb_preview.html", result=result, error=None), 200

@@ -9,11 +9,12 @@ from flask import Blueprint, Flask, Response, current_app, flash, jsonify, redir
 from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response as BaseResponse
 
+from assistant.errors import Conflict, InputError, NotFound
 from assistant.gap_report import GapCluster, GapReport, report_to_dict
 from assistant.store.gap_queries import load_gap_report
-from assistant.store.kb_store import ConflictError, EntryContent, KbStore, KbStoreError
+from assistant.store.kb_store import EntryContent, KbConflictError, KbStore, KbStoreError
 from webhooks.console.auth import api_auth_required, audit, current_account, page_login_required
-from webhooks.console.openapi import ApiError, api_operation, json_body, query_model
+from webhooks.console.openapi import api_operation, json_body, query_model
 from webhooks.runtime import Runtime
 
 RUNTIME_EXTENSION = "console.kb_gaps.runtime"
@@ -122,10 +123,10 @@ def _create_draft(cluster: GapCluster, entry_id: str | None, author: str) -> Dra
     content = EntryContent(entry_id or draft["id"], questions, answers, list(draft["tags"]))
     try:
         record = KbStore(runtime.store.engine).save(content, None, author, note=f"from gap cluster {cluster.id}")
-    except ConflictError as error:  # the id was taken since the report was built
-        raise ApiError(409, f"KB entry {content.entry_id!r} already exists; choose another id") from error
-    except KbStoreError as error:
-        raise ApiError(422, str(error)) from error
+    except KbConflictError as error:  # the id was taken since the report was built
+        raise Conflict(f"KB entry {content.entry_id!r} already exists; choose another id") from error
+    except KbStoreError as error:  # whichever it is, the cluster's draft is what cannot be saved: 422
+        raise InputError(str(error)) from error
     audit("kb.draft_from_gap", "kb_entry", record.entry_id, cluster=cluster.id, count=cluster.count)
     return DraftOut(
         entry_id=record.entry_id,
@@ -139,9 +140,9 @@ def _create_draft(cluster: GapCluster, entry_id: str | None, author: str) -> Dra
 def _cluster(report: GapReport, cluster_id: int, expected: list[str] | None) -> GapCluster:
     cluster = next((c for c in report.clusters if c.id == cluster_id), None)
     if cluster is None:
-        raise ApiError(404, f"no cluster {cluster_id} in the report")
+        raise NotFound(f"no cluster {cluster_id} in the report")
     if expected is not None and not set(expected) <= set(cluster.examples):
-        raise ApiError(409, "the report changed since it was shown; reload it")
+        raise Conflict("the report changed since it was shown; reload it")
     return cluster
 
 
@@ -199,8 +200,8 @@ def gaps_draft_page() -> BaseResponse:
     try:
         cluster = _cluster(_report(days), cluster_id, [first] if first else None)
         draft = _create_draft(cluster, None, current_account().username)
-    except ApiError as error:
-        flash(error.message, "error")
+    except (NotFound, Conflict, InputError) as error:
+        flash(str(error), "error")
         return redirect(url_for("kb_gaps.gaps_page", days=days))
     flash(f"Draft {draft.entry_id} created from {cluster.count} questions.", "success")
     return redirect(url_for("kb.kb_entry", entry_id=draft.entry_id))

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal, TypeVar
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, current_app, render_template, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from assistant.errors import BadInput, InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
@@ -43,19 +45,12 @@ class ErrorOut(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
-class ApiError(Exception):
-    """Raise inside an API view to answer `{"error": message}` with `status` (the console registers the handler)."""
+class RequestValidationError(InputError):
+    """A request body or query that fails its model: 422 with pydantic's per-field problems in `details`."""
 
-    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, details: list[dict[str, Any]]) -> None:
         super().__init__(message)
-        self.status = status
-        self.message = message
         self.details = details
-
-    def response(self) -> Response:
-        answer = jsonify(ErrorOut(error=self.message, details=self.details).model_dump(exclude_none=True))
-        answer.status_code = self.status
-        return answer
 
 
 @dataclass(frozen=True)
@@ -136,11 +131,11 @@ def json_body(model: type[M]) -> M:
     """The request's JSON body as `model`; 400 for a body that is not JSON, 422 (with pydantic's errors) else."""
     data = request.get_json(silent=True)
     if data is None:
-        raise ApiError(400, "expected a JSON body (Content-Type: application/json)")
+        raise BadInput("expected a JSON body (Content-Type: application/json)")
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise ApiError(422, "invalid request body", _errors(error)) from error
+        raise RequestValidationError("invalid request body", _errors(error)) from error
 
 
 def query_model(model: type[M]) -> M:
@@ -154,7 +149,7 @@ def query_model(model: type[M]) -> M:
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise ApiError(422, "invalid query parameters", _errors(error)) from error
+        raise RequestValidationError("invalid query parameters", _errors(error)) from error
 
 
 def _errors(error: ValidationError) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from flask import (
 from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response as BaseResponse
 
+from assistant.errors import BadInput, Conflict, Forbidden, NotFound
 from assistant.handoff import HandoffTransitionError, check_transition
 from assistant.messages import HandoffState, Priority
 from assistant.settings import QUEUE_NAME_PATTERN, Settings
@@ -35,7 +36,7 @@ from assistant.store.console import (
     GAP_REASONS,
     LIST_FILTERS,
     CannedReplyRecord,
-    ConflictError,
+    ClaimConflictError,
     ConsoleStore,
     EscalationDetail,
     EscalationListItem,
@@ -51,7 +52,8 @@ from webhooks.console.auth import (
     current_account,
     page_login_required,
 )
-from webhooks.console.openapi import ApiError, api_operation, json_body, query_model
+from webhooks.console.openapi import api_operation, json_body, query_model
+from webhooks.http_errors import add_error_body
 from webhooks.runtime import Runtime
 
 STORE_EXTENSION = "console.queues.store"
@@ -123,6 +125,9 @@ def register_queues(app: Flask, runtime: Runtime, deliver: Deliver | None = None
     app.extensions[STORE_EXTENSION] = functools.cache(lambda: ConsoleStore(runtime.store.engine))
     app.extensions.setdefault(DELIVER_EXTENSION, deliver or celery_deliver(runtime.settings.service.redis_url))
     set_queue_links(app, _queue_links(runtime.settings))
+    add_error_body(app, ClaimConflictError, _claim_conflict_body)
+    add_error_body(app, HandoffTransitionError, _handoff_conflict_body)
+    add_error_body(app, ReplyConflictError, _reply_conflict_body)
     app.context_processor(_nav_count_context)
     app.register_blueprint(bp)
 
@@ -387,32 +392,34 @@ class ConflictOut(BaseModel):
 # Errors
 
 
-class ActionError(Exception):
-    """An action refused with a status and a clear message; 409s carry the current state."""
+# Actions raise the library's kinds (assistant.errors: BadInput 400, Forbidden 403, NotFound 404, Conflict 409);
+# the one error handler answers them. A 409 carries the current state in a ConflictOut body, built here.
 
-    def __init__(self, status: int, message: str, conflict: ConflictOut | None = None) -> None:
+
+class ReplyConflictError(Conflict):
+    """A reply the conversation refuses (reply window closed, no reply address); `out` is the 409's body."""
+
+    def __init__(self, message: str, out: ConflictOut) -> None:
         super().__init__(message)
-        self.status = status
-        self.message = message
-        self.conflict = conflict
-
-    def payload(self) -> dict[str, Any]:
-        if self.conflict is not None:
-            return self.conflict.model_dump(mode="json", exclude_none=True)
-        return {"error": self.message}
+        self.out = out
 
 
-def _conflict(error: ConflictError) -> ActionError:
-    return ActionError(
-        409,
-        error.message,
-        ConflictOut(
-            error=error.message,
-            kind=error.kind,
-            holder=error.holder,
-            current=escalation_out(error.current, error.holder),
-        ),
+def _claim_conflict_body(error: ClaimConflictError) -> dict[str, Any]:
+    out = ConflictOut(
+        error=error.message,
+        kind=error.kind,
+        holder=error.holder,
+        current=escalation_out(error.current, error.holder),
     )
+    return out.model_dump(mode="json", exclude_none=True)
+
+
+def _handoff_conflict_body(error: HandoffTransitionError) -> dict[str, Any]:
+    return ConflictOut(error=str(error), kind="handoff").model_dump(mode="json", exclude_none=True)
+
+
+def _reply_conflict_body(error: ReplyConflictError) -> dict[str, Any]:
+    return error.out.model_dump(mode="json", exclude_none=True)
 
 
 # Output builders
@@ -510,7 +517,8 @@ class QueueView:
 
 
 class QueueActions:
-    """Everything an agent can do, with access checks, validation and the audit line; raises ActionError."""
+    """Everything an agent can do, with access checks, validation and the audit line; refusals raise the
+    library's kinds (BadInput, Forbidden, NotFound, Conflict), which the one error handler answers."""
 
     def __init__(self, user: UserRecord) -> None:
         self.user = user
@@ -543,9 +551,9 @@ class QueueActions:
         configured = self.config.queue(queue)
         counts = self.counts
         if configured is None and queue not in counts:
-            raise ActionError(404, f"unknown queue {queue[:64]!r}")
+            raise NotFound(f"unknown queue {queue[:64]!r}")
         if not can_see_queue(self.user, queue):
-            raise ActionError(403, f"you are not a member of queue {queue!r}")
+            raise Forbidden(f"you are not a member of queue {queue!r}")
         title = configured.label if configured is not None else queue
         return QueueView(queue, title, configured is not None, counts.get(queue, QueueCounts(queue)))
 
@@ -553,9 +561,9 @@ class QueueActions:
         try:
             escalation = self.store.escalation(escalation_id)
         except NotFoundError as error:
-            raise ActionError(404, f"no escalation {escalation_id}") from error
+            raise NotFound(f"no escalation {escalation_id}") from error
         if not can_see_queue(self.user, escalation.queue):
-            raise ActionError(403, f"escalation {escalation_id} is in queue {escalation.queue!r}, not one of yours")
+            raise Forbidden(f"escalation {escalation_id} is in queue {escalation.queue!r}, not one of yours")
         return escalation
 
     def detail(self, escalation_id: int) -> EscalationDetail:
@@ -581,10 +589,7 @@ class QueueActions:
 
     def claim(self, escalation_id: int, version: int | None) -> EscalationRecord:
         self.escalation(escalation_id)
-        try:
-            record, changed = self.store.claim(escalation_id, self.user.id, self.user.username, version)
-        except ConflictError as error:
-            raise _conflict(error) from error
+        record, changed = self.store.claim(escalation_id, self.user.id, self.user.username, version)
         if changed:
             audit("claim", "escalation", escalation_id, queue=record.queue)
         return record
@@ -595,10 +600,9 @@ class QueueActions:
         escalation = self.escalation(escalation_id)
         body = text.strip()
         if not body:
-            raise ActionError(400, "the reply is empty: write something to send")
+            raise BadInput("the reply is empty: write something to send")
         if len(body) > self.config.max_reply_chars:
-            raise ActionError(
-                400,
+            raise BadInput(
                 f"the reply is {len(body)} characters long; the limit is {self.config.max_reply_chars}. "
                 "Shorten it or send it in parts.",
             )
@@ -609,8 +613,7 @@ class QueueActions:
             return existing, False, escalation
         conversation = _runtime().store.conversation_by_id(escalation.conversation_id)
         if not conversation.reply_target:
-            raise ActionError(
-                409,
+            raise ReplyConflictError(
                 "this conversation has no reply address recorded (it started before the console was installed); "
                 "answer it on the platform itself",
                 ConflictOut(error="no reply address recorded", kind="no_reply_target"),
@@ -624,19 +627,13 @@ class QueueActions:
             if human_agent_tag and window.human_agent_allowed:
                 mode = "human_agent"
             else:
-                raise ActionError(409, *self._window_refusal(conversation.platform, window, human_agent_tag))
+                raise ReplyConflictError(*self._window_refusal(conversation.platform, window, human_agent_tag))
         elif human_agent_tag and conversation.platform in META_TAGGABLE:
             mode = "human_agent"
-        try:
-            check_transition(conversation.handoff, HandoffState.HUMAN)
-        except HandoffTransitionError as error:
-            raise ActionError(409, str(error), ConflictOut(error=str(error), kind="handoff")) from error
-        try:
-            reservation = self.store.reserve_reply(
-                escalation_id, self.user.id, self.user.username, key, body, mode, expected_version=version
-            )
-        except ConflictError as error:
-            raise _conflict(error) from error
+        check_transition(conversation.handoff, HandoffState.HUMAN)
+        reservation = self.store.reserve_reply(
+            escalation_id, self.user.id, self.user.username, key, body, mode, expected_version=version
+        )
         if reservation.created:
             audit(
                 "reply",
@@ -684,11 +681,9 @@ class QueueActions:
         self.escalation(escalation_id)
         body = text.strip()
         if not body:
-            raise ActionError(400, "the note is empty")
+            raise BadInput("the note is empty")
         if len(body) > self.config.max_note_chars:
-            raise ActionError(
-                400, f"the note is {len(body)} characters long; the limit is {self.config.max_note_chars}"
-            )
+            raise BadInput(f"the note is {len(body)} characters long; the limit is {self.config.max_note_chars}")
         note = self.store.add_note(escalation_id, self.user.id, body)
         audit("note", "escalation", escalation_id, note_id=note.id, chars=len(body))
         return note
@@ -696,42 +691,28 @@ class QueueActions:
     def set_priority(self, escalation_id: int, priority: str, version: int | None) -> EscalationRecord:
         escalation = self.escalation(escalation_id)
         if priority not in PRIORITY_NAMES:
-            raise ActionError(400, f"priority must be one of {', '.join(PRIORITY_NAMES)}")
+            raise BadInput(f"priority must be one of {', '.join(PRIORITY_NAMES)}")
         level = PRIORITY_NAMES[priority]
         minutes = self.settings.service.sla_first_response_minutes.get(priority, 240)
         due = _runtime().hours.add_business_time(escalation.created_at, timedelta(minutes=minutes))
-        try:
-            record = self.store.set_priority(escalation_id, level, due, version)
-        except ConflictError as error:
-            raise _conflict(error) from error
+        record = self.store.set_priority(escalation_id, level, due, version)
         audit("set_priority", "escalation", escalation_id, priority=priority, was=_priority_name(escalation.priority))
         return record
 
     def transfer(self, escalation_id: int, queue: str, version: int | None) -> EscalationRecord:
         escalation = self.escalation(escalation_id)
         if self.config.queue(queue) is None:
-            raise ActionError(
-                404, f"unknown queue {queue[:64]!r}; queues: {', '.join(q.name for q in self.config.queues)}"
-            )
-        try:
-            record = self.store.transfer(escalation_id, queue, version)
-        except ConflictError as error:
-            raise _conflict(error) from error
+            raise NotFound(f"unknown queue {queue[:64]!r}; queues: {', '.join(q.name for q in self.config.queues)}")
+        record = self.store.transfer(escalation_id, queue, version)
         audit("transfer", "escalation", escalation_id, queue=queue, was=escalation.queue)
         return record
 
     def settle(self, escalation_id: int, handoff: HandoffState, version: int | None) -> EscalationRecord:
         escalation = self.escalation(escalation_id)
         conversation = _runtime().store.conversation_by_id(escalation.conversation_id)
-        try:
-            check_transition(conversation.handoff, handoff)
-        except HandoffTransitionError as error:
-            raise ActionError(409, str(error), ConflictOut(error=str(error), kind="handoff")) from error
+        check_transition(conversation.handoff, handoff)
         holder_check = None if self.user.role == "admin" else self.user.id
-        try:
-            record = self.store.settle(escalation_id, handoff, expected_version=version, agent_id=holder_check)
-        except ConflictError as error:
-            raise _conflict(error) from error
+        record = self.store.settle(escalation_id, handoff, expected_version=version, agent_id=holder_check)
         audit(
             "hand_back" if handoff == HandoffState.BOT else "resolve", "escalation", escalation_id, queue=record.queue
         )
@@ -808,23 +789,6 @@ def _json(model: BaseModel, status: int = 200) -> Response:
 
 def _actions() -> QueueActions:
     return QueueActions(current_account())
-
-
-@bp.errorhandler(ActionError)
-def _action_error(error: ActionError) -> Response | tuple[str, int]:
-    if request.path.startswith("/api/"):
-        response = jsonify(error.payload())
-        response.status_code = error.status
-        return response
-    if request.headers.get("HX-Request"):
-        # Shown in the page's message area (console queues.js swaps 4xx answers of our forms there).
-        return render_template("console/_action_error.html", error=error), error.status
-    if error.status in (404, 403):
-        return render_template(
-            "console/error.html", code=error.status, title="Not available", message=error.message
-        ), error.status
-    flash(error.message, "error")
-    return redirect(request.referrer or url_for("queues.queue_list")), 303  # type: ignore[return-value]
 
 
 WORK = ("agent",)
@@ -1126,7 +1090,7 @@ def api_canned_replies() -> Response:
 def api_save_canned_reply() -> Response:
     body = json_body(CannedReplyIn)
     if body.queue is not None and _settings().console.queue(body.queue) is None:
-        raise ApiError(404, f"unknown queue {body.queue!r}")
+        raise NotFound(f"unknown queue {body.queue!r}")
     user = current_account()
     record = console_store().save_canned_reply(body.shortcode, body.language, body.text, body.queue, user.id)
     audit("save_canned_reply", "canned_reply", record.id, shortcode=record.shortcode, language=record.language)
@@ -1146,7 +1110,7 @@ def api_save_canned_reply() -> Response:
 @api_auth_required(*CANNED_EDIT_ROLES)
 def api_delete_canned_reply(reply_id: int) -> Response:
     if not console_store().delete_canned_reply(reply_id):
-        raise ApiError(404, f"no canned reply {reply_id}")
+        raise NotFound(f"no canned reply {reply_id}")
     audit("delete_canned_reply", "canned_reply", reply_id)
     return Response(status=204)
 
@@ -1356,7 +1320,7 @@ def page_hand_back(escalation_id: int) -> BaseResponse | str:
 def page_feedback(escalation_id: int) -> BaseResponse | str:
     verdict = request.form.get("verdict", "")
     if verdict not in ("right", "wrong", "missing"):
-        raise ActionError(400, "choose right, wrong or missing")
+        raise BadInput("choose right, wrong or missing")
     _page_actions().feedback(escalation_id, verdict, request.form.get("entry_id") or None, None)
     return _after_action(escalation_id, f"Thanks: suggestion marked {verdict}.")
 
