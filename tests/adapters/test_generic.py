@@ -31,7 +31,14 @@ from webhooks.adapters.generic import GenericAdapter, outbound_id
 
 KEY = b"generic-adapter-test-key-32bytes"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
-NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def now() -> datetime:
+    """The wall clock, read at each use: the standard-webhooks package checks stamps against it (±5 min), so a
+    time fixed at import goes stale when the suite reaches this module minutes later."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 BODY = {
     "type": "message.created",
     "timestamp": "2025-03-14T12:00:00Z",
@@ -65,9 +72,10 @@ def signed(
     stamp: int | None = None,
     key: bytes = KEY,
     header: str | None = None,
-    received_at: datetime = NOW,
+    received_at: datetime | None = None,
 ) -> WebhookRequest:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    received_at = received_at or now()
     stamp = int(received_at.timestamp()) if stamp is None else stamp
     return webhook_request(
         body,
@@ -118,7 +126,7 @@ def test_valid_signature_passes() -> None:
 
 def test_any_of_several_signatures_may_match() -> None:
     body = json.dumps(BODY).encode()
-    stamp = int(NOW.timestamp())
+    stamp = int(now().timestamp())
     rotated = " ".join(
         [
             signature("msg_1", stamp, body, key=b"old-key-old-key-old-key-old-key"),
@@ -135,20 +143,21 @@ def test_forged_and_tampered_are_refused() -> None:
         adapter.verify(signed(BODY, key=b"another-key-another-key-another!"))
     good = signed(BODY)
     with pytest.raises(SignatureError):
-        adapter.verify(webhook_request(good.body.replace(b"reset", b"leak!"), dict(good.headers), received_at=NOW))
+        adapter.verify(webhook_request(good.body.replace(b"reset", b"leak!"), dict(good.headers), received_at=now()))
     with pytest.raises(SignatureError):  # the id is signed too
-        adapter.verify(webhook_request(good.body, {**good.headers, "webhook-id": "msg_other"}, received_at=NOW))
+        adapter.verify(webhook_request(good.body, {**good.headers, "webhook-id": "msg_other"}, received_at=now()))
 
 
 @pytest.mark.parametrize("offset", [-301, 301, -86400])
 def test_stale_timestamps_are_refused(offset: int) -> None:
     with pytest.raises(SignatureError):
-        GenericAdapter(config()).verify(signed(BODY, stamp=int(NOW.timestamp()) + offset))
+        GenericAdapter(config()).verify(signed(BODY, stamp=int(now().timestamp()) + offset))
 
 
 def test_configured_tolerance_is_enforced_against_arrival_time() -> None:
     # Signed 2 minutes before it arrived: fine at the default 300 s, stale at a 60 s tolerance.
-    request = signed(BODY, stamp=int(NOW.timestamp()) - 120)
+    arrived = now()
+    request = signed(BODY, stamp=int(arrived.timestamp()) - 120, received_at=arrived)
     GenericAdapter(config()).verify(request)
     with pytest.raises(SignatureError, match="stale"):
         GenericAdapter(config(signature_tolerance_seconds=60)).verify(request)
@@ -159,7 +168,7 @@ def test_missing_headers_are_refused(missing: str) -> None:
     good = signed(BODY)
     headers = {name: value for name, value in good.headers.items() if name != missing}
     with pytest.raises(SignatureError, match="missing"):
-        GenericAdapter(config()).verify(webhook_request(good.body, headers, received_at=NOW))
+        GenericAdapter(config()).verify(webhook_request(good.body, headers, received_at=now()))
 
 
 @pytest.mark.parametrize("header", ["garbage", "v1", "v1,not base64!!", "v2,abc"])
@@ -210,7 +219,7 @@ def test_message_created_becomes_one_event() -> None:
 
 def test_redelivery_keeps_the_webhook_id() -> None:
     adapter = GenericAdapter(config())
-    first = adapter.parse(signed(BODY, stamp=int(NOW.timestamp()) - 60))
+    first = adapter.parse(signed(BODY, stamp=int(now().timestamp()) - 60))
     again = adapter.parse(signed(BODY))  # a retry: new timestamp, same webhook-id
     assert [event.event_id for event in first] == [event.event_id for event in again]
 
