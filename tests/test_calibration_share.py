@@ -3,7 +3,10 @@ side when the evidence is thin."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -13,7 +16,11 @@ from assistant.calibration import choose_threshold, out_of_fold, out_of_scope_we
 from assistant.classifier import FEATURE_COUNT, EmbeddingClassifier
 from assistant.cli import main
 from assistant.intent_model import IntentModel
+from assistant.messages import ConversationState, InboundMessage
+from assistant.pipeline import Engine
 from tests.test_calibration import clusters
+
+SATURDAY = datetime(2026, 11, 28, 21, 30, tzinfo=ZoneInfo("Europe/Warsaw"))
 
 
 def test_out_of_scope_rows_weigh_the_share_they_are_given() -> None:
@@ -100,3 +107,31 @@ def test_train_prints_the_assumed_share_and_how_sure_it_is(tmp_path: Path) -> No
     assert "how sure: KB answers' precision is at least" in result.output
     # Three entries of three phrasings are too little evidence: it says so and takes the safe side.
     assert "NOT reliable" in result.output and "too little evidence" in result.output
+    # The safe side: even a question written exactly as in the KB is not answered from it.
+    asked = CliRunner().invoke(
+        main,
+        [
+            "ask",
+            "How long does delivery take?",
+            "--at",
+            "2026-11-28T21:30",
+            "--json",
+            "--kb-dir",
+            str(kb_dir),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+    )
+    assert asked.exit_code == 0, asked.output
+    decision = json.loads(asked.output)
+    assert decision["kind"] != "kb_answer" and decision["entry_id"] is None, decision["reasons"]
+
+
+def test_a_decision_names_the_kb_answer_threshold_when_it_differs(engine: Engine) -> None:
+    policy = engine.policy
+    assert policy.answer_threshold == engine.intents.kb_threshold
+    decision = engine.decide(InboundMessage(text="exchange or refund, which one?"), ConversationState(), SATURDAY)
+    best = next(reason for reason in decision.reasons if reason.startswith("best match"))
+    # On the sample KB the two differ (the intents' easy examples set the plain one higher).
+    assert engine.intents.kb_threshold < engine.intents.threshold
+    assert f"threshold {engine.intents.threshold:.2f}, KB answers {engine.intents.kb_threshold:.2f}" in best
