@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from assistant.messages import Action, Decision, DecisionKind, EscalationReason, HandoffState, Priority
 from assistant.routing import RoutingInput, route
-from webhooks.adapters.base import InboundEvent, OutboundMessage, SendResult
-from webhooks.adapters.meta import HUMAN_AGENT_WINDOW, REPLY_WINDOW
+from assistant.sla import first_response_due
+from webhooks.adapters.base import InboundEvent, OutboundMessage, PlatformAdapter, SendResult
+from webhooks.adapters.reply_windows import reply_window
 from webhooks.runtime import Runtime
 
 log = logging.getLogger("community_assistant.worker")
@@ -19,7 +20,6 @@ LOCK_PREFIX = "ca:lock:conversation:"
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 300.0
 RATE_LIMITED_RETRY_SECONDS = 1.0
-META_PLATFORMS = ("messenger", "instagram", "whatsapp")
 
 
 @dataclass(frozen=True)
@@ -185,8 +185,7 @@ class EventProcessor:
         return route(self.rt.settings.console, item).queue
 
     def sla_due(self, priority: Priority, now: datetime) -> datetime:
-        minutes = self.rt.settings.service.sla_first_response_minutes.get(priority.name.lower(), 240)
-        return self.rt.hours.add_business_time(now, timedelta(minutes=minutes))
+        return first_response_due(self.rt.hours, self.rt.settings.service.sla_first_response_minutes, priority, now)
 
     def deliver(
         self,
@@ -210,7 +209,7 @@ class EventProcessor:
             if not by_person:
                 self._escalate_undelivered(record.conversation_id, record.message_id, record.text, now)
             return Delivery("failed")
-        if self._outside_reply_window(record.platform, record.conversation_id, now, record.mode):
+        if self._outside_reply_window(adapter, record.conversation_id, now, record.mode):
             # Meta refuses a standard reply after 24 h; a person can still answer with the human-agent tag.
             window = "7-day human-agent" if record.mode == "human_agent" else "24-hour"
             store.mark_refused(outbound_id, f"outside the platform's {window} reply window")
@@ -261,13 +260,14 @@ class EventProcessor:
         return Delivery("failed")
 
     def _outside_reply_window(
-        self, platform: str, conversation_id: int, now: datetime | None, mode: str = "reply"
+        self, adapter: PlatformAdapter, conversation_id: int, now: datetime | None, mode: str = "reply"
     ) -> bool:
-        if platform not in META_PLATFORMS:
-            return False
+        if adapter.rules.reply_window is None:
+            return False  # no window: skip the conversation lookup
         last = self.rt.store.conversation_by_id(conversation_id).last_inbound_at
-        window = HUMAN_AGENT_WINDOW if mode == "human_agent" else REPLY_WINDOW
-        return last is not None and (now or datetime.now(UTC)) - last > window
+        # The tag is always honoured here: a reply already reserved as human_agent goes out while the tag allows it.
+        window = reply_window(adapter.rules, last, now or datetime.now(UTC))
+        return not window.allows(tagged=mode == "human_agent")
 
     def _escalate_undelivered(
         self, conversation_id: int, message_id: int | None, text: str, now: datetime | None

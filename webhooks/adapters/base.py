@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -136,6 +136,24 @@ class SendResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class PlatformRules:
+    """What a platform allows a reply, declared once on its adapter class and read through the registry; the worker
+    and the console apply it with `reply_windows.reply_window` and never keep a platform list of their own."""
+
+    # A reply is accepted only this long after the person's last message (None: any time).
+    reply_window: timedelta | None = None
+    # Past `reply_window`, a reply tagged as a person's answer (Meta's HUMAN_AGENT) is accepted this long (None: no
+    # such tag, the window is final).
+    tagged_reply_window: timedelta | None = None
+    # The longest text one message may carry (None: no limit we know of). Declared, not enforced: a longer reply is
+    # not split, the platform refuses it and the conversation goes to a person (README, Limits and known gaps).
+    max_text_chars: int | None = None
+
+
+NO_RULES = PlatformRules()
+
+
 class PlatformAdapter(Protocol):
     """One platform. No Flask here: the views give it a WebhookRequest and act on what it returns."""
 
@@ -143,6 +161,8 @@ class PlatformAdapter(Protocol):
     # How many options this platform shows as quick replies or buttons, and how long their titles and payloads may
     # be; None where it has none (the numbered list in the text is all the sender gets).
     choice_limits: ClassVar[ChoiceLimits | None]
+    # Reply windows and message length (see PlatformRules).
+    rules: ClassVar[PlatformRules]
 
     def handshake(self, request: WebhookRequest) -> WebhookResponse | None:
         """The answer to a verification request (GET challenge, url_verification, CRC, PING), else None."""

@@ -51,6 +51,7 @@ from webhooks.adapters.base import (
     InboundEvent,
     OutboundMessage,
     PayloadError,
+    PlatformRules,
     SendResult,
     SignatureError,
     WebhookRequest,
@@ -87,6 +88,8 @@ class DiscordAdapter:
 
     name: ClassVar[str] = "discord"
     choice_limits: ClassVar[ChoiceLimits | None] = CHOICE_LIMITS
+    # Create Message: `content` up to 2,000 characters; no reply window.
+    rules: ClassVar[PlatformRules] = PlatformRules(max_text_chars=2000)
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config

@@ -53,6 +53,7 @@ from webhooks.adapters.base import (
     InboundEvent,
     OutboundMessage,
     PayloadError,
+    PlatformRules,
     SendResult,
     SignatureError,
     WebhookRequest,
@@ -77,6 +78,11 @@ __all__ = ["HUMAN_AGENT_WINDOW", "REPLY_WINDOW", "InstagramAdapter", "MessengerA
 # Instagram allow a HUMAN_AGENT-tagged answer up to 7 days (WhatsApp needs an approved template instead).
 REPLY_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
+# Send API text up to 2,000 characters (Messenger and Instagram); a WhatsApp text body up to 4,096.
+PAGE_MESSAGING_RULES = PlatformRules(
+    reply_window=REPLY_WINDOW, tagged_reply_window=HUMAN_AGENT_WINDOW, max_text_chars=2000
+)
+WHATSAPP_RULES = PlatformRules(reply_window=REPLY_WINDOW, max_text_chars=4096)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
@@ -406,6 +412,7 @@ class MessengerAdapter(_PageMessagingAdapter):
 
     name: ClassVar[str] = "messenger"
     choice_limits: ClassVar[ChoiceLimits | None] = QUICK_REPLY_LIMITS
+    rules: ClassVar[PlatformRules] = PAGE_MESSAGING_RULES
     object_type: ClassVar[str] = "page"
     public_reply_edge: ClassVar[str] = "comments"
 
@@ -442,6 +449,7 @@ class InstagramAdapter(_PageMessagingAdapter):
 
     name: ClassVar[str] = "instagram"
     choice_limits: ClassVar[ChoiceLimits | None] = QUICK_REPLY_LIMITS
+    rules: ClassVar[PlatformRules] = PAGE_MESSAGING_RULES
     object_type: ClassVar[str] = "instagram"
     public_reply_edge: ClassVar[str] = "replies"
 
@@ -478,6 +486,7 @@ class WhatsAppAdapter(_MetaAdapter):
     name: ClassVar[str] = "whatsapp"
     # Up to 3 options go out as reply buttons (20-character titles), up to 10 as a list (24): the larger is the limit.
     choice_limits: ClassVar[ChoiceLimits | None] = WHATSAPP_LIST_LIMITS
+    rules: ClassVar[PlatformRules] = WHATSAPP_RULES
     object_type: ClassVar[str] = "whatsapp_business_account"
 
     def _entry_events(self, account_id: str, entry: JsonObject, where: str) -> list[InboundEvent]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from assistant.settings import PlatformConfig, Settings
-from webhooks.adapters.base import PlatformAdapter
+from webhooks.adapters.base import NO_RULES, PlatformAdapter, PlatformRules
 
 ADAPTERS: dict[str, str] = {
     "messenger": "webhooks.adapters.meta:MessengerAdapter",
@@ -19,11 +20,23 @@ ADAPTERS: dict[str, str] = {
 }
 
 
-def adapter_for(name: str, config: PlatformConfig) -> PlatformAdapter:
+def _adapter_class(name: str) -> Any:
     module_name, _, class_name = ADAPTERS[name].partition(":")
-    adapter_class = getattr(import_module(module_name), class_name)
-    adapter: PlatformAdapter = adapter_class(config)
+    return getattr(import_module(module_name), class_name)
+
+
+def adapter_for(name: str, config: PlatformConfig) -> PlatformAdapter:
+    adapter: PlatformAdapter = _adapter_class(name)(config)
     return adapter
+
+
+def rules_for(name: str) -> PlatformRules:
+    """The platform's declared rules, enabled or not (a conversation outlives its platform's switch); a name no
+    adapter has, none."""
+    if name not in ADAPTERS:
+        return NO_RULES
+    rules: PlatformRules = _adapter_class(name).rules
+    return rules
 
 
 def enabled_adapters(settings: Settings) -> dict[str, PlatformAdapter]:

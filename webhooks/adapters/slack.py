@@ -56,6 +56,7 @@ from webhooks.adapters.base import (
     InboundEvent,
     OutboundMessage,
     PayloadError,
+    PlatformRules,
     SendResult,
     SignatureError,
     WebhookRequest,
@@ -94,6 +95,8 @@ class SlackAdapter:
 
     name: ClassVar[str] = "slack"
     choice_limits: ClassVar[ChoiceLimits | None] = CHOICE_LIMITS
+    # chat.postMessage: a message `text` of up to 40,000 characters; no reply window.
+    rules: ClassVar[PlatformRules] = PlatformRules(max_text_chars=40_000)
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config

@@ -39,6 +39,7 @@ from webhooks.adapters.base import (
     InboundEvent,
     OutboundMessage,
     PayloadError,
+    PlatformRules,
     SendResult,
     SignatureError,
     WebhookRequest,
@@ -80,6 +81,8 @@ class TelegramAdapter:
 
     name: ClassVar[str] = "telegram"
     choice_limits: ClassVar[ChoiceLimits | None] = CHOICE_LIMITS
+    # sendMessage: `text` of 1-4,096 characters; a bot may answer a chat any time.
+    rules: ClassVar[PlatformRules] = PlatformRules(max_text_chars=4096)
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config

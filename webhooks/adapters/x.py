@@ -40,9 +40,11 @@ import httpx
 from assistant.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
+    NO_RULES,
     InboundEvent,
     OutboundMessage,
     PayloadError,
+    PlatformRules,
     SendResult,
     SignatureError,
     WebhookRequest,
@@ -75,6 +77,7 @@ class XAdapter:
     name: ClassVar[str] = "x"
     # No quick replies or buttons here: a clarification's options arrive as the numbered list in the text.
     choice_limits: ClassVar[ChoiceLimits | None] = None
+    rules: ClassVar[PlatformRules] = NO_RULES
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config

@@ -8,7 +8,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from flask import (
@@ -31,6 +31,7 @@ from assistant.errors import BadInput, Conflict, Forbidden, NotFound
 from assistant.handoff import HandoffTransitionError, check_transition
 from assistant.messages import HandoffState, Priority
 from assistant.settings import QUEUE_NAME_PATTERN, Settings
+from assistant.sla import first_response_due
 from assistant.store.accounts import UserRecord
 from assistant.store.console import (
     GAP_REASONS,
@@ -43,7 +44,8 @@ from assistant.store.console import (
     QueueCounts,
 )
 from assistant.store.repository import DecisionRecord, EscalationRecord, MessageRecord, NotFoundError
-from webhooks.adapters.meta import HUMAN_AGENT_WINDOW, REPLY_WINDOW
+from webhooks.adapters.registry import rules_for
+from webhooks.adapters.reply_windows import ReplyWindow, reply_window
 from webhooks.console import QueueLink, set_queue_links
 from webhooks.console.auth import (
     api_auth_required,
@@ -62,8 +64,6 @@ DELIVER_EXTENSION = "console.queues.deliver"
 # Who works queues. Admins are accepted everywhere; editors write the KB and canned replies, not customers.
 WORK_ROLES = ("agent",)
 CANNED_EDIT_ROLES = ("editor",)
-META_TAGGABLE = ("messenger", "instagram")  # WhatsApp has no HUMAN_AGENT tag: past 24 h only templates
-META_WINDOWED = ("messenger", "instagram", "whatsapp")
 PRIORITY_NAMES = {priority.name.lower(): priority for priority in Priority}
 MAX_IDEMPOTENCY_KEY = 128
 
@@ -141,32 +141,6 @@ def _queue_links(settings: Settings) -> Callable[[UserRecord], list[QueueLink]]:
         ]
 
     return links
-
-
-# Reply windows (Meta: 24 hours for any reply, 7 days for a HUMAN_AGENT-tagged one on Messenger/Instagram)
-
-
-@dataclass(frozen=True)
-class ReplyWindow:
-    open: bool
-    closes_at: datetime | None = None
-    human_agent_until: datetime | None = None  # set when a tagged reply is the way out
-
-    @property
-    def human_agent_allowed(self) -> bool:
-        return self.human_agent_until is not None
-
-
-def reply_window(platform: str, last_inbound_at: datetime | None, now: datetime, offer_tag: bool = True) -> ReplyWindow:
-    if platform not in META_WINDOWED or last_inbound_at is None:
-        return ReplyWindow(True)
-    closes = last_inbound_at + REPLY_WINDOW
-    if now <= closes:
-        return ReplyWindow(True, closes)
-    tag_until = last_inbound_at + HUMAN_AGENT_WINDOW
-    if offer_tag and platform in META_TAGGABLE and now <= tag_until:
-        return ReplyWindow(False, closes, tag_until)
-    return ReplyWindow(False, closes)
 
 
 # API models
@@ -619,16 +593,17 @@ class QueueActions:
                 ConflictOut(error="no reply address recorded", kind="no_reply_target"),
             )
         now = datetime.now(UTC)
-        window = reply_window(
-            conversation.platform, conversation.last_inbound_at, now, self.config.offer_human_agent_tag
-        )
+        # The platform's windows as its adapter declares them (webhooks.adapters.reply_windows applies them).
+        rules = rules_for(conversation.platform)
+        window = reply_window(rules, conversation.last_inbound_at, now, self.config.offer_human_agent_tag)
+        taggable = rules.tagged_reply_window is not None
         mode = "reply"
         if not window.open:
             if human_agent_tag and window.human_agent_allowed:
                 mode = "human_agent"
             else:
                 raise ReplyConflictError(*self._window_refusal(conversation.platform, window, human_agent_tag))
-        elif human_agent_tag and conversation.platform in META_TAGGABLE:
+        elif human_agent_tag and taggable:
             mode = "human_agent"
         check_transition(conversation.handoff, HandoffState.HUMAN)
         reservation = self.store.reserve_reply(
@@ -660,7 +635,7 @@ class QueueActions:
             )
             alternative = {"human_agent_tag": True, "until": window.human_agent_until.isoformat()}
             return message, ConflictOut(error=message, kind="reply_window", alternative=alternative)
-        if asked_tag and platform in META_TAGGABLE:
+        if asked_tag and rules_for(platform).tagged_reply_window is not None:
             message = (
                 f"{platform}: the 7-day window for human-agent messages has closed too; the customer has to write "
                 "first before anyone can answer."
@@ -693,8 +668,9 @@ class QueueActions:
         if priority not in PRIORITY_NAMES:
             raise BadInput(f"priority must be one of {', '.join(PRIORITY_NAMES)}")
         level = PRIORITY_NAMES[priority]
-        minutes = self.settings.service.sla_first_response_minutes.get(priority, 240)
-        due = _runtime().hours.add_business_time(escalation.created_at, timedelta(minutes=minutes))
+        due = first_response_due(
+            _runtime().hours, self.settings.service.sla_first_response_minutes, level, escalation.created_at
+        )
         record = self.store.set_priority(escalation_id, level, due, version)
         audit("set_priority", "escalation", escalation_id, priority=priority, was=_priority_name(escalation.priority))
         return record
@@ -736,7 +712,7 @@ def detail_out(detail: EscalationDetail, token: str, settings: Settings) -> Esca
     now = datetime.now(UTC)
     conversation = detail.conversation
     window = reply_window(
-        conversation.platform, conversation.last_inbound_at, now, settings.console.offer_human_agent_tag
+        rules_for(conversation.platform), conversation.last_inbound_at, now, settings.console.offer_human_agent_tag
     )
     return EscalationDetailOut(
         escalation=escalation_out(detail.escalation, detail.holder, now),
