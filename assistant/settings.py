@@ -142,7 +142,6 @@ class ServiceConfig(BaseModel):
     conversation_lock_seconds: int = Field(60, gt=0)
     send_timeout_seconds: float = Field(10.0, gt=0)
     send_max_retries: int = Field(5, ge=0)
-    meta_reply_window_hours: int = Field(24, gt=0)
     helpdesk_url: str | None = None  # POST escalations here as signed webhooks (Zendesk/Freshdesk-style)
     helpdesk_secret: str | None = None
     sla_first_response_minutes: dict[str, int] = {"urgent": 30, "high": 60, "normal": 240, "low": 1440}
