@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.messages import Action, ConversationState, EscalationReason, HandoffState, InboundMessage, Priority
+from assistant.messages import (
+    Action,
+    ConversationState,
+    DecisionKind,
+    EscalationReason,
+    HandoffState,
+    InboundMessage,
+    Priority,
+)
 from assistant.pipeline import Engine
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -132,12 +140,20 @@ def test_risky_topics_escalate_urgently(engine: Engine, text: str, topic_word: s
     assert any(topic_word in r for r in decision.reasons)
 
 
-def test_spam_comment_is_moderated_not_answered(engine: Engine) -> None:
+@pytest.mark.parametrize("is_public", [True, False], ids=["public comment", "private message"])
+def test_spam_comment_is_moderated_not_answered(engine: Engine, is_public: bool) -> None:
     text = "EARN $500/DAY from home!!! DM me now http://x.example http://y.example http://z.example"
-    decision = engine.decide(InboundMessage(text=text, is_public=True), ConversationState(), SATURDAY_NIGHT)
-    assert decision.action == Action.MODERATE
-    assert decision.reason == EscalationReason.SPAM
-    assert any("hide the public comment" in r for r in decision.reasons)
+    decision = engine.decide(InboundMessage(text=text, is_public=is_public), ConversationState(), SATURDAY_NIGHT)
+    # The action taken, in the decision's own fields: moderated (not answered, not escalated as a question), put in
+    # the moderation queue at low priority, and nothing said back to the spammer.
+    assert (decision.action, decision.kind, decision.reason) == (
+        Action.MODERATE,
+        DecisionKind.MODERATION,
+        EscalationReason.SPAM,
+    ), decision.reasons
+    assert decision.queue == engine.settings.policy.moderation_queue
+    assert decision.priority == Priority.LOW
+    assert decision.reply is None and decision.reply_kind is None and not decision.choices
 
 
 def test_unknown_question_is_not_answered(engine: Engine) -> None:
@@ -154,23 +170,35 @@ def test_greeting_gets_a_greeting(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "action", "kind", "detail"),
     [
-        "",
-        "   \t\n",
-        "😀👍🎉",
-        "\x00\x01\x02",
-        "a" * 100_000,
-        "Hello 你好 Привет bonjour cześć",
-        "🙂 where is my order 🙂",
+        # No words at all: silence, never an answer or a person's time.
+        ("", Action.IGNORE, DecisionKind.SILENCE, None),
+        ("   \t\n", Action.IGNORE, DecisionKind.SILENCE, None),
+        ("😀👍🎉", Action.IGNORE, DecisionKind.SILENCE, None),
+        ("\x00\x01\x02", Action.IGNORE, DecisionKind.SILENCE, None),
+        # 100,000 repeated letters: read from the start only, and the repetition is evidence of spam.
+        ("a" * 100_000, Action.MODERATE, DecisionKind.MODERATION, EscalationReason.SPAM),
+        # Five languages in one line is still a greeting; emoji around a question leave the question.
+        ("Hello 你好 Привет bonjour cześć", Action.ANSWER, DecisionKind.TEMPLATE, "intent_greet"),
+        ("🙂 where is my order 🙂", Action.ANSWER, DecisionKind.KB_ANSWER, "order-tracking"),
     ],
+    ids=["empty", "whitespace", "emoji only", "control characters", "100k characters", "five languages", "emoji"],
 )
-def test_bad_input_gets_a_decision_never_a_crash(engine: Engine, text: str) -> None:
+def test_bad_input_gets_a_decision_never_a_crash(
+    engine: Engine, text: str, action: Action, kind: DecisionKind, detail: object
+) -> None:
     decision = engine.decide(InboundMessage(text=text), ConversationState(), SATURDAY_NIGHT)
-    assert decision.action in set(Action)
-    assert decision.reasons
-    if not text.strip() or text in ("😀👍🎉", "\x00\x01\x02"):
-        assert decision.action == Action.IGNORE
+    assert (decision.action, decision.kind) == (action, kind), decision.reasons
+    assert decision.reasons  # every decision says why
+    if action == Action.IGNORE:
+        assert decision.reply is None
+    elif action == Action.MODERATE:
+        assert decision.reason == detail and decision.reply is None
+    elif kind == DecisionKind.KB_ANSWER:
+        assert decision.entry_id == detail and decision.reply
+    else:
+        assert decision.reply_kind == detail and decision.reply
 
 
 def test_batch_decisions_match_single_ones(engine: Engine) -> None:

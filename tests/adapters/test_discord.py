@@ -3,6 +3,7 @@ and its edit, and channel replies, against a local stand-in for the Discord API.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -490,6 +491,130 @@ def test_gateway_bare_mention_or_hidden_content_is_skipped() -> None:
 def test_gateway_nickname_mention_form_is_stripped() -> None:
     event = event_from_discord_message(gateway_message(f"hi <@!{BOT_ID}>, refund?"), BOT_ID)
     assert event is not None and event.message is not None and event.message.text == "hi , refund?"
+
+
+def gateway_frame(sequence: int, event: str, data: dict[str, Any]) -> str:
+    """One Gateway DISPATCH frame (op 0) as the websocket delivers it: JSON text."""
+    return json.dumps({"op": 0, "s": sequence, "t": event, "d": data})
+
+
+def gateway_user(user_id: int, username: str, *, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": username,
+        "global_name": None,
+        "discriminator": "0",
+        "avatar": None,
+        "bot": bot,
+    }
+
+
+def message_create(
+    message_id: int, content: str, author: dict[str, Any], mentions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A MESSAGE_CREATE payload with the fields of Discord's Message object that a guild text message carries."""
+    return {
+        "id": str(message_id),
+        "channel_id": "645027906669510667",
+        "guild_id": "290926798626357999",
+        "author": author,
+        "member": {"roles": [], "joined_at": "2025-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0},
+        "content": content,
+        "timestamp": "2025-03-14T12:00:00.000000+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": mentions,
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+    }
+
+
+def test_gateway_message_create_dispatch_is_queued_as_an_event() -> None:
+    """Gateway frames go through discord.py's own path (DiscordWebSocket.received_message → the READY and
+    MESSAGE_CREATE parsers → Client.dispatch → our on_message) to the enqueue callback. Discord itself cannot be
+    reached from here, so the websocket is the only part left out: the frames are handed to it as received."""
+    from discord.gateway import DiscordWebSocket
+    from discord.utils import snowflake_time
+
+    me = gateway_user(BOT_ID, "assistant", bot=True)
+    customer = gateway_user(53908232506183680, "mason")
+    other_bot = gateway_user(1200000000000000002, "otherbot", bot=True)
+    guild = {
+        "id": "290926798626357999",
+        "name": "Shop",
+        "unavailable": False,
+        "member_count": 3,
+        "channels": [
+            {"id": "645027906669510667", "type": 0, "name": "support", "position": 0, "permission_overwrites": []}
+        ],
+        "roles": [],
+        "members": [],
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+    }
+
+    async def scenario() -> list[Any]:
+        loop = asyncio.get_running_loop()
+        queued: list[Any] = []
+        arrived: asyncio.Future[None] = loop.create_future()
+
+        def enqueue(event: Any) -> None:  # called off the event loop (asyncio.to_thread), as with the broker
+            queued.append(event)
+            loop.call_soon_threadsafe(arrived.set_result, None)
+
+        client = build_client(config(), enqueue, set())
+        async with client:  # sets up the loop the client dispatches events on; no connection is opened
+            ws = DiscordWebSocket(None, loop=loop)  # type: ignore[arg-type]
+            # The attributes DiscordWebSocket.from_client gives a connected socket, minus the network.
+            ws._connection = client._connection
+            ws._discord_parsers = client._connection.parsers
+            ws._dispatch = client.dispatch
+            ws.shard_id = None
+            ready = {
+                "v": 10,
+                "user": me,
+                "guilds": [{"id": "290926798626357999", "unavailable": True}],  # sent whole in GUILD_CREATE
+                "session_id": "session-1",
+                "resume_gateway_url": "wss://gateway.discord.invalid",
+                "application": {"id": "775799577604522054", "flags": 0},
+            }
+            await ws.received_message(gateway_frame(1, "READY", ready))
+            assert client.user is not None and client.user.id == BOT_ID
+            await ws.received_message(gateway_frame(2, "GUILD_CREATE", guild))
+            # Another bot mentioning us first: dispatched, and dropped by on_message.
+            await ws.received_message(
+                gateway_frame(
+                    2, "MESSAGE_CREATE", message_create(1100000000000000000, f"<@{BOT_ID}> hi", other_bot, [me])
+                )
+            )
+            await ws.received_message(
+                gateway_frame(
+                    4,
+                    "MESSAGE_CREATE",
+                    message_create(1100000000000000001, f"<@{BOT_ID}> where is my order?", customer, [me]),
+                )
+            )
+            # Handlers run in dispatch order, so once the second message is queued the first one was handled.
+            await asyncio.wait_for(arrived, timeout=10)
+        return queued
+
+    [event] = asyncio.run(scenario())
+    assert (event.platform, event.kind, event.event_id) == ("discord", "message", "discord-msg:1100000000000000001")
+    assert event.conversation_key == "290926798626357999:645027906669510667"
+    assert event.reply_target == {"channel_id": "645027906669510667", "message_id": "1100000000000000001"}
+    # discord.py's created_at: the time in the message's snowflake id
+    assert event.sent_at == snowflake_time(1100000000000000001)
+    assert event.message is not None
+    assert (event.message.text, event.message.sender_id, event.message.is_public) == (
+        "where is my order?",
+        "53908232506183680",
+        True,
+    )
 
 
 def test_gateway_client_is_built_with_the_message_content_intent() -> None:

@@ -161,12 +161,27 @@ def test_manual_assignment_assigns_nothing(
     assert auto_assign(runtime) == 0
 
 
-def test_beat_schedule_runs_both_timers() -> None:
+def test_beat_schedule_runs_both_timers(runtime: Runtime, accounts: AccountStore, make_user: MakeUser) -> None:
+    """Every entry of the beat schedule is run as beat would have it run (its task, by name, through Celery) and
+    together they do the timers' work: the late escalation is flagged and handed to the online agent."""
     from webhooks.celery_app import celery_app
 
-    tasks = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
-    assert tasks == {"ca.flag_sla_breaches", "ca.auto_assign"}
-    assert {"ca.flag_sla_breaches", "ca.auto_assign"} <= set(celery_app.tasks)
+    store = runtime.store
+    late = seed_escalation(store, sla_due_at=datetime.now(UTC) - timedelta(minutes=1))
+    agent = make_user("agent", queues=["support"], capacity=2, username="bea")
+    accounts.set_online(agent.id, True)
+    schedule = celery_app.conf.beat_schedule
+    assert {entry["task"] for entry in schedule.values()} == {"ca.flag_sla_breaches", "ca.auto_assign"}
+    for name, entry in schedule.items():
+        # apply() runs the registered task in this process, on the runtime the app factory installed.
+        result = celery_app.tasks[entry["task"]].apply(args=entry.get("args", ()), kwargs=entry.get("kwargs", {}))
+        assert result.successful(), (name, result.traceback)
+        assert result.get() == 1, name  # one escalation flagged, one handed out
+    escalation = store.escalation(late.escalation_id)
+    assert escalation.sla_breached_at is not None
+    assert (escalation.status, escalation.assigned_agent_id) == ("claimed", agent.id)
+    actions = {(e.action, e.object_id) for e in accounts.audit_entries(limit=20)}
+    assert {("sla_breached", str(late.escalation_id)), ("auto_assigned", str(late.escalation_id))} <= actions
 
 
 def test_the_worker_opens_escalations_in_the_routed_queue(console_settings: Settings) -> None:

@@ -6,15 +6,18 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+from celery.signals import after_task_publish
 from flask.testing import FlaskClient
 from redis import Redis
 
@@ -84,8 +87,37 @@ class Service:
         log = self.worker_log.read_text(errors="replace")[-3000:] if self.worker_log.exists() else ""
         raise AssertionError(f"timed out waiting for {what}; worker log tail:\n{log}")
 
+    # Every ca.process_event task published from this process (the webhook views run here): task id and event.
+    published: list[tuple[str, str, str]] = field(default_factory=list)
+
     def sends(self, path_suffix: str) -> list[object]:
         return [r for r in self.api.requests if r.path.endswith(path_suffix)]
+
+    def tasks_for(self, platform: str, event_id: str) -> list[str]:
+        """The ids of the process_event tasks queued for one platform event, in the order they were queued."""
+        return [task_id for task_id, p, e in self.published if (p, e) == (platform, str(event_id))]
+
+    def task_outcome(self, task_id: str) -> str | None:
+        """What the worker's task returned, from Celery's own log line; None while it has not finished."""
+        log = self.worker_log.read_text(errors="replace") if self.worker_log.exists() else ""
+        found = re.search(rf"Task ca\.process_event\[{re.escape(task_id)}\] succeeded in [0-9.e-]+s: '(\w+)'", log)
+        return found.group(1) if found else None
+
+    def wait_processed(self, platform: str, event_id: str, queued: int) -> list[str]:
+        """Wait until the worker has finished every process_event task queued for the event (there must be
+        `queued` of them) and return their outcomes (decided, duplicate, resumed, ...), in queueing order."""
+        tasks = self.tasks_for(platform, event_id)
+        assert len(tasks) == queued, f"{platform}:{event_id} was queued {len(tasks)} times, expected {queued}"
+        self.wait_for(
+            lambda: all(self.task_outcome(task) is not None for task in tasks),
+            what=f"the worker to finish processing {platform}:{event_id}",
+        )
+        return [str(self.task_outcome(task)) for task in tasks]
+
+    def reply_status(self, platform: str, event_id: str) -> str | None:
+        """The status of the reply reserved for an event (pending, sending, sent, failed, unknown, dead), if any."""
+        record = self.store.outbound_by_key(f"reply:{platform}:{event_id}")
+        return record.status if record is not None else None
 
 
 def start_worker(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
@@ -159,9 +191,20 @@ def service(trained_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
         log_path = tmp / "worker.log"
         worker = start_worker(config, log_path)
         service = Service(settings, config, api, store, redis, worker, log_path)
+
+        def record_publish(
+            sender: str | None = None, headers: dict[str, Any] | None = None, body: Any = None, **_: Any
+        ) -> None:
+            # Protocol 2: the body is (args, kwargs, embed) and the only argument is the event's dict.
+            if sender == "ca.process_event" and headers is not None:
+                event = body[0][0]
+                service.published.append((str(headers["id"]), str(event["platform"]), str(event["event_id"])))
+
+        after_task_publish.connect(record_publish, weak=False)
         try:
             yield service
         finally:
+            after_task_publish.disconnect(record_publish)
             stop_worker(service.worker)
             os.environ.pop("CA_CONFIG", None)
             redis.flushdb()

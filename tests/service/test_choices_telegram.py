@@ -127,8 +127,9 @@ def test_a_tap_is_answered_at_once_queued_with_its_payload_and_answered_once(
     # The real path: the Celery worker decides and answers in the chat, once, however often Telegram delivers.
     for _ in range(3):
         assert post(client, update).status_code == 200
-    service.wait_for(lambda: sends_to(service, chat), what="the answer to the tap")
-    time.sleep(2.0)
+    # Queued once (the redeliveries stop at the dedupe), decided, and its one reply sent: nothing else is left to run.
+    assert service.wait_processed("telegram", event.event_id, queued=1) == ["decided"]
+    service.wait_for(lambda: service.reply_status("telegram", event.event_id) == "sent", what="the answer to the tap")
     assert len(sends_to(service, chat)) == 1
     conversation = service.store.conversation("telegram", str(chat))
     decided = [m.decision for m in service.store.history(conversation.id) if m.decision is not None]
