@@ -309,9 +309,11 @@ class Policy:
         score = moderation.abuse if abusive else moderation.spam
         detail = f": {'; '.join(moderation.reasons)}" if moderation.reasons else ""
         decision.reasons.append(f"{'abuse' if abusive else 'spam'} {score:.2f}{detail}")
-        # Never a silent delete: a public comment is hidden and flagged, a private message only flagged.
+        # Never a silent delete. Nothing is hidden on the platform yet (issue 15): a moderator acts from the queue.
         decision.reasons.append(
-            "hide the public comment and flag it for review" if is_public else "flag for review; no automatic reply"
+            "public comment flagged for review in the moderation queue; not hidden on the platform"
+            if is_public
+            else "flagged for review; no automatic reply"
         )
         return decision
 
