@@ -20,6 +20,14 @@ class ThresholdChoice:
     coverage: float
     answered: int
     total: int
+    # Effective number of answered rows under the weights ((sum w)^2 / sum w^2): what the precision rests on.
+    effective_rows: float = 0.0
+
+    def lower_bound(self, z: float) -> float:
+        """One-sided Wilson lower bound of the answered rows' precision; 0 when nothing is answered."""
+        if self.answered == 0:
+            return 0.0
+        return float(wilson_lower_bound(np.array([self.precision]), np.array([self.effective_rows]), z)[0])
 
 
 @dataclass(frozen=True)
@@ -94,17 +102,10 @@ def out_of_fold(
         keep = np.array([label not in held_classes for label in y[train_idx]])
         model = make_classifier().fit(vectors[train_idx][keep], list(y[train_idx][keep]))
         if len(test_idx):
-            ranking = model.rank(vectors[test_idx], top=2)
-            features[test_idx] = confidence_features(ranking)
-            for i, best in zip(test_idx, ranking.class_ids[:, 0], strict=True):
-                predicted[i] = model.classes[int(best)]
-                held[i] = y[i] in held_classes
+            _predict(model, vectors, y, test_idx, held_classes, (features, predicted, held))
         if len(extra_idx) and extra_vectors is not None:
-            ranking = model.rank(extra_vectors[extra_idx], top=2)
-            extra_features[extra_idx] = confidence_features(ranking)
-            for i, best in zip(extra_idx, ranking.class_ids[:, 0], strict=True):
-                extra_predicted[i] = model.classes[int(best)]
-                extra_held[i] = extra_y[i] in held_classes or extra_y[i] not in model.classes
+            extra_out = (extra_features, extra_predicted, extra_held)
+            _predict(model, extra_vectors, extra_y, extra_idx, held_classes, extra_out, untrained_is_held=True)
     rows = np.flatnonzero(evaluated)
     truth = [str(label) for label in y[rows]] + [str(label) for label in extra_y]
     all_predicted = [predicted[i] for i in rows] + extra_predicted
@@ -117,6 +118,26 @@ def out_of_fold(
         held_out=np.concatenate([held[rows], extra_held]),
         calibration_only=np.concatenate([np.zeros(len(rows), dtype=bool), np.ones(len(extra_y), dtype=bool)]),
     )
+
+
+def _predict(
+    model: RankingClassifier,
+    vectors: np.ndarray,
+    truth: np.ndarray,
+    rows: np.ndarray,
+    held_classes: set[str],
+    out: tuple[np.ndarray, list[str], np.ndarray],
+    untrained_is_held: bool = False,
+) -> None:
+    """One fold model's predictions for `rows`, written into `out` (features, predicted labels, held-out flags). A
+    row is out of scope when its class was held out of the fold; with `untrained_is_held`, also when the model never
+    saw its class at all (a calibration-only row's intent may have no example left in training)."""
+    features, predicted, held = out
+    ranking = model.rank(vectors[rows], top=2)
+    features[rows] = confidence_features(ranking)
+    for i, best in zip(rows, ranking.class_ids[:, 0], strict=True):
+        predicted[i] = model.classes[int(best)]
+        held[i] = truth[i] in held_classes or (untrained_is_held and truth[i] not in model.classes)
 
 
 def wilson_lower_bound(precision: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
@@ -165,6 +186,7 @@ def choose_threshold(
         coverage=float(mask.mean()),
         answered=int(mask.sum()),
         total=total,
+        effective_rows=float(effective[int(ok[-1])]),
     )
 
 

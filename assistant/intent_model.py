@@ -18,7 +18,6 @@ from assistant.calibration import (
     choose_threshold,
     out_of_fold,
     out_of_scope_weights,
-    wilson_lower_bound,
 )
 from assistant.classifier import (
     FEATURES_VERSION,
@@ -241,9 +240,10 @@ class IntentModel:
 
         With `languages`, intent examples in languages the KB barely has are kept out of the matcher and used as
         cross-lingual calibration rows (assistant/language_balance.py). Out-of-scope rows (of classes held out of a
-        fold) are weighted to `out_of_scope_share` of the evidence. The threshold is the lowest whose weighted
-        precision reaches the target; when the 90% lower bound of that estimate falls more than RELIABLE_WITHIN
-        short of the target (too little evidence), the threshold is chosen on the lower bound instead."""
+        fold) are weighted to `out_of_scope_share` of the evidence. The threshold (templates and intents) is the
+        lowest whose weighted precision reaches the target; the KB-answer threshold is chosen the same way on the
+        rows that name a KB entry, and on the 90% lower bound instead when that bound falls more than
+        RELIABLE_WITHIN short of the target (too little evidence)."""
         extra = (
             calibration_only(labels, languages, INTENT_PREFIX)
             if languages is not None
@@ -276,11 +276,10 @@ class IntentModel:
             kb_rows = np.ones(len(kb_rows), dtype=bool)  # a matcher without KB entries: all its answers count
         kb_conf, kb_correct, kb_weights = confidence[kb_rows], oof.correct[kb_rows], weights[kb_rows]
         kb_choice = choose_threshold(kb_conf, kb_correct, target_precision, weights=kb_weights)
-        bound = _lower_bound(kb_conf, kb_correct, kb_weights, kb_choice.threshold)
-        reliable = bound >= target_precision - RELIABLE_WITHIN
+        reliable = kb_choice.lower_bound(CONFIDENCE_Z) >= target_precision - RELIABLE_WITHIN
         if not reliable:
             kb_choice = choose_threshold(kb_conf, kb_correct, target_precision, weights=kb_weights, z=CONFIDENCE_Z)
-            bound = _lower_bound(kb_conf, kb_correct, kb_weights, kb_choice.threshold)
+        bound = kb_choice.lower_bound(CONFIDENCE_Z)
         kb_threshold = kb_choice.threshold
         in_scope = ~oof.held_out
         correct_in_scope = oof.correct & in_scope
@@ -401,14 +400,3 @@ class IntentModel:
                 f"{expected_kb_version}; run `assistant train`"
             )
         return model
-
-
-def _lower_bound(confidence: np.ndarray, correct: np.ndarray, weights: np.ndarray, threshold: float) -> float:
-    """The 90% lower bound of the weighted precision of what `threshold` answers (0 when it answers nothing)."""
-    mask = confidence >= threshold
-    if not mask.any():
-        return 0.0
-    w = weights[mask]
-    precision = float(np.average(correct[mask], weights=w))
-    effective = float(w.sum() ** 2 / (w**2).sum())
-    return float(wilson_lower_bound(np.array([precision]), np.array([effective]), CONFIDENCE_Z)[0])
