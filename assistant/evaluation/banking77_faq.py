@@ -13,7 +13,7 @@ import numpy as np
 from assistant.calibration import choose_threshold, risk_coverage
 from assistant.entry_ids import derive_entry_id
 from assistant.evaluation.banking77 import Banking77, load_banking77
-from assistant.evaluation.common import EvalContext, SectionResult, console, pct, table, target_mark
+from assistant.evaluation.common import EvalContext, SectionResult, console, pct, saved_figure, table, target_mark
 from assistant.intent_model import FAQ_PREFIX, LOGISTIC, NEIGHBOURS, IntentModel, training_examples
 from assistant.kb_import import import_file
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
@@ -96,43 +96,32 @@ def curve(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> dict
 
 def write_plot(path: Path, plot: dict[str, Any]) -> None:
     """The risk–coverage PNG, drawn from the stored curves so the picture always matches results.json."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on servers and CI
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.8, 4.4), dpi=120)
-    styles = {"test": ("BANKING77 test", "tab:blue"), "oof": ("out-of-fold (calibration data)", "tab:orange")}
-    highest = 0.0
-    for key, (label, colour) in styles.items():
-        c = plot.get(key)
-        if not c:
-            continue
-        ax.plot(c["coverage"], c["risk"], color=colour, label=f"{label}, {c['rows']:,} questions")
-        highest = max(highest, max(c["risk"]))
-        if c["point"]:
-            ax.scatter(
-                [c["point"][0]],
-                [c["point"][1]],
-                color=colour,
-                edgecolor="black",
-                zorder=3,
-                label=f"threshold {plot['threshold']:.3f} on {label.split(' (')[0]}: {pct(c['point'][0])} "
-                f"answered, risk {pct(c['point'][1])}",
-            )
-    target = float(plot["target_precision"])
-    ax.axhline(1 - target, color="grey", linestyle="--", linewidth=0.8, label=f"target risk {pct(1 - target, 0)}")
-    ax.set_xlabel("coverage (share of questions answered automatically)")
-    ax.set_ylabel("risk (1 − precision of answered)")
-    ax.set_title(f"Risk–coverage: BANKING77 as an FAQ ({plot['model']}, calibrated confidence)", fontsize=9)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, min(1.0, max(0.12, highest * 1.05)))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    with saved_figure(path) as (_, ax):
+        styles = {"test": ("BANKING77 test", "tab:blue"), "oof": ("out-of-fold (calibration data)", "tab:orange")}
+        highest = 0.0
+        for key, (label, colour) in styles.items():
+            c = plot.get(key)
+            if not c:
+                continue
+            ax.plot(c["coverage"], c["risk"], color=colour, label=f"{label}, {c['rows']:,} questions")
+            highest = max(highest, max(c["risk"]))
+            if c["point"]:
+                ax.scatter(
+                    [c["point"][0]],
+                    [c["point"][1]],
+                    color=colour,
+                    edgecolor="black",
+                    zorder=3,
+                    label=f"threshold {plot['threshold']:.3f} on {label.split(' (')[0]}: {pct(c['point'][0])} "
+                    f"answered, risk {pct(c['point'][1])}",
+                )
+        target = float(plot["target_precision"])
+        ax.axhline(1 - target, color="grey", linestyle="--", linewidth=0.8, label=f"target risk {pct(1 - target, 0)}")
+        ax.set_xlabel("coverage (share of questions answered automatically)")
+        ax.set_ylabel("risk (1 − precision of answered)")
+        ax.set_title(f"Risk–coverage: BANKING77 as an FAQ ({plot['model']}, calibrated confidence)", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, min(1.0, max(0.12, highest * 1.05)))
 
 
 def run(ctx: EvalContext) -> SectionResult:

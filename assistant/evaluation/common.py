@@ -195,3 +195,23 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
 def target_mark(value: float, target: float, higher_is_better: bool = True) -> str:
     met = value >= target if higher_is_better else value <= target
     return "met" if met else "**not met**"
+
+
+@contextmanager
+def saved_figure(path: Path) -> Iterator[tuple[Any, Any]]:
+    """(pyplot, axes) of one figure in the report's look, written to `path` as PNG when the block ends."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.8, 4.4), dpi=120)
+    try:
+        yield plt, ax
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+    finally:
+        plt.close(fig)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.evaluation.common import EvalContext, SectionResult, console, pct, table, target_mark
+from assistant.evaluation.common import EvalContext, SectionResult, console, pct, saved_figure, table, target_mark
 from assistant.evaluation.heldout_setting import (
     CURVE_SHARES,
     HELD_OUT_SHARE,
@@ -157,33 +157,23 @@ def curve_table(results: dict[str, Any]) -> list[str]:
 
 def write_plot(path: Path, title: str, settings: list[dict[str, Any]], target: float) -> None:
     """Risk–coverage at 50% out-of-scope traffic, one curve per KB size (its first seed), threshold marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on servers and CI
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.8, 4.4), dpi=120)
-    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(settings)))
-    for st, colour in zip(settings, colours, strict=True):
-        run = st["runs"][0]
-        label = f"{st['label']} phrasings" if st["shots"] is not None else "all phrasings"
-        ax.plot(run["risk_coverage"]["coverage"], run["risk_coverage"]["risk"], color=colour, label=label)
-        if run["operating_point"] is not None:  # None: this KB answered nothing
-            x, y = run["operating_point"]
-            ax.scatter([x], [y], color=colour, edgecolor="black", zorder=3)
-    ax.axhline(1 - target, color="grey", linestyle="--", linewidth=0.8, label=f"target risk {pct(1 - target, 0)}")
-    ax.axvline(1 - OOS_SHARE, color="grey", linestyle=":", linewidth=0.8, label="all in-scope questions")
-    ax.set_xlabel(f"share of traffic answered ({pct(OOS_SHARE, 0)} out of scope)")
-    ax.set_ylabel("risk (1 − precision of KB answers)")
-    ax.set_title(f"Risk–coverage, {title}, {pct(HELD_OUT_SHARE, 0)} of intents held out (dots: threshold)", fontsize=9)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 0.6)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    with saved_figure(path) as (plt, ax):
+        colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(settings)))
+        for st, colour in zip(settings, colours, strict=True):
+            run = st["runs"][0]
+            label = f"{st['label']} phrasings" if st["shots"] is not None else "all phrasings"
+            ax.plot(run["risk_coverage"]["coverage"], run["risk_coverage"]["risk"], color=colour, label=label)
+            if run["operating_point"] is not None:  # None: this KB answered nothing
+                x, y = run["operating_point"]
+                ax.scatter([x], [y], color=colour, edgecolor="black", zorder=3)
+        ax.axhline(1 - target, color="grey", linestyle="--", linewidth=0.8, label=f"target risk {pct(1 - target, 0)}")
+        ax.axvline(1 - OOS_SHARE, color="grey", linestyle=":", linewidth=0.8, label="all in-scope questions")
+        ax.set_xlabel(f"share of traffic answered ({pct(OOS_SHARE, 0)} out of scope)")
+        ax.set_ylabel("risk (1 − precision of KB answers)")
+        held = pct(HELD_OUT_SHARE, 0)
+        ax.set_title(f"Risk–coverage, {title}, {held} of intents held out (dots: threshold)", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 0.6)
 
 
 def run(ctx: EvalContext) -> SectionResult:
