@@ -16,7 +16,7 @@ from assistant.calibration import choose_threshold, out_of_fold, out_of_scope_we
 from assistant.classifier import FEATURE_COUNT, EmbeddingClassifier
 from assistant.cli import main
 from assistant.intent_model import IntentModel
-from assistant.messages import ConversationState, InboundMessage
+from assistant.messages import ConversationState, DecisionKind, InboundMessage
 from assistant.pipeline import Engine
 from tests.test_calibration import clusters
 
@@ -135,3 +135,10 @@ def test_a_decision_names_the_kb_answer_threshold_when_it_differs(engine: Engine
     # On the sample KB the two differ (the intents' easy examples set the plain one higher).
     assert engine.intents.kb_threshold < engine.intents.threshold
     assert f"threshold {engine.intents.threshold:.2f}, KB answers {engine.intents.kb_threshold:.2f}" in best
+
+
+def test_a_kb_match_between_the_two_thresholds_is_answered_from_the_kb(engine: Engine) -> None:
+    # Confident enough for a KB answer, not for the plain threshold the intents use: answered with the entry.
+    decision = engine.decide(InboundMessage(text="refund or exchange?"), ConversationState(), SATURDAY)
+    assert engine.intents.kb_threshold <= decision.confidence < engine.intents.threshold, decision.reasons
+    assert decision.kind == DecisionKind.KB_ANSWER and decision.entry_id == "refund-status", decision.reasons
