@@ -3,6 +3,7 @@ the real Redis the suite runs against."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from assistant.retrieval import IndexMismatchError
 from assistant.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+# CA_TEST_REDIS_SERVER lets two checkouts run the suite at once, each on its own Redis server.
+REDIS_SERVER = os.environ.get("CA_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+TEST_REDIS_URL = f"{REDIS_SERVER}/15"
 
 
 @pytest.fixture(scope="session")

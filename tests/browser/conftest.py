@@ -21,11 +21,11 @@ from assistant.settings import Settings, load_settings
 from assistant.store.accounts import AccountStore, UserRecord
 from assistant.store.repository import Store
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
-from tests.conftest import ROOT
+from tests.conftest import REDIS_SERVER, ROOT
 from tests.console.support import PASSWORD, TEST_SECRET_KEY
 from webhooks.adapters.base import InboundEvent
 
-BROWSER_REDIS_URL = "redis://127.0.0.1:6379/12"
+BROWSER_REDIS_URL = f"{REDIS_SERVER}/12"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage"]
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -13,11 +13,11 @@ from redis import Redis
 
 from assistant.settings import Settings, load_settings
 from assistant.store.accounts import AccountStore, UserRecord
-from tests.conftest import ROOT
+from tests.conftest import REDIS_SERVER, ROOT
 from tests.console.support import PASSWORD, TEST_SECRET_KEY, ConsoleClient
 from webhooks.adapters.base import InboundEvent
 
-CONSOLE_REDIS_URL = "redis://127.0.0.1:6379/13"
+CONSOLE_REDIS_URL = f"{REDIS_SERVER}/13"
 
 MakeUser = Callable[..., UserRecord]
 ClientFor = Callable[[UserRecord], ConsoleClient]

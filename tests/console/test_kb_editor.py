@@ -15,12 +15,13 @@ from redis import Redis
 from assistant.settings import Settings
 from assistant.store.accounts import AccountStore
 from assistant.store.kb_store import KbStore
+from tests.conftest import REDIS_SERVER
 from tests.console.conftest import ClientFor, MakeUser, console_test_settings
 from tests.console.support import ConsoleClient
 from webhooks.console.kb_editor import REINDEX_EXTENSION, STORE_EXTENSION
 
 # Redis db 10 belongs to the KB editor's tests (12-15 are other suites', 11 live re-indexing's).
-KB_REDIS_URL = "redis://127.0.0.1:6379/10"
+KB_REDIS_URL = f"{REDIS_SERVER}/10"
 
 HOURS: dict[str, Any] = {
     "entry_id": "sunday-hours",

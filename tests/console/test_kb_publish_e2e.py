@@ -22,10 +22,10 @@ from assistant.store.accounts import AccountStore
 from assistant.store.db import make_engine, migrate
 from assistant.store.kb_store import KbStore
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
-from tests.conftest import ROOT
+from tests.conftest import REDIS_SERVER, ROOT
 from tests.service.conftest import post_telegram, start_worker, stop_worker, telegram_update
 
-REDIS_URL = "redis://127.0.0.1:6379/10"  # the KB editor's test database
+REDIS_URL = f"{REDIS_SERVER}/10"  # the KB editor's test database
 SECRET = "kb-e2e-secret"
 BOT_TOKEN = "777777:KB-E2E"
 SEND_PATH = f"/bot{BOT_TOKEN}/sendMessage"

@@ -20,10 +20,10 @@ from redis import Redis
 from assistant.index_versions import read_pointer
 from assistant.settings import Settings, load_settings
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
-from tests.conftest import ROOT
+from tests.conftest import REDIS_SERVER, ROOT
 from tests.service.conftest import post_telegram, start_worker, stop_worker, telegram_update
 
-REDIS_URL = "redis://127.0.0.1:6379/11"  # LIVEINDEX's test database
+REDIS_URL = f"{REDIS_SERVER}/11"  # LIVEINDEX's test database
 SECRET = "live-reindex-secret"
 BOT_TOKEN = "654321:LIVE-TOKEN"
 SEND_PATH = f"/bot{BOT_TOKEN}/sendMessage"

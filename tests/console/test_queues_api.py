@@ -23,7 +23,7 @@ from assistant.store.accounts import AccountStore
 from assistant.store.console import ConsoleStore
 from assistant.store.repository import Store
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
-from tests.conftest import ROOT
+from tests.conftest import REDIS_SERVER, ROOT
 from tests.console.conftest import ClientFor, MakeUser
 from tests.console.seeding import seed_escalation
 from tests.console.support import ConsoleClient
@@ -409,7 +409,7 @@ def test_every_api_route_is_in_the_openapi_document(make_user: MakeUser, api_cli
 
 # End to end with a real Celery worker: webhook → worker → escalation → agent's reply → platform double.
 
-E2E_REDIS_URL = "redis://127.0.0.1:6379/12"
+E2E_REDIS_URL = f"{REDIS_SERVER}/12"
 
 
 @dataclass
