@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.entry_ids import DerivedId, derive_entry_id
+from assistant.kb_import_rasa import read_rasa
+from assistant.kb_import_record import ImportRecord
 from assistant.knowledge_base import (
     ANSWER_PLACEHOLDERS,
     LANGUAGE_PATTERN,
@@ -29,22 +31,6 @@ from assistant.knowledge_base import (
 REQUIRED_COLUMNS = ("entry_id", "question", "lang")
 TABULAR_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 RASA_SUFFIXES = (".yml", ".yaml")
-
-
-@dataclass(frozen=True)
-class ImportRecord:
-    """One raw row as read, before checks: where it came from and its fields (`entry_id`, `question`,
-    `answer`, `lang`). `unit` and `names` say how an error points at it ("row 3: field `answer`" for a
-    spreadsheet, "line 12: `text` of utter_faq/ask_name" for Rasa)."""
-
-    path: Path
-    number: int
-    values: dict[str, object]
-    unit: str = "row"
-    names: dict[str, str] = field(default_factory=dict)
-
-    def where(self, name: str) -> str:
-        return f"{self.unit} {self.number}: {self.names.get(name, f'field `{name}`')}"
 
 
 @dataclass(frozen=True)
@@ -169,8 +155,6 @@ def read_import(path: Path, responses: Path | None = None, lang: str | None = No
     """The checked rows of an import file: tabular (CSV/TSV/JSONL) or Rasa (.yml, answers in the same file
     or in `responses`, all phrasings in `lang`)."""
     if path.suffix.lower() in RASA_SUFFIXES:
-        from assistant.kb_import_rasa import read_rasa
-
         if lang is None:
             raise KnowledgeBaseError(path, None, "a Rasa file has no language per example: give its language")
         records, notes = read_rasa(path, responses, lang)

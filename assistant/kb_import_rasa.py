@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.kb_import import ImportRecord
+from assistant.kb_import_record import ImportRecord
 from assistant.knowledge_base import KnowledgeBaseError, yaml_error
 
 RETRIEVAL_INTENT = "faq"
