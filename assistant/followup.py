@@ -83,10 +83,13 @@ def read_follow_up(
     alone: IntentPrediction,
     combined: IntentPrediction,
     threshold: float,
+    kb_threshold: float,
     out_of_scope_similarity: float,
 ) -> FollowUpReading:
-    """Which reading to decide on, by the rule in the module docstring, and why."""
-    if alone.reaches(threshold):
+    """Which reading to decide on, by the rule in the module docstring, and why. "Clear on its own" uses the bar
+    the policy acts on: `kb_threshold` (the KB answers' own) when the message alone names a KB entry, else
+    `threshold`; a follow-up the policy would answer as it stands is never re-read."""
+    if alone.reaches(kb_threshold if alone.entry_id is not None else threshold):
         used, why = False, f"clear on its own (confidence {alone.confidence:.2f})"
     elif combined.entry_id is None:
         used, why = False, f"the combined reading matches no KB entry ({combined.label})"

@@ -136,6 +136,7 @@ class Engine:
                     predictions[n],
                     predictions[extra[n]],
                     self.policy.threshold,
+                    self.policy.answer_threshold,
                     self.policy.out_of_scope_similarity,
                 )
             analyses.append(

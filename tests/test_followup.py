@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from assistant.followup import word_count
+from assistant.followup import read_follow_up, word_count
+from assistant.intent_model import IntentPrediction
 from assistant.messages import ConversationState, Decision, DecisionKind, InboundMessage
 from assistant.pipeline import Engine
 
@@ -122,3 +123,55 @@ def test_ok_merci_in_a_french_conversation_is_french(engine: Engine) -> None:
     # The conversation's language is the better hint than the platform's (the app's) language.
     platform_en = engine.decide(InboundMessage(text="ok merci", language="en"), ConversationState(language="fr"))
     assert platform_en.language == "fr"
+
+
+def prediction(label: str, confidence: float, similarity: float = 0.8) -> IntentPrediction:
+    return IntentPrediction(label, confidence, confidence, similarity, [(label, confidence)])
+
+
+def test_a_kb_match_the_kb_answer_threshold_accepts_is_clear_on_its_own() -> None:
+    """The KB answers' threshold (0.4 here) is lower than the plain one (0.6): the message alone at 0.5 would be
+    answered as it stands, so the previous question is not used even though the combined reading is surer."""
+    reading = read_follow_up(
+        "do you ship to Spain?",
+        "do you ship to Spain? and to Portugal?",
+        "shipping-countries",
+        alone=prediction("faq:returns", 0.5),
+        combined=prediction("faq:shipping-countries", 0.9),
+        threshold=0.6,
+        kb_threshold=0.4,
+        out_of_scope_similarity=0.3,
+    )
+    assert not reading.used
+    assert reading.why.startswith("clear on its own")
+
+
+def test_a_kb_match_below_the_kb_answer_threshold_is_read_with_the_previous_question() -> None:
+    """The reverse: the KB answers' threshold (0.7) is stricter than the plain one (0.4), the message alone at 0.5
+    would not be answered, so the surer combined reading is used."""
+    reading = read_follow_up(
+        "do you ship to Spain?",
+        "do you ship to Spain? and to Portugal?",
+        "shipping-countries",
+        alone=prediction("faq:returns", 0.5),
+        combined=prediction("faq:shipping-countries", 0.9),
+        threshold=0.4,
+        kb_threshold=0.7,
+        out_of_scope_similarity=0.3,
+    )
+    assert reading.used
+    assert reading.combined.entry_id == "shipping-countries"
+
+
+def test_an_intent_match_is_clear_on_its_own_by_the_plain_threshold() -> None:
+    reading = read_follow_up(
+        "hello",
+        "hello thanks",
+        None,
+        alone=prediction("intent:thanks", 0.5),
+        combined=prediction("faq:shipping-countries", 0.9),
+        threshold=0.4,
+        kb_threshold=0.7,
+        out_of_scope_similarity=0.3,
+    )
+    assert not reading.used
