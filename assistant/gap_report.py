@@ -4,8 +4,6 @@ and entries agents often mark wrong."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,11 +15,12 @@ import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
 from assistant.embeddings import Encoder
-from assistant.knowledge_base import ENTRY_ID_PATTERN
+from assistant.entry_ids import derive_entry_id
 
 # Above this many distinct questions, k-means first condenses them into this many centroids, and the
 # agglomerative step joins centroids: average linkage over 50,000 points would need a 10 GB distance matrix.
 DIRECT_LIMIT = 2000
+SUGGESTED_ID_LENGTH = 48  # a suggestion is the question's first words, not all of it
 
 
 @dataclass(frozen=True)
@@ -124,13 +123,15 @@ def _agglomerate(vectors: np.ndarray, distance: float) -> np.ndarray:
 
 
 def suggest_entry_id(text: str, taken: set[str]) -> str:
-    """A readable, unused entry id from a question: its first words, slugged."""
-    # "zwrócić" → "zwrocic": accents are dropped rather than splitting the word.
-    plain = "".join(ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch))
-    words = re.findall(r"[a-z0-9]+", plain)
-    base = "-".join(words)[:48].strip("-") or "gap"
-    if not ENTRY_ID_PATTERN.match(base):
-        base = "gap-" + base
+    """A readable, unused entry id from a question: the id `kb import` would derive from it (accents dropped,
+    "zwrócić" → "zwrocic"; see `assistant.entry_ids`), cut to its first words, made free and taken."""
+    derived = derive_entry_id(text)
+    base = derived.entry_id if derived.hashed else derived.entry_id[:SUGGESTED_ID_LENGTH].rstrip("-")
+    return take_free_entry_id(base, taken)
+
+
+def take_free_entry_id(base: str, taken: set[str]) -> str:
+    """`base`, or `base-2`, `base-3` … the first one not in `taken`; added to `taken`."""
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from assistant.cli import main
 from assistant.embeddings import Encoder, shared_encoder
+from assistant.entry_ids import derive_entry_id
 from assistant.gap_report import (
     GapQuestion,
     build_gap_report,
@@ -102,6 +103,11 @@ def test_suggested_ids_are_valid_and_unique() -> None:
     assert first == "gift-card-refund-2" and second == "gift-card-refund-3"
     assert ENTRY_ID_PATTERN.match(suggest_entry_id("¿¿??", set()))
     assert suggest_entry_id("Czy mogę zwrócić kartę?", set()) == "czy-moge-zwrocic-karte"
+
+
+def test_a_suggested_id_is_the_id_kb_import_would_derive() -> None:
+    """One derivation of ids from text: Russian is transliterated as `kb import` does, not dropped."""
+    assert suggest_entry_id("Где мой заказ?", set()) == derive_entry_id("Где мой заказ").entry_id == "gde-moi-zakaz"
 
 
 def test_never_matched_and_often_wrong_entries(encoder: Encoder) -> None:
