@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from assistant.messages import EscalationStatus
+
 Strategy = Literal["manual", "round_robin", "least_busy"]
 
 
@@ -41,11 +43,13 @@ class ClaimCheck:
     outcome: str
 
 
-def check_claim(status: str, holder_id: int | None, agent_id: int) -> ClaimCheck:
-    """Whether `agent_id` may claim an escalation in this state (the store re-checks it atomically)."""
-    if status == "resolved":
+def check_claim(status: str, holder_id: int | None, agent_id: int | None) -> ClaimCheck:
+    """Whether `agent_id` may act on an escalation in this state as its holder (claim it, reply, settle it).
+    `agent_id` None is a change made without a holder check (an admin, the system): only resolved is refused.
+    The one rule: the store applies it inside the transaction, to the row it has locked."""
+    if status == EscalationStatus.RESOLVED:
         return ClaimCheck(False, "resolved")
-    if holder_id is None or status == "open":
+    if agent_id is None or holder_id is None or status == EscalationStatus.OPEN:
         return ClaimCheck(True, "ok")
     if holder_id == agent_id:
         return ClaimCheck(True, "already_yours")

@@ -10,23 +10,23 @@ in `assistant/cli.py` (the `assistant` group).
     │   ├── KnowledgeBaseError        a KB file or import row, "path:line: ..." (knowledge_base)
     │   ├── NluDataError              the Rasa NLU training file (nlu_data)
     │   ├── CalendarError             business hours that never open or never close (business_hours)
-    │   ├── AccountError              a user, password, role or token name refused (store.accounts)
-    │   ├── KbValidationError         editor content that would break the bot (store.kb_store)
+    │   ├── AccountError              a user, password, role or token name refused (store.errors)
+    │   ├── KbValidationError         editor content that would break the bot (store.errors)
     │   └── RequestValidationError    a body or query failing its model, with per-field `details`
     │                                 (webhooks.console.openapi)
     ├── AuthError                     missing or wrong credentials                                   401 / 2
     │   └── SignatureError            a webhook's signature (webhooks.adapters.base)
     ├── Forbidden                     a known caller who may not do this (role, queue)               403 / 2
     ├── NotFound                      what was asked for does not exist                              404 / 2
-    │   ├── NotFoundError             a conversation, escalation or outbound row (store.repository)
-    │   └── KbNotFoundError           a KB entry or version (store.kb_store)
+    │   ├── NotFoundError             a conversation, escalation or outbound row (store.errors)
+    │   └── KbNotFoundError           a KB entry or version (store.errors)
     ├── Conflict                      the state moved on or forbids the change; carries the          409 / 2
     │   │                             current state where there is one
-    │   ├── ClaimConflictError        escalation stale, held by another, settled (store.console)
-    │   ├── KbConflictError           a KB save on an old version: current and diff (store.kb_store)
-    │   ├── KbTransitionError         a move the KB workflow does not allow (store.kb_store)
+    │   ├── ClaimConflictError        escalation stale, held by another, settled (store.errors)
+    │   ├── KbConflictError           a KB save on an old version: current and diff (store.errors)
+    │   ├── KbTransitionError         a move the KB workflow does not allow (store.errors)
     │   ├── HandoffTransitionError    a bot/human hand-off move not allowed (handoff)
-    │   └── ReplyConflictError        reply window closed, no reply address (webhooks.console.queues)
+    │   └── ReplyConflictError        reply window closed, no reply address (services.reply_rules)
     ├── NotReady                      index or models missing or stale: run `assistant train`        503 / 2
     │   ├── IndexMismatchError        (retrieval)
     │   └── ModelMismatchError        (intent_model)
@@ -36,7 +36,7 @@ in `assistant/cli.py` (the `assistant` group).
             ├── SignatureError        (also an AuthError)
             └── PayloadError          (also a BadInput)
 
-`KbStoreError` (store.kb_store) is the family base of the KB store's errors, not a kind: each member has one.
+`KbStoreError` (store.errors) is the family base of the KB store's errors, not a kind: each member has one.
 The command line exits 2 for every kind, as click does for usage errors (the message says which; exit 1 stays
 a bug, with its traceback). Where callers catch `ValueError`, `LookupError` or `RuntimeError`, a class keeps
 that as its second base.

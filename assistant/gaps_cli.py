@@ -4,7 +4,7 @@ entries never matched and entries agents often mark wrong; optionally the cluste
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -29,13 +29,11 @@ def gaps(days: int | None, as_json: bool, drafts: Path | None, kb_dir: Path | No
     from assistant.gap_report import report_to_dict
     from assistant.index_versions import load_version, read_pointer
     from assistant.knowledge_base import load_knowledge_base
+    from assistant.services.kb_gaps import window_report
     from assistant.store.db import make_engine, migrate
-    from assistant.store.gap_queries import load_gap_report
 
     settings = load_settings(kb_dir=kb_dir, data_dir=data_dir)
-    config = settings.live_index
-    until = datetime.now(UTC)
-    since = until - timedelta(days=days or config.gap_window_days)
+    now = datetime.now(UTC)
     migrate(settings.service.database_url)
     # The KB customers are answered from: the published live version if there is one, else the YAML folder.
     pointer = read_pointer(settings.index_dir)
@@ -45,21 +43,16 @@ def gaps(days: int | None, as_json: bool, drafts: Path | None, kb_dir: Path | No
         if pointer is not None
         else load_knowledge_base(settings.kb_dir)
     )
-    report = load_gap_report(
-        make_engine(settings.service.database_url),
-        kb,
-        encoder,
-        config,
-        since,
-        until,
-    )
+    # The same window and thresholds as the console's report.
+    report = window_report(make_engine(settings.service.database_url), kb, encoder, settings.live_index, days, now)
     if drafts is not None:
         entries = [cluster.draft(settings.default_language) for cluster in report.clusters]
         drafts.write_text(yaml.safe_dump({"entries": entries}, allow_unicode=True, sort_keys=False), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{report.questions} unanswered questions, {len(report.clusters)} topics ({since:%Y-%m-%d} → now)")
+    topics = f"{len(report.clusters)} topics"
+    click.echo(f"{report.questions} unanswered questions, {topics} ({report.since:%Y-%m-%d} → now)")
     for cluster in report.clusters:
         langs = ", ".join(f"{lang} {n}" for lang, n in cluster.languages.items())
         click.echo(f"\n#{cluster.id}  {cluster.count}×  [{langs}]  → draft id {cluster.suggested_entry_id}")

@@ -25,9 +25,14 @@ class HandoffTransitionError(Conflict, ValueError):
     pass
 
 
+def may_move(current: HandoffState, target: HandoffState) -> bool:
+    """Whether `current → target` is a move people and the bot may make (staying put is fine)."""
+    return current == target or target in ALLOWED[current]
+
+
 def check_transition(current: HandoffState, target: HandoffState) -> None:
     """Raise unless `current → target` is a move people and the bot may make (staying put is fine)."""
-    if current != target and target not in ALLOWED[current]:
+    if not may_move(current, target):
         allowed = ", ".join(sorted(state.value for state in ALLOWED[current]))
         raise HandoffTransitionError(f"cannot go from {current.value} to {target.value}; from here: {allowed}")
 

@@ -1,5 +1,6 @@
-"""`assistant live-index …`: build and publish a new index version (what the `ca.reindex_kb` task does), list the
-versions, roll the served version back. Workers follow the `current` pointer without a restart."""
+"""`assistant live-index …`: build and publish a new index version of the published KB (what the `ca.reindex_kb`
+task does), list the versions, roll the served version back. Workers follow the `current` pointer without a
+restart."""
 
 from __future__ import annotations
 
@@ -8,31 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine
 
-from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
-from assistant.settings import Settings, load_settings
+from assistant.settings import load_settings
 
 if TYPE_CHECKING:
     from assistant.index_versions import VersionInfo
-
-
-def published_kb(settings: Settings, source: str, database: Engine | None = None) -> KnowledgeBase:
-    """The KB to index: `db` (the editor's published entries), `yaml` (the KB folder), or `auto` — the database
-    once any entry in it was ever published (the team edits in the console; archiving everything then really
-    empties the KB), else the YAML folder (a YAML-only team, perhaps with a few drafts from the gap report)."""
-    if source != "yaml":
-        from assistant.store.db import make_engine, migrate
-        from assistant.store.kb_store import KbStore
-
-        if database is None:
-            migrate(settings.service.database_url)
-            database = make_engine(settings.service.database_url)
-        store = KbStore(database)
-        records, _ = store.search(None, None, limit=1_000_000)
-        if source == "db" or any(record.is_live or record.status == "archived" for record in records):
-            return store.published_kb()
-    return load_knowledge_base(settings.kb_dir)
 
 
 @click.group("live-index")
@@ -49,11 +30,15 @@ def live_index() -> None:
 def publish(source: str, reason: str, kb_dir: Path | None, data_dir: Path | None, recalibrate: bool) -> None:
     """Build the next version (only new phrasings are encoded) and make it the served one."""
     from assistant.embeddings import shared_encoder
-    from assistant.index_versions import publish_version
+    from assistant.services.publishing import reindex
 
     settings = load_settings(kb_dir=kb_dir, data_dir=data_dir)
-    kb = published_kb(settings, source)
-    info = publish_version(settings, kb, shared_encoder(), reason, recalibrate=recalibrate, published=_echo_version)
+    info = reindex(settings, shared_encoder(), reason, echo_version, source=source, recalibrate=recalibrate)
+    echo_near_duplicates(info)
+
+
+def echo_near_duplicates(info: VersionInfo) -> None:
+    """The near duplicates a build added (the first 20), for the editor to merge or tell apart."""
     for d in info.near_duplicates[:20]:
         click.secho(
             f"near duplicate ({d['similarity']:.2f}): {d['entry_id']}: {d['text']!r} ~ "
@@ -62,7 +47,8 @@ def publish(source: str, reason: str, kb_dir: Path | None, data_dir: Path | None
         )
 
 
-def _echo_version(info: VersionInfo) -> None:
+def echo_version(info: VersionInfo) -> None:
+    """One line per version made live (a publish may make a recalibrated one right after)."""
     click.echo(
         f"version {info.version} is live: {info.phrasings} phrasings ({info.encoded} encoded, {info.reused} reused), "
         f"matcher {info.matcher_update}, {info.seconds:.1f}s"
@@ -79,7 +65,7 @@ def list_versions(data_dir: Path | None) -> None:
     pointer = read_pointer(settings.index_dir)
     found = versions(settings.index_dir)
     if not found:
-        click.echo("no versions: the legacy index (`assistant index`) is served")
+        click.echo("no versions yet: `assistant train` builds the first one")
     for v in found:
         mark = "*" if pointer and pointer.version == v.version else " "
         at = datetime.fromtimestamp(v.built_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -94,8 +80,9 @@ def list_versions(data_dir: Path | None) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where indexes and models live.")
 def rollback_command(version: int | None, data_dir: Path | None) -> None:
     """Serve VERSION again (default: the one before the served one)."""
-    from assistant.index_versions import rollback
+    from assistant.services.publishing import roll_back
 
     settings = load_settings(data_dir=data_dir)
-    pointer = rollback(settings.index_dir, version)  # no such version: FileNotFoundError, exit 2 (assistant.cli)
+    # No such version: FileNotFoundError, exit 2 (assistant.cli); this process serves nothing to refresh.
+    pointer = roll_back(settings, lambda: None, version)
     click.echo(f"version {pointer.version} is live again (KB {pointer.kb_version})")

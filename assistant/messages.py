@@ -18,6 +18,26 @@ class HandoffState(enum.StrEnum):
     CLOSED = "closed"
 
 
+class EscalationStatus(enum.StrEnum):
+    """Where an escalation stands: waiting for a person, held by one, or settled."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class OutboundStatus(enum.StrEnum):
+    """A reserved send. FAILED may be retried; DEAD failed for good; UNKNOWN timed out with an unknown outcome
+    and is never resent by itself."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+    UNKNOWN = "unknown"
+
+
 class Action(enum.StrEnum):
     ANSWER = "answer"
     ESCALATE = "escalate"

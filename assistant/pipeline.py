@@ -15,12 +15,11 @@ import faiss
 from assistant.business_hours import BusinessHours
 from assistant.embeddings import Encoder, shared_encoder
 from assistant.followup import previous_question, read_follow_up
-from assistant.intent_model import IntentModel, training_set
-from assistant.intent_training import train_as_configured
+from assistant.index_versions import build_version, load_version, published_pointer
+from assistant.intent_model import IntentModel
 from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
 from assistant.language import LanguageIdentifier, has_words
 from assistant.messages import ConversationState, Decision, InboundMessage
-from assistant.nlu_data import load_nlu
 from assistant.policy import MessageAnalysis, Policy
 from assistant.retrieval import FaqIndex
 from assistant.settings import Settings
@@ -52,15 +51,22 @@ class Engine:
     policy: Policy
 
     @classmethod
-    def load(cls, settings: Settings, encoder: Encoder | None = None) -> Engine:
-        """Load KB, index and models from the settings' folders; stale or missing ones fail with what to run."""
+    def load(
+        cls,
+        settings: Settings,
+        encoder: Encoder | None = None,
+        signals: SignalModels | None = None,
+        version: int | None = None,
+    ) -> Engine:
+        """The engine of an index version (default: the published one; a data folder in the legacy layout is
+        migrated first) with `signals` (default: those of the models folder). Missing or mismatched files fail
+        with what to run."""
         encoder = encoder or shared_encoder()
         faiss.omp_set_num_threads(settings.models.faiss_threads)
-        kb = load_knowledge_base(settings.kb_dir)
-        index = FaqIndex.load(settings.index_dir, encoder.name, kb.version)
-        intents = IntentModel.load(settings.models_dir, encoder.name, kb.version)
-        signals = SignalModels.load(settings.models_dir, encoder.name)
-        return cls.assemble(settings, encoder, kb, index, intents, signals)
+        version = version or published_pointer(settings, encoder).version
+        assets = load_version(settings.index_dir, version, encoder.name)
+        signals = signals or SignalModels.load(settings.models_dir, encoder.name)
+        return cls.assemble(settings, encoder, assets.kb, assets.index, assets.intents, signals)
 
     @classmethod
     def assemble(
@@ -180,19 +186,12 @@ class Engine:
         return self.decide_batch([message], [conversation or ConversationState()], now)[0]
 
 
-def train_engine(settings: Settings, encoder: Encoder | None = None, show_progress: bool = False) -> Engine:
-    """Build the index, train the intent and signal models, save them all, and return the ready engine."""
+def train_engine(settings: Settings, encoder: Encoder | None = None, reason: str = "assistant train") -> Engine:
+    """Train the signal models on the KB folder, publish an index version of it with the intent model trained and
+    calibrated from scratch, and return the engine that serves it."""
     encoder = encoder or shared_encoder()
     kb = load_knowledge_base(settings.kb_dir)
-    index = FaqIndex.build(kb, encoder, show_progress=show_progress)
-    index.save(settings.index_dir)
-    started = time.perf_counter()
-    found = training_set(kb, load_nlu(settings.nlu_file))
-    vectors = encoder.encode(found.texts, show_progress_bar=show_progress)
-    intents, _ = train_as_configured(vectors, found, encoder.name, kb.version, settings.models, settings.policy)
-    intents.report.warnings.extend(found.conflicts)
-    intents.report.seconds = time.perf_counter() - started
-    intents.save(settings.models_dir)
     signals = SignalModels.train(encoder, settings.risky_topics_file, settings.nlu_file, kb)
     signals.save(settings.models_dir)
-    return Engine.assemble(settings, encoder, kb, index, intents, signals)
+    info = build_version(settings, kb, encoder, reason, recalibrate=True, kb_source="yaml")
+    return Engine.load(settings, encoder, signals, info.version)

@@ -280,6 +280,9 @@ class Settings(BaseSettings):
     live_index: LiveIndexConfig = LiveIndexConfig()
     platforms: dict[str, PlatformConfig] = Field(default_factory=default_platforms)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Seconds Redis waits for a worker to acknowledge a task (tasks are acknowledged late) before it hands the task
+    # to another worker: a worker killed mid-task has its task redelivered after this long.
+    celery_visibility_timeout: int = Field(3600, gt=0)
 
     @field_validator("platforms")
     @classmethod

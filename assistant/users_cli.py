@@ -12,8 +12,9 @@ from pathlib import Path
 import click
 
 from assistant.errors import BadInput, NotFound
+from assistant.roles import ROLES, Role
 from assistant.settings import Settings, load_settings
-from assistant.store.accounts import ROLES, AccountError, AccountStore, UserRecord
+from assistant.store import AccountError, AccountStore, UserRecord
 
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
 
@@ -95,7 +96,7 @@ def users_list() -> None:
     for user in rows:
         state = "active" if user.is_active else "disabled"
         online = "yes" if user.is_online else "no"
-        queues = ", ".join(user.queues) or ("all" if user.role == "admin" else "-")
+        queues = ", ".join(user.queues) or ("all" if user.is_admin else "-")
         click.echo(f"{user.username:<24} {user.role:<7} {state:<9} {online:<7} {user.capacity:>8}  {queues}")
 
 
@@ -213,11 +214,11 @@ def users_ensure_admin(password_file: Path | None) -> None:
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(password + "\n")
     try:
-        user = store.create_user("admin", password, "admin", display_name="Admin")
+        user = store.create_user("admin", password, Role.ADMIN, display_name="Admin")
     except AccountError:  # another process created users meanwhile: no password file for a user not created
         target.unlink(missing_ok=True)
         raise
-    _audit(store, "user_create", user, role="admin", generated=True)
+    _audit(store, "user_create", user, role=Role.ADMIN, generated=True)
     click.echo(
         f"created the first admin: username admin, password in {target} (change it: assistant users set-password admin)"
     )

@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.messages import Action, Decision, EscalationReason, Priority  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
+from assistant.store import Store  # noqa: E402
 from assistant.store.db import migrate  # noqa: E402
-from assistant.store.repository import Store  # noqa: E402
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse  # noqa: E402
 from tests.console.support import ConsoleClient  # noqa: E402
 

@@ -235,7 +235,7 @@ def main() -> None:
                 [
                     str(bin_dir / "celery"),
                     "-A",
-                    "webhooks.celery_app:celery_app",
+                    "webhooks.worker_app:celery_app",
                     "worker",
                     "--pool",
                     "solo",

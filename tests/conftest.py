@@ -4,15 +4,17 @@ the real Redis the suite runs against."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis import Redis
 
-from assistant.intent_model import ModelMismatchError
+from assistant.embeddings import shared_encoder
+from assistant.errors import NotReady
+from assistant.index_versions import published_pointer, read_pointer, refuse_stale, version_dir
 from assistant.pipeline import Engine, train_engine
-from assistant.retrieval import IndexMismatchError
 from assistant.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,14 +25,33 @@ TEST_REDIS_URL = f"{REDIS_SERVER}/15"
 
 @pytest.fixture(scope="session")
 def trained_data_dir() -> Path:
-    """Index and models trained on the sample KB, kept in .data/test-models between runs of one checkout:
-    reused while they load for the KB on disk (a fresh clone, as in CI, trains them once)."""
+    """An index version and signal models trained on the sample KB, kept in .data/test-models between runs of one
+    checkout: reused while they load for the KB on disk (a folder in the legacy layout is migrated first); a fresh
+    clone, as in CI, trains them once."""
     data_dir = ROOT / ".data" / "test-models"
+    settings = engine_settings(data_dir)
     try:
-        Engine.load(engine_settings(data_dir))
-    except (FileNotFoundError, IndexMismatchError, ModelMismatchError, ValueError):
-        train_engine(engine_settings(data_dir))
+        pointer = published_pointer(settings, shared_encoder())
+        refuse_stale(settings, pointer)
+        Engine.load(settings, version=pointer.version)
+    except (FileNotFoundError, NotReady, ValueError):
+        train_engine(settings, reason="test session")
     return data_dir
+
+
+def write_legacy_layout(trained: Path, target: Path) -> Path:
+    """`target` as a data folder of older releases: the served version's index in <data>/index/faq.*, its intent
+    model in <data>/models/intent_model.*, the signal models beside it, and no pointer (nor any version)."""
+    pointer = read_pointer(trained / "index")
+    assert pointer is not None
+    served = version_dir(trained / "index", pointer.version)
+    (target / "index").mkdir(parents=True)
+    shutil.copytree(trained / "models", target / "models")
+    for name in ("faq.faiss", "faq.json"):
+        shutil.copy2(served / name, target / "index" / name)
+    for name in ("intent_model.pkl", "intent_model.json"):
+        shutil.copy2(served / name, target / "models" / name)
+    return target
 
 
 def engine_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -31,10 +31,8 @@ from assistant.errors import (
 )
 from assistant.handoff import HandoffTransitionError
 from assistant.knowledge_base import KnowledgeBaseError
-from assistant.store import console as console_store
-from assistant.store import kb_store
-from assistant.store.accounts import AccountError
-from assistant.store.repository import NotFoundError
+from assistant.store import AccountError, NotFoundError
+from assistant.store import errors as store_errors
 from tests.console.conftest import console_test_settings
 from webhooks.adapters.base import PayloadError, SignatureError
 from webhooks.console.openapi import RequestValidationError
@@ -44,7 +42,7 @@ KINDS = (InputError, BadInput, AuthError, Forbidden, NotFound, Conflict, NotRead
 # Not errors: SectionSkipped tells the evaluation runner a section cannot run yet (its noqa says so).
 SIGNALS = {"assistant.evaluation.common.SectionSkipped"}
 # Family bases: never raised themselves, each member has its kind.
-FAMILIES = {AssistantError, kb_store.KbStoreError}
+FAMILIES = {AssistantError, store_errors.KbStoreError}
 
 
 def library_exceptions() -> list[type[BaseException]]:
@@ -77,7 +75,7 @@ def test_every_library_error_class_is_an_assistant_error_of_one_kind() -> None:
 def test_old_catches_still_hold() -> None:
     # Callers that catch the standard library's classes keep working.
     assert issubclass(KnowledgeBaseError, ValueError) and issubclass(AccountError, ValueError)
-    assert issubclass(kb_store.KbValidationError, ValueError) and issubclass(HandoffTransitionError, ValueError)
+    assert issubclass(store_errors.KbValidationError, ValueError) and issubclass(HandoffTransitionError, ValueError)
     assert issubclass(NotFoundError, LookupError)
     assert issubclass(errors.NotReady, AssistantError)
     from assistant.intent_model import ModelMismatchError
@@ -87,7 +85,7 @@ def test_old_catches_still_hold() -> None:
 
 
 def test_the_two_conflicts_are_distinct_classes_of_the_conflict_kind() -> None:
-    claim, kb = console_store.ClaimConflictError, kb_store.KbConflictError
+    claim, kb = store_errors.ClaimConflictError, store_errors.KbConflictError
     assert claim is not kb and claim.__name__ != kb.__name__
     assert not issubclass(claim, kb) and not issubclass(kb, claim)
     assert issubclass(claim, Conflict) and issubclass(kb, Conflict)
@@ -103,17 +101,17 @@ def test_the_two_conflicts_are_distinct_classes_of_the_conflict_kind() -> None:
         (InputError, 422),
         (KnowledgeBaseError, 422),
         (AccountError, 422),
-        (kb_store.KbValidationError, 422),
+        (store_errors.KbValidationError, 422),
         (RequestValidationError, 422),
         (AuthError, 401),
         (Forbidden, 403),
         (NotFound, 404),
         (NotFoundError, 404),
-        (kb_store.KbNotFoundError, 404),
+        (store_errors.KbNotFoundError, 404),
         (Conflict, 409),
-        (kb_store.KbTransitionError, 409),
-        (kb_store.KbConflictError, 409),
-        (console_store.ClaimConflictError, 409),
+        (store_errors.KbTransitionError, 409),
+        (store_errors.KbConflictError, 409),
+        (store_errors.ClaimConflictError, 409),
         (HandoffTransitionError, 409),
         (NotReady, 503),
         (PlatformError, 502),
@@ -132,7 +130,7 @@ RAISED: dict[str, Callable[[], AssistantError]] = {
     "payload": lambda: PayloadError("body is not JSON"),
     "forbidden": lambda: Forbidden("you are not a member of queue 'billing'"),
     "not-found": lambda: NotFoundError("conversation 7"),
-    "conflict": lambda: kb_store.KbTransitionError("an entry in draft can move to review, not to published"),
+    "conflict": lambda: store_errors.KbTransitionError("an entry in draft can move to review, not to published"),
     "handoff": lambda: HandoffTransitionError("cannot go from human to waiting_for_human"),
     "not-ready": lambda: NotReady("the answer engine is not ready; run `assistant train`"),
     "platform": lambda: PlatformError("Telegram answered 502"),

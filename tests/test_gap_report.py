@@ -24,10 +24,9 @@ from assistant.gap_report import (
 from assistant.knowledge_base import ENTRY_ID_PATTERN, KnowledgeBase, load_knowledge_base
 from assistant.messages import Action, Decision, DecisionKind, EscalationReason, Priority
 from assistant.settings import LiveIndexConfig
-from assistant.store.console import ConsoleStore
+from assistant.store import ConsoleStore, Store
 from assistant.store.db import make_engine, migrate
 from assistant.store.gap_queries import entry_feedback, entry_match_counts, gap_questions, load_gap_report
-from assistant.store.repository import Store
 from tests.console.seeding import seed_escalation
 
 REFUND = [
@@ -145,7 +144,7 @@ def seed_database(tmp_path: Path) -> tuple[str, Store]:
     for text, lang in REFUND:
         seeded = seed_escalation(store, text=text, language=lang, reason=EscalationReason.OUT_OF_SCOPE, entry_id=None)
     # A person answered the last refund question: the worker keeps such a reply as a gap candidate.
-    from assistant.store.console import GapCandidate
+    from assistant.store.tables import GapCandidate
 
     with store._write() as session:
         session.add(

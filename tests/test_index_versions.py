@@ -1,9 +1,11 @@
 """Versioned index builds with the real model: incremental encoding, model reuse for answer-only edits, atomic
-pointer, rollback, pruning, near-duplicate warnings, and the runtime swapping engines without a gap."""
+pointer, rollback, pruning, near-duplicate warnings, the runtime swapping engines without a gap, and the one-time
+migration of a data folder in the legacy layout."""
 
 from __future__ import annotations
 
 import copy
+import logging
 import shutil
 import threading
 from pathlib import Path
@@ -12,21 +14,13 @@ import numpy as np
 import pytest
 
 from assistant.embeddings import shared_encoder
-from assistant.index_versions import (
-    build_version,
-    find_near_duplicates,
-    load_version,
-    near_duplicates_of,
-    prune,
-    read_pointer,
-    rollback,
-    versions,
-)
+from assistant.index_versions import build_version, load_version, prune, read_pointer, rollback, versions
 from assistant.knowledge_base import KBEntry, KnowledgeBase, load_knowledge_base
 from assistant.messages import Action, InboundMessage
+from assistant.near_duplicates import find_near_duplicates, near_duplicates_of
 from assistant.retrieval import phrasings_of
 from assistant.settings import Settings, load_settings
-from tests.conftest import ROOT, engine_settings
+from tests.conftest import ROOT, engine_settings, write_legacy_layout
 from webhooks.runtime import Runtime
 
 
@@ -37,11 +31,8 @@ def sample_kb() -> KnowledgeBase:
 
 @pytest.fixture()
 def data_dir(trained_data_dir: Path, tmp_path: Path) -> Path:
-    """A copy of the trained legacy layout (index + models): the first version seeds itself from it."""
-    target = tmp_path / "data"
-    shutil.copytree(trained_data_dir / "index", target / "index")
-    shutil.copytree(trained_data_dir / "models", target / "models")
-    return target
+    """The trained index and models in the legacy layout: the first version seeds itself from it."""
+    return write_legacy_layout(trained_data_dir, tmp_path / "data")
 
 
 def edited(kb: KnowledgeBase, entry_id: str, answer: str | None = None, question: str | None = None) -> KnowledgeBase:
@@ -146,8 +137,9 @@ def test_the_runtime_swaps_to_a_published_version_and_back(data_dir: Path, sampl
     runtime = Runtime(settings)
     question = "What are your opening hours?"
     action, entry_id, before = ask(runtime, question)
-    assert (action, entry_id, runtime.served_version) == (Action.ANSWER, "store-opening-hours", None)
-    old_engine = runtime.engine  # the legacy layout's engine, served while no version is published
+    # The first load migrated the legacy layout to version 1.
+    assert (action, entry_id, runtime.served_version) == (Action.ANSWER, "store-opening-hours", 1)
+    old_engine = runtime.engine
     build_version(settings, sample_kb, shared_encoder())
     build_version(
         settings, edited(sample_kb, "store-opening-hours", answer="Brand new hours: 7 to 7."), shared_encoder()
@@ -171,14 +163,14 @@ def test_the_runtime_swaps_to_a_published_version_and_back(data_dir: Path, sampl
     assert errors == []
     assert during[0] == Action.ANSWER
     action, entry_id, after = ask(runtime, question)
-    assert runtime.served_version == 2
+    assert runtime.served_version == 3
     assert runtime.engine is not old_engine
     assert action == Action.ANSWER and entry_id == "store-opening-hours"
     assert after is not None and "Brand new hours: 7 to 7." in after
     assert before is not None and "Brand new hours" not in before
     rollback(settings.index_dir)
     action, entry_id, again = ask(runtime, question)
-    assert runtime.served_version == 1
+    assert runtime.served_version == 2
     assert again is not None and "Brand new hours" not in again
 
 
@@ -249,7 +241,7 @@ def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
     assert back.exit_code == 0 and "version 1 is live again" in back.output
     assert read_pointer(data_dir / "index") is not None and read_pointer(data_dir / "index").version == 1  # type: ignore[union-attr]
     ready = runner.invoke(main, ["ready-or-train", *common])
-    assert ready.exit_code == 0 and "live index version 1 is ready" in ready.output
+    assert ready.exit_code == 0 and "index version 1 is ready" in ready.output
     missing = runner.invoke(main, ["live-index", "rollback", "9", *common])
     assert missing.exit_code == 2 and "does not exist" in missing.output
 
@@ -294,9 +286,9 @@ def test_a_publish_reports_the_near_duplicates_it_adds(data_dir: Path, sample_kb
 
 
 def test_the_kb_source_is_the_database_once_something_was_published_there(tmp_path: Path) -> None:
-    from assistant.live_index_cli import published_kb
+    from assistant.services.publishing import published_kb
+    from assistant.store import EntryContent, KbStore
     from assistant.store.db import make_engine, migrate
-    from assistant.store.kb_store import EntryContent, KbStore
 
     settings = engine_settings(tmp_path / "data", service={"database_url": f"sqlite:///{tmp_path / 'kb.db'}"})
     migrate(settings.service.database_url)
@@ -314,7 +306,7 @@ def test_the_kb_source_is_the_database_once_something_was_published_there(tmp_pa
 
 
 def test_a_vector_cache_with_nothing_to_keep_round_trips(tmp_path: Path) -> None:
-    from assistant.index_versions import VectorCache
+    from assistant.vector_cache import VectorCache
 
     empty = VectorCache(shared_encoder().name)
     empty.save(tmp_path, ["never encoded"])
@@ -330,7 +322,7 @@ def test_a_vector_cache_with_nothing_to_keep_round_trips(tmp_path: Path) -> None
 
 
 def test_the_approximate_all_pairs_check_of_a_large_first_build_finds_planted_duplicates() -> None:
-    from assistant.index_versions import EXACT_DUPLICATE_SEARCH
+    from assistant.near_duplicates import EXACT_DUPLICATE_SEARCH
     from assistant.retrieval import Phrasing
 
     rng = np.random.default_rng(5)
@@ -348,7 +340,7 @@ def test_the_approximate_all_pairs_check_of_a_large_first_build_finds_planted_du
 
 
 def test_the_reindex_task_follows_a_drifted_quick_build_with_a_recalibrated_one(data_dir: Path, tmp_path: Path) -> None:
-    from webhooks.kb_publish import reindex
+    from assistant.services.publishing import reindex
 
     kb_dir = tmp_path / "kb"
     shutil.copytree(ROOT / "knowledge_base", kb_dir)
@@ -361,7 +353,11 @@ def test_the_reindex_task_follows_a_drifted_quick_build_with_a_recalibrated_one(
         models={"matcher": "neighbours", "recalibrate_share": 0.001},
     )
     runtime = Runtime(settings)
-    first = reindex(runtime, "first")
+
+    def published(reason: str) -> object:
+        return reindex(settings, shared_encoder(), reason, lambda _: runtime.refresh(), runtime.store.engine)
+
+    first = published("first")
     assert (first.version, first.matcher_update) == (1, "trained")
     (kb_dir / "mugs.yml").write_text(
         "entries:\n  - id: mug-engraving\n    status: published\n    questions:\n      en:\n"
@@ -370,7 +366,7 @@ def test_the_reindex_task_follows_a_drifted_quick_build_with_a_recalibrated_one(
         "    answers:\n      en: Engraving of up to 3 initials is free.\n",
         encoding="utf-8",
     )
-    last = reindex(runtime, "mugs")
+    last = published("mugs")
     quick, recalibrated = versions(settings.index_dir)[-2:]
     assert (quick.version, quick.matcher_update, quick.recalibrate_due) == (2, "extended", True)
     assert (recalibrated.version, recalibrated.matcher_update, recalibrated.reason) == (
@@ -379,3 +375,47 @@ def test_the_reindex_task_follows_a_drifted_quick_build_with_a_recalibrated_one(
         "mugs (recalibration)",
     )
     assert last.version == runtime.served_version == 3
+
+
+def test_a_legacy_data_folder_becomes_version_1_on_its_first_load(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from assistant.pipeline import Engine
+
+    settings = engine_settings(data_dir)
+    legacy = [data_dir / "index" / "faq.faiss", data_dir / "index" / "faq.json"]
+    legacy += [data_dir / "models" / "intent_model.pkl", data_dir / "models" / "intent_model.json"]
+    assert all(path.exists() for path in legacy) and read_pointer(settings.index_dir) is None
+    with caplog.at_level(logging.INFO, logger="community_assistant.index_versions"):
+        engine = Engine.load(settings)
+    migrated = [r.getMessage() for r in caplog.records if "legacy" in r.getMessage()]
+    assert len(migrated) == 1 and "to version 1" in migrated[0]
+    # Seeded from the legacy files (nothing encoded, the model reused), which are gone: never read again.
+    (info,) = versions(settings.index_dir)
+    assert (info.version, info.encoded, info.matcher_update, info.kb_source) == (1, 0, "reused", "yaml")
+    assert not any(path.exists() for path in legacy) and (data_dir / "models" / "signals.pkl").exists()
+    assert engine.kb.version == info.kb_version == load_knowledge_base(ROOT / "knowledge_base").version
+    decision = engine.decide(InboundMessage(text="What are your opening hours?", language="en"))
+    assert decision.entry_id == "store-opening-hours"
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="community_assistant.index_versions"):
+        Engine.load(settings)  # the next load serves version 1 as it is
+    assert [v.version for v in versions(settings.index_dir)] == [1] and not caplog.records
+
+
+def test_index_publishes_a_version_that_ask_serves(data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    runner = CliRunner()
+    common = ["--kb-dir", str(ROOT / "knowledge_base"), "--data-dir", str(data_dir)]
+    indexed = runner.invoke(main, ["index", *common])
+    assert indexed.exit_code == 0, indexed.output
+    assert "version 1 is live" in indexed.output and "0 encoded" in indexed.output
+    assert f"→ {data_dir / 'index' / 'versions' / '1'}" in indexed.output
+    assert [(v.version, v.reason, v.matcher_update) for v in versions(data_dir / "index")] == [
+        (1, "assistant index", "reused")
+    ]
+    asked = runner.invoke(main, ["ask", "What are your opening hours?", "--json", *common])
+    assert asked.exit_code == 0 and "store-opening-hours" in asked.output

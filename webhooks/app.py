@@ -4,45 +4,37 @@ at once), health and readiness probes. The engine never runs inside a request.""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from celery import Celery
 from flask import Flask, Response, jsonify, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from assistant.index_versions import VERSION_FILE, version_dir
-from assistant.knowledge_base import KnowledgeBaseError, load_knowledge_base
-from assistant.retrieval import META_FILE
+from assistant.channels import InboundEvent
+from assistant.services.publishing import index_readiness
 from assistant.settings import Settings, load_settings
-from webhooks.adapters.base import InboundEvent, WebhookRequest, WebhookResponse
+from webhooks.adapters.base import WebhookRequest, WebhookResponse
+from webhooks.celery_app import celery_config, celery_init_app, process_event
 from webhooks.console import register_console
 from webhooks.dedupe import EventDeduplicator
 from webhooks.http_errors import install_error_handler
-from webhooks.kb_publish import served_version
-from webhooks.runtime import Runtime, install_runtime
+from webhooks.runtime import RUNTIME_EXTENSION, Runtime
 
 log = logging.getLogger("community_assistant.webhooks")
 Enqueue = Callable[[InboundEvent], None]
 
 
-def celery_enqueue(event: InboundEvent, redis_url: str | None = None) -> None:
-    """Queue the event for a worker on `redis_url` (the broker of the settings the app was built with) when
-    given, else on the Celery app's own broker; several apps with different settings may share a process."""
-    from webhooks.celery_app import celery_app, process_event
-
+def celery_enqueue(celery: Celery, event: InboundEvent) -> None:
+    """Queue the event for a worker on `celery`'s broker (the app's own: its settings' Redis)."""
     # A fixed argsrepr keeps the message text out of the task headers (and the logs and monitors that show
     # them), and saves Celery rendering it: about a third of the request's time.
-    options = {"argsrepr": f"({event.platform}:{event.event_id})", "kwargsrepr": "{}"}
-    if redis_url is None or redis_url == celery_app.conf.broker_url:
-        process_event.apply_async(args=[event.to_dict()], **options)
-        return
-    with celery_app.connection_for_write(redis_url) as connection:
-        process_event.apply_async(args=[event.to_dict()], connection=connection, **options)
+    task = celery.tasks[process_event.name]
+    task.apply_async(args=[event.to_dict()], argsrepr=f"({event.platform}:{event.event_id})", kwargsrepr="{}")
 
 
 def _response(answer: WebhookResponse) -> Response:
@@ -58,10 +50,13 @@ def _error(status: int, message: str) -> Response:
 def create_app(settings: Settings | None = None, enqueue: Enqueue | None = None) -> Flask:
     settings = settings or load_settings()
     runtime = Runtime(settings)
-    install_runtime(runtime)
-    enqueue = enqueue or functools.partial(celery_enqueue, redis_url=settings.service.redis_url)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.service.max_body_bytes
+    app.config["CELERY"] = celery_config(settings)
+    # The views, the console and the Celery tasks (through `current_app`) all use this one runtime.
+    app.extensions[RUNTIME_EXTENSION] = runtime
+    celery = celery_init_app(app)
+    enqueue = enqueue or functools.partial(celery_enqueue, celery)
     install_error_handler(app)
     adapters = runtime.adapters
     dedupe = EventDeduplicator(runtime.redis)
@@ -143,7 +138,7 @@ def create_app(settings: Settings | None = None, enqueue: Enqueue | None = None)
 
 
 def readiness(runtime: Runtime) -> dict[str, dict[str, Any]]:
-    """Redis and database reachable, KB loadable, index built for the KB on disk."""
+    """Redis and database reachable, a complete index version published."""
     checks: dict[str, dict[str, Any]] = {}
     try:
         runtime.redis.ping()
@@ -155,26 +150,5 @@ def readiness(runtime: Runtime) -> dict[str, dict[str, Any]]:
         checks["database"] = {"ok": True}
     except Exception as error:  # any driver error means not ready
         checks["database"] = {"ok": False, "error": type(error).__name__}
-    live = served_version(runtime)
-    if "pointer_error" in live:
-        checks["index"] = {"ok": False, **live}
-        return checks
-    if live["published"] is not None:
-        # Live re-indexing: the published version is a complete build with its own KB snapshot.
-        published = live["published"]
-        complete = (version_dir(runtime.settings.index_dir, published["version"]) / VERSION_FILE).exists()
-        checks["index"] = {"ok": complete, "kb_version": published["kb_version"], **live}
-        return checks
-    try:
-        kb = load_knowledge_base(runtime.settings.kb_dir)
-        meta_path = runtime.settings.index_dir / META_FILE
-        built_for = json.loads(meta_path.read_text())["meta"]["kb_version"] if meta_path.exists() else None
-        checks["index"] = {
-            "ok": built_for == kb.version,
-            "kb_version": kb.version,
-            "index_kb_version": built_for,
-            **live,
-        }
-    except (KnowledgeBaseError, OSError, ValueError, KeyError) as error:
-        checks["index"] = {"ok": False, "error": str(error)[:200]}
+    checks["index"] = index_readiness(runtime.settings, runtime.served_version)
     return checks

@@ -20,9 +20,9 @@ from typing import Any
 
 import discord
 
+from assistant.channels import InboundEvent
 from assistant.messages import InboundMessage
 from assistant.settings import PlatformConfig
-from webhooks.adapters.base import InboundEvent
 from webhooks.adapters.signing import id_string, utc
 
 PLATFORM = "discord"

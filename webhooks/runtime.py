@@ -1,38 +1,50 @@
-"""The process-wide objects of the service (settings, engine, store, Redis, adapters, HTTP client), built
-once per process from the settings and shared by the Flask views and the Celery tasks; the engine is swapped
-in place when a new index version is published (live re-indexing, issue 5)."""
+"""The objects of the service (settings, engine, store, Redis, adapters, HTTP client), built from the settings by the
+app factory, kept on the Flask app (`app.extensions[RUNTIME_EXTENSION]`) and shared by its views and the Celery
+tasks; the engine is swapped in place when a new index version is published (live re-indexing, issue 5). It also
+hands the use cases of `assistant.services` their dependencies (`inbound`, `outbox`, `escalations`)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 
 import httpx
 from limits.storage import RedisStorage
 from redis import Redis
+from redis.lock import Lock
 
 from assistant.business_hours import BusinessHours
+from assistant.channels import Channel, OutboundMessage, PlatformRules, SendResult
 from assistant.embeddings import shared_encoder
-from assistant.index_versions import Pointer, load_version, read_pointer
+from assistant.index_versions import Pointer, published_pointer, read_pointer
 from assistant.pipeline import Engine
-from assistant.settings import Settings, load_settings
-from assistant.signal_models import SignalModels
+from assistant.services.delivery import Clock, Outbox
+from assistant.services.escalate import Escalations
+from assistant.services.inbound import Inbound
+from assistant.settings import Settings
+from assistant.store import Store
 from assistant.store.db import migrate
-from assistant.store.repository import Store
 from webhooks.adapters.base import PlatformAdapter
 from webhooks.adapters.registry import enabled_adapters
 from webhooks.rate_limits import OutboundRateLimits
 
 log = logging.getLogger("community_assistant.runtime")
+# Where the app factory keeps the runtime on its Flask app (the Celery tasks read it from `current_app`).
+RUNTIME_EXTENSION = "community_assistant.runtime"
+LOCK_PREFIX = "ca:lock:conversation:"
+# Where round robin remembers who got the last escalation of each queue (shared by every beat and worker).
+ROUND_ROBIN_KEY = "ca:console:round-robin"
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    # The engine being served and the index version it was built from (None: the legacy layout).
+    # The engine being served and the index version it was built from (None: nothing loaded yet).
     _engine: Engine | None = field(default=None, init=False, repr=False)
     served_version: int | None = field(default=None, init=False)
     _checked_at: float = field(default=0.0, init=False, repr=False)
@@ -64,16 +76,8 @@ class Runtime:
         self._engine = engine
 
     def _first_load(self) -> None:
-        pointer = None
-        try:
-            pointer = read_pointer(self.settings.index_dir)
-            if pointer is not None:
-                self._load(pointer)
-                return
-        except Exception:  # a broken pointer or version: start on the legacy layout rather than not at all
-            log.exception("the published index version failed to load; trying the legacy index")
-            self._failed_version = pointer.version if pointer is not None else None
-        self._load(None)
+        # A data folder in the legacy layout becomes version 1 here; nothing published is a NotReady.
+        self._load(published_pointer(self.settings, shared_encoder()))
 
     def refresh(self) -> bool:
         """Swap to the published version if it is not the served one; True when a swap happened."""
@@ -99,21 +103,12 @@ class Runtime:
         finally:
             self._swap_lock.release()
 
-    def _load(self, pointer: Pointer | None) -> None:
-        if pointer is None:
-            self._engine = Engine.load(self.settings)
-            self.served_version = None
-            return
-        encoder = shared_encoder()
-        assets = load_version(self.settings.index_dir, pointer.version, encoder.name)
-        signals = self._signals if self._engine is None else self._engine.signals
-        engine = Engine.assemble(self.settings, encoder, assets.kb, assets.index, assets.intents, signals)
+    def _load(self, pointer: Pointer) -> None:
+        # The signal models are not part of a version: a swap keeps the ones already loaded.
+        signals = self._engine.signals if self._engine is not None else None
+        engine = Engine.load(self.settings, shared_encoder(), signals, pointer.version)
         self._engine, self.served_version = engine, pointer.version
         log.info("serving index version %s (KB %s)", pointer.version, pointer.kb_version)
-
-    @cached_property
-    def _signals(self) -> SignalModels:
-        return SignalModels.load(self.settings.models_dir, shared_encoder().name)
 
     @cached_property
     def redis(self) -> Redis:
@@ -140,22 +135,69 @@ class Runtime:
     def hours(self) -> BusinessHours:
         return BusinessHours.from_config(self.settings.business_hours)
 
+    @cached_property
+    def channels(self) -> dict[str, Channel]:
+        return {name: AdapterChannel(adapter, self.http) for name, adapter in self.adapters.items()}
 
-_runtime: Runtime | None = None
-_lock = threading.Lock()
+    @cached_property
+    def escalations(self) -> Escalations:
+        return Escalations(self.store, self.settings, self.hours)
+
+    def conversation_lock(self, key: str) -> Lock:
+        """The Redis lock every worker takes before deciding a message of the conversation `key`."""
+        seconds = self.settings.service.conversation_lock_seconds
+        lock: Lock = self.redis.lock(f"{LOCK_PREFIX}{key}", timeout=seconds, blocking_timeout=seconds)
+        return lock
+
+    def inbound(self) -> Inbound:
+        """The inbound use case's dependencies, with the engine serving now (a new index version swaps it)."""
+        return Inbound(self.store, self.engine, self.conversation_lock, self.escalations)
+
+    def outbox(self, clock: Clock | None = None) -> Outbox:
+        """The delivery use case's dependencies; `clock` is the wall clock unless a caller fixes the time."""
+        return Outbox(
+            self.store,
+            self.channels,
+            self.rate_limits.allow,
+            self.escalations,
+            self.settings.service.send_max_retries,
+            clock or utc_now,
+        )
+
+    @cached_property
+    def round_robin(self) -> RedisRoundRobin:
+        return RedisRoundRobin(self.redis)
 
 
-def current_runtime() -> Runtime:
-    """The runtime of this process, built from the environment on first use."""
-    global _runtime
-    with _lock:
-        if _runtime is None:
-            _runtime = Runtime(load_settings())
-        return _runtime
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
-def install_runtime(runtime: Runtime) -> None:
-    """Use this runtime in this process (the app factory and tests call it)."""
-    global _runtime
-    with _lock:
-        _runtime = runtime
+class RedisRoundRobin:
+    """Round robin's memory in one Redis hash (queue → the agent id who got its last escalation), so every beat and
+    worker continues where the last one stopped."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    def load(self) -> dict[str, int]:
+        raw = self.redis.hgetall(ROUND_ROBIN_KEY)
+        return {(key.decode() if isinstance(key, bytes) else key): int(value) for key, value in raw.items()}
+
+    def save(self, last: Mapping[str, int]) -> None:
+        self.redis.hset(ROUND_ROBIN_KEY, mapping={queue: str(agent_id) for queue, agent_id in last.items()})
+
+
+@dataclass(frozen=True)
+class AdapterChannel:
+    """A platform adapter bound to the runtime's HTTP client: the `Channel` the delivery use case sends through."""
+
+    adapter: PlatformAdapter
+    http: httpx.Client
+
+    @property
+    def rules(self) -> PlatformRules:
+        return self.adapter.rules
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        return self.adapter.send(self.http, message)

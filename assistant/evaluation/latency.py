@@ -100,27 +100,15 @@ def get_engine(ctx: EvalContext, settings: Settings, data_dir: Path) -> tuple[En
         return Engine.load(local, ctx.encoder), 0.0, "cached (quick run)"
     except Exception as error:
         console.log(f"latency: no usable cached engine ({error.__class__.__name__}); building a light one")
-    from assistant.intent_model import IntentModel
+    from assistant.index_versions import build_version
     from assistant.knowledge_base import load_knowledge_base
-    from assistant.nlu_data import load_nlu
-    from assistant.retrieval import FaqIndex
 
-    kb = load_knowledge_base(local.kb_dir)
-    index = FaqIndex.build(kb, ctx.encoder)
-    intents, _ = IntentModel.train(
-        kb,
-        load_nlu(local.nlu_file),
-        ctx.encoder,
-        local.policy.target_precision,
-        folds=2,
-        holdout_share=local.models.holdout_share,
-        seed=local.models.random_seed,
-    )
+    light = local.model_copy(update={"models": local.models.model_copy(update={"calibration_folds": 2})})
+    kb = load_knowledge_base(light.kb_dir)
     signals = ctx.signal_models()
-    index.save(local.index_dir)
-    intents.save(local.models_dir)
-    signals.save(local.models_dir)
-    engine = Engine.assemble(local, ctx.encoder, kb, index, intents, signals)
+    signals.save(light.models_dir)
+    info = build_version(light, kb, ctx.encoder, "evaluation: light build", recalibrate=True, kb_source="yaml")
+    engine = Engine.load(light, ctx.encoder, signals, info.version)
     return engine, time.perf_counter() - started, "light build (quick run: 2 calibration folds)"
 
 

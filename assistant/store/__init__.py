@@ -1,29 +1,84 @@
-"""Persistence for community-assistant: conversations, messages, decisions, escalations and idempotent sends.
-SQLite by default, PostgreSQL by URL; the schema comes only from Alembic migrations (`migrate(url)`)."""
+"""Persistence for community-assistant: conversations, messages, decisions, escalations, idempotent sends,
+console accounts and the editor's KB. SQLite by default, PostgreSQL by URL; the schema comes only from Alembic
+migrations (`migrate(url)`), and `tables` mirrors it (importing the package puts every table on `Base.metadata`)."""
 
-# Imported here so every table is on `Base.metadata` whenever the store is (Alembic, schema checks).
-from assistant.store import accounts as accounts
-from assistant.store import kb_store as kb_store
+from assistant.store.accounts import AccountStore
 from assistant.store.db import DEFAULT_DATABASE_URL, current_revision, head_revision, make_engine, migrate
-from assistant.store.repository import (
+from assistant.store.errors import (
+    AccountError,
+    ClaimConflictError,
+    KbConflictError,
+    KbNotFoundError,
+    KbStoreError,
+    KbTransitionError,
+    KbValidationError,
+    NotFoundError,
+)
+from assistant.store.kb import KbStore
+from assistant.store.records import (
+    AuditRecord,
+    CannedReplyRecord,
+    ChangeResult,
     ConversationRecord,
     DecisionRecord,
+    EntryContent,
+    EscalationDetail,
+    EscalationListItem,
+    EscalationPage,
     EscalationRecord,
+    FeedbackRecord,
+    GapCandidateRecord,
+    HandoffChange,
+    ImportResult,
+    KbEntryRecord,
+    KbVersionRecord,
     MessageRecord,
-    NotFoundError,
+    NoteRecord,
     OutboundRecord,
-    Store,
+    QueueCounts,
+    ReplyReservation,
+    TokenRecord,
+    UserRecord,
 )
+from assistant.store.stores import ConsoleStore, Store
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "AccountError",
+    "AccountStore",
+    "AuditRecord",
+    "CannedReplyRecord",
+    "ChangeResult",
+    "ClaimConflictError",
+    "ConsoleStore",
     "ConversationRecord",
     "DecisionRecord",
+    "EntryContent",
+    "EscalationDetail",
+    "EscalationListItem",
+    "EscalationPage",
     "EscalationRecord",
+    "FeedbackRecord",
+    "GapCandidateRecord",
+    "HandoffChange",
+    "ImportResult",
+    "KbConflictError",
+    "KbEntryRecord",
+    "KbNotFoundError",
+    "KbStore",
+    "KbStoreError",
+    "KbTransitionError",
+    "KbValidationError",
+    "KbVersionRecord",
     "MessageRecord",
     "NotFoundError",
+    "NoteRecord",
     "OutboundRecord",
+    "QueueCounts",
+    "ReplyReservation",
     "Store",
+    "TokenRecord",
+    "UserRecord",
     "current_revision",
     "head_revision",
     "make_engine",

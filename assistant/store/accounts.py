@@ -7,32 +7,21 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    delete,
-    select,
-    update,
-)
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from assistant.errors import InputError
+from assistant.roles import ROLES, Role
 from assistant.store.db import Transactions
-from assistant.store.models import Base, UTCDateTime, in_list, json_type, utcnow
+from assistant.store.errors import AccountError
+from assistant.store.records import AuditRecord, TokenRecord, UserRecord
+from assistant.store.tables import ApiToken, AuditEntry, QueueMember, User, utcnow
 
-ROLES = ("agent", "editor", "admin")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 QUEUE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 TOKEN_PREFIX = "ca_"  # noqa: S105 - a marker that makes leaked tokens easy to find, not a secret
@@ -40,108 +29,6 @@ MAX_PASSWORD_CHARS = 1024  # Argon2 takes any length; a cap stops a megabyte "pa
 # last_used_at is written at most this often, so API calls do not each take the write lock.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 MAX_AUDIT_DETAIL_CHARS = 2000
-
-
-class AccountError(InputError, ValueError):
-    """A user, token or password the store refuses (unknown user, taken name, weak password, bad role)."""
-
-
-class User(Base):
-    __tablename__ = "users"
-    __table_args__ = (CheckConstraint(in_list("role", ROLES), name="role"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(128))
-    email: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    capacity: Mapped[int] = mapped_column(Integer, default=5)
-    is_online: Mapped[bool] = mapped_column(Boolean, default=False)
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class ApiToken(Base):
-    __tablename__ = "api_tokens"
-    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(128))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class AuditEntry(Base):
-    __tablename__ = "audit_log"
-    __table_args__ = (
-        Index("ix_audit_log_at", "at"),
-        Index("ix_audit_log_object", "object_type", "object_id"),
-        Index("ix_audit_log_user_id", "user_id"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # No foreign key: the log outlives the accounts it mentions, and keeps the name they had.
-    user_id: Mapped[int | None] = mapped_column(Integer)
-    username: Mapped[str | None] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str | None] = mapped_column(String(64))
-    details: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
-    ip: Mapped[str | None] = mapped_column(String(64))
-
-
-class QueueMember(Base):
-    __tablename__ = "queue_members"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    id: int
-    username: str
-    display_name: str
-    email: str | None
-    role: str
-    is_active: bool
-    capacity: int
-    is_online: bool
-    last_seen_at: datetime | None
-    queues: tuple[str, ...]
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
-@dataclass(frozen=True)
-class TokenRecord:
-    id: int
-    user_id: int
-    name: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    id: int
-    at: datetime
-    user_id: int | None
-    username: str | None
-    action: str
-    object_type: str
-    object_id: str | None
-    details: dict[str, Any]
-    ip: str | None
 
 
 def hash_token(token: str) -> str:
@@ -165,16 +52,6 @@ def normalise_queues(queues: Iterable[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _token_record(row: ApiToken) -> TokenRecord:
-    return TokenRecord(row.id, row.user_id, row.name, row.created_at, row.last_used_at, row.revoked_at)
-
-
-def _audit_record(row: AuditEntry) -> AuditRecord:
-    return AuditRecord(
-        row.id, row.at, row.user_id, row.username, row.action, row.object_type, row.object_id, row.details, row.ip
-    )
-
-
 class AccountStore(Transactions):
     """Users, queue memberships, API tokens and the audit log, on the engine of the service's `Store`.
 
@@ -192,18 +69,7 @@ class AccountStore(Transactions):
         queues = session.scalars(
             select(QueueMember.queue).where(QueueMember.user_id == row.id).order_by(QueueMember.queue)
         )
-        return UserRecord(
-            id=row.id,
-            username=row.username,
-            display_name=row.display_name,
-            email=row.email,
-            role=row.role,
-            is_active=row.is_active,
-            capacity=row.capacity,
-            is_online=row.is_online,
-            last_seen_at=row.last_seen_at,
-            queues=tuple(queues),
-        )
+        return UserRecord.from_row(row, tuple(queues))
 
     def _check_password(self, password: str) -> None:
         if len(password) < self.password_min_length:
@@ -217,7 +83,7 @@ class AccountStore(Transactions):
         self,
         username: str,
         password: str,
-        role: str,
+        role: Role | str,
         display_name: str | None = None,
         queues: Iterable[str] = (),
         capacity: int = 5,
@@ -237,7 +103,7 @@ class AccountStore(Transactions):
                     username=name,
                     display_name=(display_name or name)[:128],
                     email=email,
-                    role=role,
+                    role=Role(role).value,
                     password_hash=password_hash,
                     is_active=True,
                     capacity=capacity,
@@ -268,7 +134,9 @@ class AccountStore(Transactions):
             raise AccountError(f"no user with id {user_id}")
         return row
 
-    def users(self, role: str | None = None, online: bool | None = None, queue: str | None = None) -> list[UserRecord]:
+    def users(
+        self, role: Role | str | None = None, online: bool | None = None, queue: str | None = None
+    ) -> list[UserRecord]:
         """Active and inactive users by username; `queue` keeps the members of that queue (admins included
         only when they are members: admins see every queue but are not assigned work by membership)."""
         query = select(User).order_by(User.username)
@@ -287,7 +155,7 @@ class AccountStore(Transactions):
         *,
         display_name: str | None = None,
         email: str | None = None,
-        role: str | None = None,
+        role: Role | str | None = None,
         capacity: int | None = None,
         is_active: bool | None = None,
     ) -> UserRecord:
@@ -302,7 +170,7 @@ class AccountStore(Transactions):
             if email is not None:
                 row.email = email or None
             if role is not None:
-                row.role = role
+                row.role = Role(role).value
             if capacity is not None:
                 row.capacity = capacity
             if is_active is not None:
@@ -424,12 +292,12 @@ class AccountStore(Transactions):
         if not include_revoked:
             query = query.where(ApiToken.revoked_at.is_(None))
         with self._read() as session:
-            return [_token_record(row) for row in session.scalars(query)]
+            return [TokenRecord.from_row(row) for row in session.scalars(query)]
 
     def token(self, token_id: int) -> TokenRecord | None:
         with self._read() as session:
             row = session.get(ApiToken, token_id)
-            return _token_record(row) if row is not None else None
+            return TokenRecord.from_row(row) if row is not None else None
 
     def revoke_token(self, token_id: int, at: datetime | None = None) -> bool:
         """True when this call revoked it; False when it was unknown or already revoked."""
@@ -497,7 +365,7 @@ class AccountStore(Transactions):
         if since is not None:
             query = query.where(AuditEntry.at >= since)
         with self._read() as session:
-            return [_audit_record(row) for row in session.scalars(query)]
+            return [AuditRecord.from_row(row) for row in session.scalars(query)]
 
 
 def _bounded(value: Any) -> Any:

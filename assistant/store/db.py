@@ -16,6 +16,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -178,3 +182,8 @@ class Transactions:
     def _read(self) -> Iterator[Session]:
         with self._read_sessions.begin() as session:
             yield session
+
+    def _insert(self, model: type[Any]) -> PgInsert | SqliteInsert:
+        # INSERT … ON CONFLICT DO NOTHING settles races without raising, so PostgreSQL does not abort the
+        # transaction (and log an error) for every redelivered event.
+        return pg_insert(model) if self._postgres else sqlite_insert(model)

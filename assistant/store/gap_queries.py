@@ -14,8 +14,8 @@ from assistant.gap_report import GapQuestion, GapReport, build_gap_report
 from assistant.knowledge_base import KnowledgeBase
 from assistant.messages import DecisionKind
 from assistant.settings import LiveIndexConfig
-from assistant.store.console import GAP_REASONS, GapCandidate, SuggestionFeedback
-from assistant.store.models import DecisionRow, Escalation, Message
+from assistant.store.escalations import GAP_REASONS
+from assistant.store.tables import DecisionRow, Escalation, GapCandidate, Message, SuggestionFeedback
 
 # A clarification (a request to rephrase, or choices) is given up when no KB answer followed it in its conversation
 # within this long: the next message escalated, was something else, or nothing came at all.

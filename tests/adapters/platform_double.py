@@ -29,7 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from hypothesis import strategies as st
 
-from webhooks.adapters.base import InboundEvent, WebhookRequest
+from assistant.channels import InboundEvent
+from webhooks.adapters.base import WebhookRequest
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
+from assistant.channels import OutboundMessage
 from assistant.settings import PlatformConfig
 from tests.adapters.platform_double import (  # noqa: F401
     PlatformDouble,
@@ -25,7 +26,7 @@ from tests.adapters.platform_double import (  # noqa: F401
     json_values,
     webhook_request,
 )
-from webhooks.adapters.base import OutboundMessage, PayloadError, PlatformAdapter, SignatureError, WebhookRequest
+from webhooks.adapters.base import PayloadError, PlatformAdapter, SignatureError, WebhookRequest
 from webhooks.adapters.discord import DiscordAdapter
 from webhooks.discord_gateway import build_client, event_from_discord_message, run_gateway
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
+from assistant.channels import OutboundMessage
 from tests.adapters import platform_rules
 from tests.adapters.choice_samples import FIFTEEN, HUMAN, THREE, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture, assert_well_formed  # noqa: F401
 from tests.adapters.test_discord import CHANNEL_TARGET, COMMAND, INTERACTION_TARGET, config, signed
-from webhooks.adapters.base import OutboundMessage
 from webhooks.adapters.discord import DiscordAdapter
 
 

@@ -16,6 +16,7 @@ import standardwebhooks.webhooks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.channels import OutboundMessage
 from assistant.settings import PlatformConfig
 from tests.adapters.platform_double import (  # noqa: F401
     PlatformDouble,
@@ -26,7 +27,7 @@ from tests.adapters.platform_double import (  # noqa: F401
     loose,
     webhook_request,
 )
-from webhooks.adapters.base import OutboundMessage, PayloadError, PlatformAdapter, SignatureError, WebhookRequest
+from webhooks.adapters.base import PayloadError, PlatformAdapter, SignatureError, WebhookRequest
 from webhooks.adapters.generic import GenericAdapter, outbound_id
 
 KEY = b"generic-adapter-test-key-32bytes"

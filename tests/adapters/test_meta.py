@@ -21,16 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.channels import InboundEvent, OutboundMessage
 from assistant.messages import InboundMessage
 from assistant.settings import PlatformConfig
-from webhooks.adapters.base import (
-    InboundEvent,
-    OutboundMessage,
-    PayloadError,
-    SignatureError,
-    WebhookRequest,
-    WebhookResponse,
-)
+from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse
 from webhooks.adapters.meta import (
     HUMAN_AGENT_WINDOW,
     REPLY_WINDOW,

@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
+from assistant.channels import OutboundMessage
 from assistant.messages import Choice
 from tests.adapters import platform_rules
 from tests.adapters.choice_samples import FIFTEEN, FIVE_PL, HUMAN, THREE, TWINS, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture, assert_well_formed  # noqa: F401
 from tests.adapters.test_meta import IG_ACCOUNT, IGSID, PAGE, PSID, TOKEN, config, receive
-from webhooks.adapters.base import OutboundMessage
 from webhooks.adapters.meta import InstagramAdapter, MessengerAdapter, WhatsAppAdapter
 
 WA_TARGET = {"to": "16505551234", "phone_number_id": "106540352242922", "message_id": "wamid.question"}

@@ -8,13 +8,13 @@ from typing import Any
 
 import httpx
 
+from assistant.channels import OutboundMessage
 from tests.adapters.choice_samples import THREE, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture  # noqa: F401
 from tests.adapters.test_generic import config as generic_config
 from tests.adapters.test_generic import outbound as generic_outbound
 from tests.adapters.test_x import config as x_config
 from tests.adapters.test_x import outbound as x_outbound
-from webhooks.adapters.base import OutboundMessage
 from webhooks.adapters.generic import GenericAdapter
 from webhooks.adapters.x import XAdapter
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from assistant.channels import NO_RULES, PlatformRules
+from assistant.reply_windows import ReplyWindow, reply_window
 from assistant.settings import PlatformConfig
-from webhooks.adapters.base import NO_RULES, PlatformRules
 from webhooks.adapters.registry import ADAPTERS, adapter_for, rules_for
-from webhooks.adapters.reply_windows import ReplyWindow, reply_window
 
 LAST = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the customer's last message
 DAY = timedelta(hours=24)

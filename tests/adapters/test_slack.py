@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.channels import OutboundMessage
 from assistant.settings import PlatformConfig
 from tests.adapters.platform_double import (  # noqa: F401
     PlatformDouble,
@@ -24,7 +25,7 @@ from tests.adapters.platform_double import (  # noqa: F401
     loose,
     webhook_request,
 )
-from webhooks.adapters.base import OutboundMessage, PayloadError, PlatformAdapter, SignatureError, WebhookRequest
+from webhooks.adapters.base import PayloadError, PlatformAdapter, SignatureError, WebhookRequest
 from webhooks.adapters.slack import SlackAdapter
 
 SECRET = "slack-signing-secret-for-tests"

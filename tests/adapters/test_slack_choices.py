@@ -10,11 +10,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from assistant.channels import OutboundMessage
 from tests.adapters import platform_rules
 from tests.adapters.choice_samples import THREE, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture, assert_well_formed  # noqa: F401
 from tests.adapters.test_slack import NOW, config, signed
-from webhooks.adapters.base import OutboundMessage, PayloadError, SignatureError, WebhookRequest
+from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest
 from webhooks.adapters.slack import SlackAdapter
 
 FORM = "application/x-www-form-urlencoded"

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.channels import OutboundMessage
 from assistant.settings import PlatformConfig
 from tests.adapters.platform_double import (  # noqa: F401
     PlatformDouble,
@@ -21,7 +22,7 @@ from tests.adapters.platform_double import (  # noqa: F401
     loose,
     webhook_request,
 )
-from webhooks.adapters.base import OutboundMessage, PayloadError, PlatformAdapter, SignatureError, WebhookRequest
+from webhooks.adapters.base import PayloadError, PlatformAdapter, SignatureError, WebhookRequest
 from webhooks.adapters.telegram import TelegramAdapter, set_webhook
 
 SECRET = "s3cr3t_Token-for-tests"

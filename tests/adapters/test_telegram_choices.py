@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
+from assistant.channels import OutboundMessage
 from tests.adapters import platform_rules
 from tests.adapters.choice_samples import HUMAN, LONG_ID, THREE, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture, assert_well_formed  # noqa: F401
 from tests.adapters.test_telegram import TOKEN, config, delivered
-from webhooks.adapters.base import OutboundMessage
 from webhooks.adapters.telegram import TelegramAdapter
 
 SENT = {"ok": True, "result": {"message_id": 1400, "chat": {"id": 1111111, "type": "private"}, "date": 1}}

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.channels import OutboundMessage
 from assistant.settings import PlatformConfig
 from tests.adapters.platform_double import (  # noqa: F401
     PlatformDouble,
@@ -25,7 +26,7 @@ from tests.adapters.platform_double import (  # noqa: F401
     loose,
     webhook_request,
 )
-from webhooks.adapters.base import OutboundMessage, PayloadError, PlatformAdapter, SignatureError, WebhookRequest
+from webhooks.adapters.base import PayloadError, PlatformAdapter, SignatureError, WebhookRequest
 from webhooks.adapters.x import XAdapter
 
 SECRET = "x-consumer-secret-for-tests"

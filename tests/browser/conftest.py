@@ -17,13 +17,12 @@ from flask import Flask
 from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from assistant.channels import InboundEvent
 from assistant.settings import Settings, load_settings
-from assistant.store.accounts import AccountStore, UserRecord
-from assistant.store.repository import Store
+from assistant.store import AccountStore, Store, UserRecord
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
 from tests.conftest import REDIS_SERVER, ROOT
 from tests.console.support import PASSWORD, TEST_SECRET_KEY
-from webhooks.adapters.base import InboundEvent
 
 BROWSER_REDIS_URL = f"{REDIS_SERVER}/12"
 CHROMIUM = "/usr/bin/chromium"
@@ -121,14 +120,13 @@ class LiveServer:
         if self.worker is None:
             self.enqueued.append(event)
             return
-        from webhooks.celery_app import celery_app
-
+        # The app's own Celery app: its broker is this test's Redis, where the worker listens.
+        celery_app = self.app.extensions["celery"]
         celery_app.send_task("ca.process_event", args=[event.to_dict()], queue="community-assistant")
 
     def start_worker(self) -> None:
         from tests.service.conftest import start_worker
 
-        _point_celery_at(self.settings.service.redis_url)
         self.worker = start_worker(self.config_path, self.worker_log)
 
     def wait_for(self, predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
@@ -141,16 +139,6 @@ class LiveServer:
             time.sleep(0.1)
         tail = self.worker_log.read_text(errors="replace")[-3000:] if self.worker_log.exists() else ""
         raise AssertionError(f"timed out waiting for {what}; worker log tail:\n{tail}")
-
-
-def _point_celery_at(broker_url: str) -> None:
-    """Tasks sent from this process (by the app's views) must reach this test's worker, whatever settings the
-    Celery app was first imported with."""
-    from webhooks.celery_app import celery_app
-
-    if celery_app.conf.broker_url != broker_url:
-        celery_app.conf.broker_url = broker_url
-        celery_app.close()  # drop connection pools made for another broker
 
 
 @pytest.fixture()

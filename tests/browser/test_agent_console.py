@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from assistant.messages import HandoffState
-from assistant.store.console import ConsoleStore
+from assistant.store import ConsoleStore
 from tests.browser.conftest import SLACK_SIGNING_SECRET, LiveServer, sign_in
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from assistant.store.kb_store import KbStore
+from assistant.store import KbStore
 from tests.browser.conftest import LiveServer, sign_in
-from webhooks.console.kb_editor import REINDEX_EXTENSION, STORE_EXTENSION
+from webhooks.console.kb.context import REINDEX_EXTENSION, STORE_EXTENSION
 
 
 # The trained engine (the marker's data folder) makes the preview real; the worker itself is not used here:

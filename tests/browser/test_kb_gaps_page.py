@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from assistant.messages import EscalationReason
-from assistant.store.console import GapCandidate
-from assistant.store.kb_store import KbStore
+from assistant.store import KbStore
+from assistant.store.tables import GapCandidate
 from tests.browser.conftest import LiveServer, sign_in
 from tests.console.seeding import seed_escalation
 

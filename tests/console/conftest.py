@@ -11,11 +11,11 @@ import pytest
 from flask import Flask
 from redis import Redis
 
+from assistant.channels import InboundEvent
 from assistant.settings import Settings, load_settings
-from assistant.store.accounts import AccountStore, UserRecord
+from assistant.store import AccountStore, UserRecord
 from tests.conftest import REDIS_SERVER, ROOT
 from tests.console.support import PASSWORD, TEST_SECRET_KEY, ConsoleClient
-from webhooks.adapters.base import InboundEvent
 
 CONSOLE_REDIS_URL = f"{REDIS_SERVER}/13"
 

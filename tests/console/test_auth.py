@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from assistant.settings import load_settings, session_secret
-from assistant.store.accounts import AccountError, AccountStore, UserRecord
+from assistant.store import AccountError, AccountStore, UserRecord
 from tests.console.conftest import ClientFor, MakeUser, console_test_settings
 from tests.console.support import PASSWORD, ConsoleClient, extract_csrf
 
@@ -359,7 +359,7 @@ def test_admin_lists_users_with_filters(make_user: MakeUser, api_client: ClientF
 
 
 def test_wrong_role_on_a_page_gets_the_403_page(console_app: Flask, make_user: MakeUser, logged_in_client: Any) -> None:
-    from webhooks.console.auth import page_login_required
+    from webhooks.console.auth.guards import page_login_required
 
     @page_login_required("editor")
     def editors_only() -> str:
@@ -376,7 +376,7 @@ def test_wrong_role_on_a_page_gets_the_403_page(console_app: Flask, make_user: M
 
 
 def test_roles_must_be_listed(console_app: Flask) -> None:
-    from webhooks.console.auth import api_auth_required, page_login_required
+    from webhooks.console.auth.guards import api_auth_required, page_login_required
 
     with pytest.raises(ValueError, match="list the accepted roles"):
         api_auth_required()
@@ -385,7 +385,7 @@ def test_roles_must_be_listed(console_app: Flask) -> None:
 
 
 def test_can_see_queue() -> None:
-    from webhooks.console.auth import can_see_queue
+    from assistant.services.agent_actions import can_see_queue
 
     def user(role: str, queues: tuple[str, ...]) -> UserRecord:
         return UserRecord(1, "u", "U", None, role, True, 5, False, None, queues)
@@ -434,7 +434,8 @@ def test_audit_helper_records_the_caller_for_other_views(
 ) -> None:
     from flask import Response, jsonify
 
-    from webhooks.console.auth import api_auth_required, audit
+    from webhooks.console.auth.guards import api_auth_required
+    from webhooks.console.auth.identity import audit
 
     @api_auth_required("agent")
     def act() -> Response:

@@ -13,12 +13,11 @@ from flask import Flask
 from redis import Redis
 
 from assistant.settings import Settings
-from assistant.store.accounts import AccountStore
-from assistant.store.kb_store import KbStore
+from assistant.store import AccountStore, KbStore
 from tests.conftest import REDIS_SERVER
 from tests.console.conftest import ClientFor, MakeUser, console_test_settings
 from tests.console.support import ConsoleClient
-from webhooks.console.kb_editor import REINDEX_EXTENSION, STORE_EXTENSION
+from webhooks.console.kb.context import REINDEX_EXTENSION, STORE_EXTENSION
 
 # Redis db 10 belongs to the KB editor's tests (12-15 are other suites', 11 live re-indexing's).
 KB_REDIS_URL = f"{REDIS_SERVER}/10"
@@ -185,7 +184,7 @@ def test_pages_search_languages_side_by_side_and_escaped_html(
     console_app: Flask, make_user: MakeUser, logged_in_client: Callable[..., ConsoleClient]
 ) -> None:
     store: KbStore = console_app.extensions[STORE_EXTENSION]()
-    from assistant.store.kb_store import EntryContent
+    from assistant.store import EntryContent
 
     store.save(
         EntryContent(
@@ -334,10 +333,10 @@ def test_the_list_page_is_paged(
     logged_in_client: Callable[..., ConsoleClient],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from assistant.store.kb_store import EntryContent
-    from webhooks.console import kb_editor
+    from assistant.store import EntryContent
+    from webhooks.console.kb import pages as kb_pages
 
-    monkeypatch.setattr(kb_editor, "LIST_PAGE", 2)
+    monkeypatch.setattr(kb_pages, "LIST_PAGE", 2)
     store: KbStore = console_app.extensions[STORE_EXTENSION]()
     for n in range(5):
         store.save(EntryContent(f"paged-{n}", {"en": [f"paged question {n}?"]}, {"en": "Yes."}), None, "seed")

@@ -11,11 +11,9 @@ from redis import Redis
 
 from assistant.messages import EscalationReason
 from assistant.settings import Settings
-from assistant.store.accounts import AccountStore
-from assistant.store.console import ConsoleStore, GapCandidate
+from assistant.store import AccountStore, ConsoleStore, KbStore, Store
 from assistant.store.db import migrate
-from assistant.store.kb_store import KbStore
-from assistant.store.repository import Store
+from assistant.store.tables import GapCandidate
 from tests.console.conftest import ClientFor, MakeUser, console_test_settings
 from tests.console.seeding import seed_escalation
 from tests.console.support import ConsoleClient

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,11 +17,10 @@ from redis import Redis
 
 from assistant.index_versions import read_pointer
 from assistant.settings import Settings, load_settings
-from assistant.store.accounts import AccountStore
+from assistant.store import AccountStore, KbStore
 from assistant.store.db import make_engine, migrate
-from assistant.store.kb_store import KbStore
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
-from tests.conftest import REDIS_SERVER, ROOT
+from tests.conftest import REDIS_SERVER, ROOT, write_legacy_layout
 from tests.service.conftest import post_telegram, start_worker, stop_worker, telegram_update
 
 REDIS_URL = f"{REDIS_SERVER}/10"  # the KB editor's test database
@@ -83,9 +81,7 @@ def service(trained_data_dir: Path, tmp_path: Path) -> Iterator[Service]:
     redis = Redis.from_url(REDIS_URL)
     redis.ping()  # a real Redis is required: fail, never skip
     redis.flushdb()
-    data_dir = tmp_path / "data"
-    shutil.copytree(trained_data_dir / "index", data_dir / "index")
-    shutil.copytree(trained_data_dir / "models", data_dir / "models")
+    data_dir = write_legacy_layout(trained_data_dir, tmp_path / "data")
     database_url = f"sqlite:///{tmp_path / 'kb-e2e.db'}"
     success = ScriptedResponse(200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}}')
     with PlatformDouble(default=success) as api:
@@ -118,10 +114,7 @@ per_chat_per_second = 50
 """,
             encoding="utf-8",
         )
-        from webhooks.celery_app import celery_app
-
         previous = os.environ.get("CA_CONFIG")
-        previous_broker = celery_app.conf.broker_url
         os.environ["CA_CONFIG"] = str(config)
         worker = None
         engine = make_engine(database_url)
@@ -141,9 +134,6 @@ per_chat_per_second = 50
         finally:
             stop_worker(worker)
             engine.dispose()
-            # Later tests send tasks through this process's Celery app: leave no connection to this test's broker.
-            celery_app.conf.broker_url = previous_broker
-            celery_app.close()
             if previous is None:
                 os.environ.pop("CA_CONFIG", None)
             else:
@@ -154,6 +144,7 @@ per_chat_per_second = 50
 def test_publish_through_the_api_then_roll_back(service: Service) -> None:
     old = service.ask(QUESTION)
     assert NEW_ANSWER not in old and "showroom" in old
+    assert service.index_version() == 1  # the worker's first load migrated the legacy layout
 
     entry = service.call("GET", f"/api/v1/kb/entries/{ENTRY}")
     start = int(entry["version"])  # type: ignore[call-overload]
@@ -168,18 +159,18 @@ def test_publish_through_the_api_then_roll_back(service: Service) -> None:
         },
     )
     # A saved edit is a draft: customers still get the old answer (nothing was re-indexed).
-    assert saved["status"] == "draft" and service.index_version() is None
+    assert saved["status"] == "draft" and service.index_version() == 1
     review = service.call(
         "POST", f"/api/v1/kb/entries/{ENTRY}/transition", {"status": "review", "expected_version": start + 1}
     )
     service.call(
         "POST", f"/api/v1/kb/entries/{ENTRY}/transition", {"status": "published", "expected_version": review["version"]}
     )
-    service.wait_for(lambda: service.index_version() == 1, "index version 1 after publishing")
+    service.wait_for(lambda: service.index_version() == 2, "index version 2 after publishing")
     assert NEW_ANSWER in service.ask(QUESTION)
 
     # Roll back through the API: the original version is live again, re-indexed, and answered.
     service.call("POST", f"/api/v1/kb/entries/{ENTRY}/restore", {"version": start, "publish": True})
-    service.wait_for(lambda: service.index_version() == 2, "index version 2 after the rollback")
+    service.wait_for(lambda: service.index_version() == 3, "index version 3 after the rollback")
     again = service.ask(QUESTION)
     assert NEW_ANSWER not in again and "showroom" in again

@@ -1,6 +1,7 @@
 """Live re-indexing end to end with a real Celery worker: the KB changes, `request_reindex` queues `ca.reindex_kb`,
 the worker builds and publishes a new version and answers the next message with the new answer without a
-restart; rolling the pointer back brings the old answer back; /readyz reports the served version."""
+restart; rolling the pointer back brings the old answer back; /readyz reports the served version. The data folder
+starts in the legacy layout, which the worker's first load migrates to version 1."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from redis import Redis
 from assistant.index_versions import read_pointer
 from assistant.settings import Settings, load_settings
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
-from tests.conftest import REDIS_SERVER, ROOT
+from tests.conftest import REDIS_SERVER, ROOT, write_legacy_layout
 from tests.service.conftest import post_telegram, start_worker, stop_worker, telegram_update
 
 REDIS_URL = f"{REDIS_SERVER}/11"  # LIVEINDEX's test database
@@ -68,8 +69,7 @@ def live(trained_data_dir: Path, tmp_path: Path) -> Iterator[Live]:
     redis.flushdb()
     kb_dir, data_dir = tmp_path / "kb", tmp_path / "data"
     shutil.copytree(ROOT / "knowledge_base", kb_dir)
-    shutil.copytree(trained_data_dir / "index", data_dir / "index")
-    shutil.copytree(trained_data_dir / "models", data_dir / "models")
+    write_legacy_layout(trained_data_dir, data_dir)
     success = ScriptedResponse(200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}}')
     with PlatformDouble(default=success) as api:
         config = tmp_path / "live.toml"
@@ -133,29 +133,32 @@ def edit_answer(kb_dir: Path, entry_id: str, lang: str, answer: str) -> None:
 
 
 def test_publish_reindexes_in_the_worker_and_rollback_restores_the_old_answer(live: Live) -> None:
-    from webhooks.kb_publish import request_reindex, roll_back
-    from webhooks.runtime import current_runtime
+    from assistant.services.publishing import roll_back
+    from webhooks.kb_publish import request_reindex
+    from webhooks.runtime import RUNTIME_EXTENSION, Runtime
 
-    runtime = current_runtime()  # the app's runtime (create_app installed it)
+    runtime: Runtime = live.client.application.extensions[RUNTIME_EXTENSION]  # the app's runtime
     old = live.ask(QUESTION)
     assert NEW_ANSWER not in old and "showroom" in old
     ready = live.client.get("/readyz").get_json()
-    assert ready["checks"]["index"]["published"] is None  # the legacy layout, before any publish
+    # The worker's first load migrated the legacy layout to version 1, and its files are gone.
+    assert ready["checks"]["index"]["ok"] and ready["checks"]["index"]["published"]["version"] == 1
+    assert not (live.settings.index_dir / "faq.json").exists()
 
     request_reindex(runtime, "baseline")
-    live.wait_for(lambda: (p := read_pointer(live.settings.index_dir)) is not None and p.version == 1, "version 1")
+    live.wait_for(lambda: (p := read_pointer(live.settings.index_dir)) is not None and p.version == 2, "version 2")
     edit_answer(live.kb_dir, "store-opening-hours", "en", NEW_ANSWER)
     request_reindex(runtime, "store-opening-hours published")
-    live.wait_for(lambda: (p := read_pointer(live.settings.index_dir)) is not None and p.version == 2, "version 2")
+    live.wait_for(lambda: (p := read_pointer(live.settings.index_dir)) is not None and p.version == 3, "version 3")
 
     # The worker swapped engines without a restart: the next message gets the new answer.
     assert NEW_ANSWER in live.ask(QUESTION)
     index = live.client.get("/readyz").get_json()["checks"]["index"]
-    assert index["ok"] and index["published"]["version"] == 2
+    assert index["ok"] and index["published"]["version"] == 3
 
-    roll_back(runtime)  # back to version 1, the old answer
-    assert read_pointer(live.settings.index_dir).version == 1  # type: ignore[union-attr]
+    roll_back(runtime.settings, runtime.refresh)  # back to version 2, the old answer
+    assert read_pointer(live.settings.index_dir).version == 2  # type: ignore[union-attr]
     again = live.ask(QUESTION)
     assert NEW_ANSWER not in again and "showroom" in again
-    assert runtime.served_version == 1
-    assert live.client.get("/readyz").get_json()["checks"]["index"]["served_version"] == 1
+    assert runtime.served_version == 2
+    assert live.client.get("/readyz").get_json()["checks"]["index"]["served_version"] == 2

@@ -19,9 +19,7 @@ from flask import Flask
 from redis import Redis
 
 from assistant.messages import EscalationReason, HandoffState, Priority
-from assistant.store.accounts import AccountStore
-from assistant.store.console import ConsoleStore
-from assistant.store.repository import Store
+from assistant.store import AccountStore, ConsoleStore, Store
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
 from tests.conftest import REDIS_SERVER, ROOT
 from tests.console.conftest import ClientFor, MakeUser
@@ -562,7 +560,7 @@ def test_the_claim_race_on_postgresql_has_one_winner() -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from assistant.store.console import ConflictError
+    from assistant.store import ClaimConflictError
     from assistant.store.db import migrate
     from tests.store.conftest import POSTGRES_ENABLED, POSTGRES_URL
 
@@ -593,7 +591,7 @@ def test_the_claim_race_on_postgresql_has_one_winner() -> None:
                 def call() -> str:
                     try:
                         console.claim(escalation_id, agent_id, name, expected_version=1)
-                    except ConflictError as error:
+                    except ClaimConflictError as error:
                         return f"refused:{error.holder}"
                     return "won"
 
@@ -617,23 +615,24 @@ def test_a_tagged_reply_is_delivered_as_a_human_agent_message_after_24_hours(
 ) -> None:
     """The worker's side: an agent's HUMAN_AGENT reply at 30 hours goes out with Meta's tag (the bot's own reply
     at that age would be refused), and one past 7 days is refused and stays visible as failed."""
+    from assistant.services.delivery import deliver_reply
     from webhooks.runtime import Runtime
-    from webhooks.worker import EventProcessor
 
     with PlatformDouble() as graph:
         platforms = dict(console_settings.platforms)
         platforms["messenger"] = platforms["messenger"].model_copy(
             update={"enabled": True, "api_base_url": graph.url, "access_token": "page-token", "app_secret": "s"}
         )
-        processor = EventProcessor(Runtime(console_settings.model_copy(update={"platforms": platforms})))
-        store: Store = processor.rt.store
+        runtime = Runtime(console_settings.model_copy(update={"platforms": platforms}))
+        outbox = runtime.outbox(clock=lambda: now)
+        store: Store = runtime.store
         console = ConsoleStore(store.engine)
         agent = make_user("agent", queues=["support"])
         now = datetime.now(UTC)
         target = {"recipient_id": "psid-9", "account_id": "page-1"}
         late = seed_escalation(store, platform="messenger", received_at=now - timedelta(hours=30), reply_target=target)
         tagged = console.reserve_reply(late.escalation_id, agent.id, agent.username, "k-tag", "Sorry!", "human_agent")
-        assert processor.deliver(tagged.outbound.id, target, now=now).outcome == "sent"
+        assert deliver_reply(outbox, tagged.outbound.id, target).outcome == "sent"
         sent = graph.last.json()
         assert sent["messaging_type"] == "MESSAGE_TAG" and sent["tag"] == "HUMAN_AGENT"
         assert sent["recipient"] == {"id": "psid-9"} and sent["message"] == {"text": "Sorry!"}
@@ -643,7 +642,7 @@ def test_a_tagged_reply_is_delivered_as_a_human_agent_message_after_24_hours(
         old = seed_escalation(store, platform="messenger", received_at=now - timedelta(days=8), reply_target=target)
         stale = console.reserve_reply(old.escalation_id, agent.id, agent.username, "k-old", "Hello?", "human_agent")
         requests_before = len(graph.requests)
-        assert processor.deliver(stale.outbound.id, target, now=now).outcome == "failed"
+        assert deliver_reply(outbox, stale.outbound.id, target).outcome == "failed"
         assert len(graph.requests) == requests_before
         (failed,) = console.detail(old.escalation_id).undelivered
         assert failed.status == "dead" and "7-day" in (failed.last_error or "")

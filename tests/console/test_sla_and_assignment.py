@@ -11,10 +11,10 @@ from flask import Flask
 from assistant.assignment import Agent, Unassigned, check_claim, pick, plan
 from assistant.messages import Action, Decision, EscalationReason, Priority
 from assistant.routing import RoutingInput, route
+from assistant.services.timers import auto_assign as timers_auto_assign
+from assistant.services.timers import flag_sla_breaches
 from assistant.settings import ConsoleConfig, QueueConfig, QueueRule, Settings
-from assistant.store.accounts import AccountStore
-from assistant.store.console import ConsoleStore
-from assistant.store.repository import Store
+from assistant.store import AccountStore, ConsoleStore, Store
 from tests.console.conftest import MakeUser
 from tests.console.seeding import seed_escalation
 from webhooks.runtime import Runtime
@@ -101,11 +101,20 @@ def runtime(console_app: Flask) -> Runtime:
     return result
 
 
+def flag_breaches(runtime: Runtime, now: datetime) -> int:
+    engine = runtime.store.engine
+    return flag_sla_breaches(ConsoleStore(engine), AccountStore(engine), now)
+
+
+def auto_assign(runtime: Runtime) -> int:
+    engine = runtime.store.engine
+    strategy = runtime.settings.console.assignment
+    return timers_auto_assign(ConsoleStore(engine), AccountStore(engine), strategy, runtime.round_robin)
+
+
 def test_sla_breaches_are_flagged_once_audited_and_counted(
     runtime: Runtime, accounts: AccountStore, make_user: MakeUser
 ) -> None:
-    from webhooks.sla import flag_breaches
-
     store = runtime.store
     now = datetime.now(UTC)
     late = seed_escalation(store, sla_due_at=now - timedelta(minutes=1))
@@ -126,7 +135,7 @@ def test_sla_breaches_are_flagged_once_audited_and_counted(
 def test_auto_assignment_gives_work_to_online_members_with_room(
     runtime: Runtime, accounts: AccountStore, make_user: MakeUser, console_settings: Settings
 ) -> None:
-    from webhooks.sla import ROUND_ROBIN_KEY, auto_assign
+    from webhooks.runtime import ROUND_ROBIN_KEY
 
     store = runtime.store
     seeded = [seed_escalation(store, priority=Priority(p)) for p in (1, 4, 2, 2)]
@@ -150,8 +159,6 @@ def test_auto_assignment_gives_work_to_online_members_with_room(
 def test_manual_assignment_assigns_nothing(
     console_settings: Settings, make_user: MakeUser, accounts: AccountStore
 ) -> None:
-    from webhooks.sla import auto_assign
-
     manual = console_settings.model_copy(
         update={"console": console_settings.console.model_copy(update={"assignment": "manual"})}
     )
@@ -161,10 +168,12 @@ def test_manual_assignment_assigns_nothing(
     assert auto_assign(runtime) == 0
 
 
-def test_beat_schedule_runs_both_timers(runtime: Runtime, accounts: AccountStore, make_user: MakeUser) -> None:
+def test_beat_schedule_runs_both_timers(
+    console_app: Flask, runtime: Runtime, accounts: AccountStore, make_user: MakeUser
+) -> None:
     """Every entry of the beat schedule is run as beat would have it run (its task, by name, through Celery) and
     together they do the timers' work: the late escalation is flagged and handed to the online agent."""
-    from webhooks.celery_app import celery_app
+    celery_app = console_app.extensions["celery"]
 
     store = runtime.store
     late = seed_escalation(store, sla_due_at=datetime.now(UTC) - timedelta(minutes=1))
@@ -173,7 +182,7 @@ def test_beat_schedule_runs_both_timers(runtime: Runtime, accounts: AccountStore
     schedule = celery_app.conf.beat_schedule
     assert {entry["task"] for entry in schedule.values()} == {"ca.flag_sla_breaches", "ca.auto_assign"}
     for name, entry in schedule.items():
-        # apply() runs the registered task in this process, on the runtime the app factory installed.
+        # apply() runs the registered task in this process, in the app's context and so on the app's runtime.
         result = celery_app.tasks[entry["task"]].apply(args=entry.get("args", ()), kwargs=entry.get("kwargs", {}))
         assert result.successful(), (name, result.traceback)
         assert result.get() == 1, name  # one escalation flagged, one handed out
@@ -185,7 +194,7 @@ def test_beat_schedule_runs_both_timers(runtime: Runtime, accounts: AccountStore
 
 
 def test_the_worker_opens_escalations_in_the_routed_queue(console_settings: Settings) -> None:
-    from webhooks.worker import EventProcessor
+    from assistant.services.inbound import apply_decision
 
     settings = console_settings.model_copy(
         update={
@@ -198,8 +207,8 @@ def test_the_worker_opens_escalations_in_the_routed_queue(console_settings: Sett
             )
         }
     )
-    processor = EventProcessor(Runtime(settings))
-    store: Store = processor.rt.store
+    runtime = Runtime(settings)
+    store: Store = runtime.store
     conversation = store.conversation("slack", "C1", "U1", "Uma")
     message_id = store.record_inbound(conversation.id, "slack", "ev1", "a human please", "en", False, datetime.now(UTC))
     assert message_id is not None
@@ -210,6 +219,7 @@ def test_the_worker_opens_escalations_in_the_routed_queue(console_settings: Sett
         priority=Priority.NORMAL,
         reason=EscalationReason.HUMAN_REQUESTED,
     )
-    escalation_id = processor._apply(conversation.id, message_id, decision, datetime.now(UTC), platform="slack")
+    escalations = runtime.escalations
+    escalation_id = apply_decision(escalations, None, conversation.id, message_id, decision, datetime.now(UTC), "slack")
     assert escalation_id is not None and store.escalation(escalation_id).queue == "vip"
-    assert processor.queue_for("telegram", "delivery_failed") == "support"
+    assert escalations.queue_for("telegram", "delivery_failed") == "support"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.store.accounts import AccountStore
+from assistant.store import AccountStore
 from assistant.store.db import make_engine
 from tests.console.support import PASSWORD
 

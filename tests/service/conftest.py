@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 
 from assistant.settings import Settings, load_settings
-from assistant.store.repository import Store
+from assistant.store import Store
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
 from tests.conftest import ROOT, TEST_REDIS_URL
 
@@ -128,7 +128,7 @@ def start_worker(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
         [
             str(celery),
             "-A",
-            "webhooks.celery_app:celery_app",
+            "webhooks.worker_app:celery_app",
             "worker",
             "--pool",
             "solo",

@@ -12,11 +12,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from assistant.channels import InboundEvent
 from assistant.messages import HUMAN_CHOICE, Action, Choice, ConversationState, Decision, InboundMessage
 from tests.adapters import platform_rules
 from tests.adapters.platform_double import webhook_request
 from tests.service.conftest import TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET, Service, telegram_update
-from webhooks.adapters.base import InboundEvent
 
 _ids = itertools.count(int(time.time()) % 1_000_000 * 1000 + 400_000)
 SEND_PATH = f"/bot{TELEGRAM_BOT_TOKEN}/sendMessage"
@@ -80,21 +80,21 @@ class Clarifying:
 
 
 def test_a_decisions_choices_go_out_as_an_inline_keyboard_and_survive_a_retry(service: Service) -> None:
+    from assistant.services.delivery import deliver_reply
+    from assistant.services.inbound import process_event
     from webhooks.runtime import Runtime
-    from webhooks.worker import EventProcessor
 
     runtime = Runtime(service.settings)
     runtime.engine = Clarifying(runtime.engine)  # type: ignore[assignment]
-    processor = EventProcessor(runtime)
     chat = next(_ids)
     update = telegram_update("Something about delivery and returns?", chat)
     [event] = runtime.adapters["telegram"].parse(webhook_request(json.dumps(update)))
-    processed = processor.process(event, now=datetime.now(UTC))
+    processed = process_event(runtime.inbound(), event, datetime.now(UTC))
     assert processed.outcome == "decided" and processed.outbound_id is not None
     assert service.store.outbound(processed.outbound_id).choices == tuple(CHOICES)
     service.api.reply(500, json={"ok": False, "error_code": 500, "description": "Internal"}, path=SEND_PATH)
-    assert processor.deliver(processed.outbound_id, event.reply_target).outcome == "retry"
-    assert processor.deliver(processed.outbound_id, event.reply_target).outcome == "sent"
+    assert deliver_reply(runtime.outbox(), processed.outbound_id, event.reply_target).outcome == "retry"
+    assert deliver_reply(runtime.outbox(), processed.outbound_id, event.reply_target).outcome == "sent"
     first, retried = sends_to(service, chat)
     assert first == retried  # the retry offers exactly the same options
     assert platform_rules.telegram(retried) == []

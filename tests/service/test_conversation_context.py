@@ -12,20 +12,20 @@ from zoneinfo import ZoneInfo
 
 from redis import Redis
 
+from assistant.channels import InboundEvent
 from assistant.messages import DecisionKind, InboundMessage, PickMethod
 from assistant.pipeline import Engine
+from assistant.services.inbound import process_event
 from assistant.settings import load_settings
-from assistant.store.repository import DecisionRecord
+from assistant.store import DecisionRecord
 from tests.conftest import ROOT, TEST_REDIS_URL
-from webhooks.adapters.base import InboundEvent
 from webhooks.runtime import Runtime
-from webhooks.worker import EventProcessor
 
 SATURDAY_NIGHT = datetime(2026, 11, 28, 21, 30, tzinfo=ZoneInfo("Europe/Warsaw"))
 _events = itertools.count(1)
 
 
-def processor(engine: Engine, trained_data_dir: Path, tmp_path: Path) -> EventProcessor:
+def processor(engine: Engine, trained_data_dir: Path, tmp_path: Path) -> Runtime:
     settings = load_settings(
         kb_dir=ROOT / "knowledge_base",
         data_dir=trained_data_dir,
@@ -34,7 +34,7 @@ def processor(engine: Engine, trained_data_dir: Path, tmp_path: Path) -> EventPr
     )
     runtime = Runtime(settings)
     runtime.engine = engine
-    return EventProcessor(runtime)
+    return runtime
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,12 @@ class Seen:
     event_id: str
 
 
-def send(worker: EventProcessor, text: str, minute: int, chat: str = "chat-1") -> Seen:
+def send(worker: Runtime, text: str, minute: int, chat: str = "chat-1") -> Seen:
     event_id = f"evt-{next(_events)}"
     event = InboundEvent("telegram", event_id, chat, "message", InboundMessage(text=text, sender_id="u-1"))
-    assert worker.process(event, now=SATURDAY_NIGHT + timedelta(minutes=minute)).outcome == "decided"
-    conversation = worker.rt.store.conversation("telegram", chat)
-    last = [m for m in worker.rt.store.history(conversation.id) if m.decision is not None][-1]
+    assert process_event(worker.inbound(), event, SATURDAY_NIGHT + timedelta(minutes=minute)).outcome == "decided"
+    conversation = worker.store.conversation("telegram", chat)
+    last = [m for m in worker.store.history(conversation.id) if m.decision is not None][-1]
     assert last.decision is not None and last.platform_event_id == event_id
     return Seen(last.decision, last.language, event_id)
 
@@ -60,7 +60,7 @@ def test_the_conversation_language_and_offered_choices_carry_to_the_next_message
     engine: Engine, trained_data_dir: Path, tmp_path: Path, redis_client: Redis
 ) -> None:
     worker = processor(engine, trained_data_dir, tmp_path)
-    store = worker.rt.store
+    store = worker.store
     question = send(worker, "Combien coûte la livraison ?", 0)
     assert (question.decision.kind, question.decision.entry_id, question.language) == (
         DecisionKind.KB_ANSWER,

@@ -227,7 +227,7 @@ def test_a_timeout_with_unknown_outcome_is_not_resent_but_handed_to_a_person(
 def test_a_conversation_owned_by_a_person_gets_no_bot_reply(service: Service, client: FlaskClient) -> None:
     chat = next(_ids)
     conversation = service.store.conversation("telegram", str(chat))
-    service.store.update_conversation(conversation.id, handoff=HandoffState.HUMAN)
+    service.store.set_handoff(conversation.id, HandoffState.HUMAN)
     update = telegram_update("How long does delivery take?", chat)
     assert post_telegram(client, update) == 200
     # Decided and finished without reserving a reply: no send was queued, so none can come later.
@@ -315,14 +315,14 @@ def test_a_worker_killed_mid_send_leaves_exactly_one_reply(service: Service, cli
 def test_meta_replies_outside_the_24_hour_window_go_to_a_person(service: Service) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from assistant.services.delivery import deliver_reply
     from webhooks.runtime import Runtime
-    from webhooks.worker import EventProcessor
 
     platforms = dict(service.settings.platforms)
     platforms["messenger"] = platforms["messenger"].model_copy(
         update={"enabled": True, "api_base_url": service.api.url, "access_token": "page-token", "app_secret": "s"}
     )
-    processor = EventProcessor(Runtime(service.settings.model_copy(update={"platforms": platforms})))
+    runtime = Runtime(service.settings.model_copy(update={"platforms": platforms}))
     store = service.store
     now = datetime.now(UTC)
     conversation = store.conversation("messenger", f"page:{next(_ids)}", "psid-1", "Anna")
@@ -334,7 +334,7 @@ def test_meta_replies_outside_the_24_hour_window_go_to_a_person(service: Service
         f"reply:test:{message_id}", conversation.id, message_id, "messenger", "reply", "late answer"
     )
     before = len(service.sends("/me/messages"))
-    delivery = processor.deliver(record.id, {"recipient_id": "psid-1"}, now=now)
+    delivery = deliver_reply(runtime.outbox(clock=lambda: now), record.id, {"recipient_id": "psid-1"})
     assert delivery.outcome == "failed"
     assert len(service.sends("/me/messages")) == before  # nothing sent outside the window
     reasons = [e.reason for e in store.escalations(status="open", limit=500) if e.conversation_id == conversation.id]
@@ -344,7 +344,7 @@ def test_meta_replies_outside_the_24_hour_window_go_to_a_person(service: Service
 def test_a_closed_conversation_reopens_with_the_bot(service: Service, client: FlaskClient) -> None:
     chat = next(_ids)
     conversation = service.store.conversation("telegram", str(chat))
-    service.store.update_conversation(conversation.id, handoff=HandoffState.CLOSED)
+    service.store.set_handoff(conversation.id, HandoffState.CLOSED)
     assert post_telegram(client, telegram_update("How long does delivery take?", chat)) == 200
     service.wait_for(lambda: replies_to(service, chat), what="the bot's reply")
     assert service.store.conversation_state(conversation.id).handoff == HandoffState.BOT
@@ -382,17 +382,18 @@ def test_a_silent_decision_still_completes_a_discord_slash_command(service: Serv
     bot answer, but the command is still completed with an honest word, never left spinning."""
     from datetime import UTC, datetime
 
+    from assistant.channels import InboundEvent
     from assistant.messages import InboundMessage
-    from webhooks.adapters.base import InboundEvent
+    from assistant.services.delivery import deliver_reply
+    from assistant.services.inbound import process_event
     from webhooks.runtime import Runtime
-    from webhooks.worker import EventProcessor
 
     platforms = dict(service.settings.platforms)
     platforms["discord"] = platforms["discord"].model_copy(update={"enabled": True, "api_base_url": service.api.url})
-    processor = EventProcessor(Runtime(service.settings.model_copy(update={"platforms": platforms})))
+    runtime = Runtime(service.settings.model_copy(update={"platforms": platforms}))
     channel = f"chan-{next(_ids)}"
     conversation = service.store.conversation("discord", channel, "user-1", "Anna")
-    service.store.update_conversation(conversation.id, handoff=HandoffState.HUMAN)
+    service.store.set_handoff(conversation.id, HandoffState.HUMAN)
     target = {"application_id": "app-1", "interaction_token": f"tok-{next(_ids)}", "channel_id": channel}
     event = InboundEvent(
         platform="discord",
@@ -402,11 +403,11 @@ def test_a_silent_decision_still_completes_a_discord_slash_command(service: Serv
         message=InboundMessage(text="How long does delivery take?", sender_id="user-1", platform="discord"),
         reply_target=target,
     )
-    processed = processor.process(event, now=datetime.now(UTC))
+    processed = process_event(runtime.inbound(), event, datetime.now(UTC))
     assert processed.outcome == "decided" and processed.outbound_id is not None
     decision = service.store.history(conversation.id)[-1].decision
     assert decision is not None and decision.reply is None  # the engine itself stayed silent
-    assert processor.deliver(processed.outbound_id, target).outcome == "sent"
+    assert deliver_reply(runtime.outbox(), processed.outbound_id, target).outcome == "sent"
     [edit] = service.sends(f"/webhooks/app-1/{target['interaction_token']}/messages/@original")
     assert edit.method == "PATCH"  # type: ignore[attr-defined]
     assert "our team" in edit.json()["content"]  # type: ignore[attr-defined]

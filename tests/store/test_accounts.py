@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from assistant.store.accounts import AccountError, AccountStore
-from assistant.store.repository import Store
+from assistant.store import AccountError, AccountStore, Store
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.knowledge_base import KnowledgeBaseError, load_knowledge_base
-from assistant.store.kb_store import (
-    ConflictError,
-    EntryContent,
-    KbStore,
-    KbStoreError,
-    KbValidationError,
-)
-from assistant.store.repository import Store
+from assistant.store import EntryContent, KbConflictError, KbStore, KbStoreError, KbValidationError, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,7 +68,7 @@ def test_workflow_versions_and_what_is_live(kb: KbStore) -> None:
 def test_second_concurrent_save_is_refused_with_the_diff(kb: KbStore) -> None:
     kb.save(hours(), None, "ed")
     kb.save(hours("Open 10-18 (Ann)."), 1, "ann")
-    with pytest.raises(ConflictError) as caught:
+    with pytest.raises(KbConflictError) as caught:
         kb.save(hours("Open 9-21 (Bob)."), 1, "bob")
     conflict = caught.value
     assert conflict.current.version == 2 and conflict.current.content.answers["en"] == "Open 10-18 (Ann)."
@@ -98,7 +91,7 @@ def test_racing_saves_one_wins(kb: KbStore) -> None:
         try:
             kb.save(hours(f"Version from editor {n}."), 1, f"e{n}")
             outcomes.append("saved")
-        except ConflictError:
+        except KbConflictError:
             outcomes.append("conflict")
 
     threads = [threading.Thread(target=editor, args=(n,)) for n in range(4)]
@@ -154,7 +147,7 @@ def test_restore_as_draft_and_rollback(kb: KbStore) -> None:
     assert rollback.live_changed and rollback.record.published_version == 8
     assert kb.published_kb().get("opening-hours").answers["en"] == "Old answer."  # type: ignore[union-attr]
     assert kb.versions("opening-hours")[0].note == "restored v3 and published"
-    with pytest.raises(ConflictError):
+    with pytest.raises(KbConflictError):
         kb.restore("opening-hours", 1, "ed", expected_version=2)
     with pytest.raises(KbStoreError, match="never published"):
         kb.restore("opening-hours", 1, "ed", publish=True)  # a draft cannot skip review

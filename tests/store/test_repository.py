@@ -21,8 +21,17 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from assistant.messages import Action, ConversationState, Decision, EscalationReason, HandoffState, Priority
-from assistant.store import NotFoundError, Store, current_revision, head_revision, make_engine, migrate
-from assistant.store.models import Base, Conversation, Escalation, Message
+from assistant.store import (
+    AccountStore,
+    ClaimConflictError,
+    NotFoundError,
+    Store,
+    current_revision,
+    head_revision,
+    make_engine,
+    migrate,
+)
+from assistant.store.tables import Base, Conversation, Escalation, Message
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -45,6 +54,11 @@ def race(worker: Callable[[int], R], threads: int = THREADS) -> list[R]:
 def count(store: Store, model: type[Base]) -> int:
     with store.engine.connect() as connection:
         return int(connection.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def agent(store: Store, name: str) -> int:
+    """A console user to hold escalations (escalations.assigned_agent_id refers to users.id)."""
+    return AccountStore(store.engine).create_user(name, "correct horse battery", "agent").id
 
 
 def new_message(store: Store, key: str = "c1", event: str = "e1", at: datetime = T0) -> tuple[int, int]:
@@ -140,7 +154,7 @@ def test_sqlite_connection_settings(tmp_path: Path) -> None:
 
 def test_store_never_imports_the_runtime() -> None:
     code = (
-        "import sys, assistant.store, assistant.store.db, assistant.store.repository;"
+        "import sys, assistant.store, assistant.store.db, assistant.store.stores;"
         "bad = sorted({'flask', 'celery', 'webhooks'} & {m.split('.')[0] for m in sys.modules});"
         "assert not bad, bad"
     )
@@ -224,9 +238,8 @@ def test_history_state_and_updates(store: Store) -> None:
     assert history[1].decision is None and history[1].platform_message_id == "ts.1"
     assert [m.text for m in store.history(conversation_id, limit=1)] == ["Zwroty w 30 dni."]
 
-    store.update_conversation(
-        conversation_id, handoff=HandoffState.HUMAN, rephrase_asked=True, language="pl", assigned_agent="eve"
-    )
+    store.set_handoff(conversation_id, HandoffState.HUMAN)
+    store.update_conversation(conversation_id, rephrase_asked=True, language="pl", assigned_agent="eve")
     store.update_conversation(conversation_id, holding_reply_sent=True)  # leaves the agent alone
     record = store.conversation_by_id(conversation_id)
     assert record.handoff is HandoffState.HUMAN and record.assigned_agent == "eve" and record.language == "pl"
@@ -238,7 +251,9 @@ def test_history_state_and_updates(store: Store) -> None:
     assert store.conversation_by_id(conversation_id).assigned_agent is None
 
     with pytest.raises(NotFoundError):
-        store.update_conversation(999_999, handoff=HandoffState.BOT)
+        store.update_conversation(999_999, language="en")
+    with pytest.raises(NotFoundError):
+        store.set_handoff(999_999, HandoffState.BOT)
     with pytest.raises(NotFoundError):
         store.conversation_state(999_999)
     with pytest.raises(ValueError, match="author"):
@@ -266,11 +281,15 @@ def test_one_open_escalation_per_conversation_with_priority_raise(store: Store) 
     assert [e.id for e in store.escalations()] == [first]
 
     # Claimed still counts as open; once resolved, a new escalation may start.
-    assert store.claim_escalation(first, "eve") and not store.claim_escalation(first, "bob")
+    eve, bob = (agent(store, name) for name in ("eve", "bob"))
+    assert store.claim(first, eve, "eve")[1]
+    with pytest.raises(ClaimConflictError):
+        store.claim(first, bob, "bob")
     assert store.conversation_by_id(conversation_id).assigned_agent == "eve"
     assert store.open_escalation(conversation_id, None, "support", 2, "complaint", None, T0) == first
-    assert store.resolve_escalation(first, T0 + timedelta(hours=1))
-    assert not store.resolve_escalation(first, T0 + timedelta(hours=2))
+    assert store.settle(first, HandoffState.CLOSED, at=T0 + timedelta(hours=1)).status == "resolved"
+    with pytest.raises(ClaimConflictError):
+        store.settle(first, HandoffState.CLOSED, at=T0 + timedelta(hours=2))
     second = store.open_escalation(conversation_id, None, "support", 2, "complaint", None, T0 + timedelta(hours=3))
     assert second != first
     assert store.escalation(first).resolved_at == T0 + timedelta(hours=1)
@@ -310,7 +329,7 @@ def test_escalation_queue_order_and_helpdesk_push(store: Store) -> None:
 
     assert [e.id for e in store.unpushed_escalations(limit=10)] == [ids[k] for k in "abcd"]
     store.mark_escalation_pushed(ids["a"], "ZD-1", T0)
-    store.resolve_escalation(ids["b"], T0)
+    store.settle(ids["b"], HandoffState.CLOSED, at=T0)
     assert [e.id for e in store.unpushed_escalations(limit=10)] == [ids["c"], ids["d"]]
     assert store.escalation(ids["a"]).helpdesk_ticket_id == "ZD-1"
     with pytest.raises(NotFoundError):

@@ -45,19 +45,10 @@ import httpx
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from assistant.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.messages import InboundMessage
 from assistant.settings import PlatformConfig
-from webhooks.adapters.base import (
-    InboundEvent,
-    OutboundMessage,
-    PayloadError,
-    PlatformRules,
-    SendResult,
-    SignatureError,
-    WebhookRequest,
-    WebhookResponse,
-    result_from_response,
-)
+from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse, result_from_response
 from webhooks.adapters.choices import Button, ChoiceLimits, buttons, our_choice
 from webhooks.adapters.signing import (
     check_timestamp,

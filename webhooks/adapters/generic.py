@@ -37,20 +37,10 @@ from typing import Any, ClassVar
 import httpx
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
+from assistant.channels import NO_RULES, InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.messages import InboundMessage
 from assistant.settings import PlatformConfig
-from webhooks.adapters.base import (
-    NO_RULES,
-    InboundEvent,
-    OutboundMessage,
-    PayloadError,
-    PlatformRules,
-    SendResult,
-    SignatureError,
-    WebhookRequest,
-    WebhookResponse,
-    result_from_response,
-)
+from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse, result_from_response
 from webhooks.adapters.choices import ChoiceLimits
 from webhooks.adapters.signing import (
     check_timestamp,

@@ -47,14 +47,11 @@ from urllib.parse import quote
 
 import httpx
 
+from assistant.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
-    InboundEvent,
-    OutboundMessage,
     PayloadError,
-    PlatformRules,
-    SendResult,
     SignatureError,
     WebhookRequest,
     WebhookResponse,

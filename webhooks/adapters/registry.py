@@ -5,8 +5,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from assistant.channels import NO_RULES, PlatformRules
 from assistant.settings import PlatformConfig, Settings
-from webhooks.adapters.base import NO_RULES, PlatformAdapter, PlatformRules
+from webhooks.adapters.base import PlatformAdapter
 
 ADAPTERS: dict[str, str] = {
     "messenger": "webhooks.adapters.meta:MessengerAdapter",

@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 
+from assistant.channels import SendResult
 from assistant.settings import SUPPORTED_LANGUAGES
-from webhooks.adapters.base import PayloadError, SendResult, SignatureError
+from webhooks.adapters.base import PayloadError, SignatureError
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: what the platforms send, and what they signed

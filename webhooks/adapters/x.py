@@ -37,15 +37,11 @@ from typing import Any, ClassVar
 
 import httpx
 
+from assistant.channels import NO_RULES, InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
-    NO_RULES,
-    InboundEvent,
-    OutboundMessage,
     PayloadError,
-    PlatformRules,
-    SendResult,
     SignatureError,
     WebhookRequest,
     WebhookResponse,

@@ -1,40 +1,39 @@
 """The agent console inside the Flask app: `register_console(app, runtime)` sets up sessions, CSRF, security
-headers and error pages, and registers the accounts blueprint, the queues blueprint and the OpenAPI views."""
+headers and error pages, and registers the OpenAPI views (here), `auth` (sign-in pages, accounts API, the role
+checks), `queues` (agents), `kb` (the KB editor) and `gaps` (the content-gap report). Every view is declared
+once with `routes.ConsoleBlueprint`; the use cases behind them live in `assistant.services`."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from assistant.settings import Settings, session_secret
-from assistant.store.accounts import AccountStore, UserRecord
-from webhooks.console.auth import (
+from assistant.settings import session_secret
+from assistant.store import AccountStore
+from webhooks.console.auth import api as accounts_api
+from webhooks.console.auth import pages as auth_pages
+from webhooks.console.auth.guards import ALL_ROLES
+from webhooks.console.auth.identity import (
     ACCOUNTS_EXTENSION,
-    ALL_ROLES,
-    SAFE_METHODS,
-    THROTTLE_EXTENSION,
-    LoginThrottle,
     SessionUser,
     accounts,
-    api_auth_required,
     bearer_token,
     optional_account,
-    page_login_required,
     session_account,
 )
-from webhooks.console.auth import bp as auth_bp
-from webhooks.console.openapi import api_operation, docs_page, document
+from webhooks.console.auth.throttle import THROTTLE_EXTENSION, LoginThrottle
+from webhooks.console.nav import QUEUE_LINKS_EXTENSION, QueueLinks, default_queue_links
+from webhooks.console.openapi import docs_page, document
+from webhooks.console.routes import ConsoleBlueprint
 from webhooks.runtime import Runtime
 
-QUEUE_LINKS_EXTENSION = "console.queue_links"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_COOKIE = "ca_session"
 # Scripts only from our own static files (no inline script, no eval, so no hx-on attributes); inline style
 # attributes are allowed for small things such as a progress width.
@@ -44,16 +43,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-@dataclass(frozen=True)
-class QueueLink:
-    name: str
-    label: str
-    href: str
-
-
-QueueLinks = Callable[[UserRecord], list[QueueLink]]
-
-bp = Blueprint(
+bp = ConsoleBlueprint(
     "console",
     __name__,
     static_folder="static",
@@ -62,41 +52,22 @@ bp = Blueprint(
 )
 
 
-@bp.get("/api/openapi.json")
-@api_operation("/api/openapi.json", "get", "This OpenAPI document", roles=ALL_ROLES, tags=("meta",))
-@api_auth_required(*ALL_ROLES)
+@bp.api("get", "/api/openapi.json", "This OpenAPI document", roles=ALL_ROLES, tags=("meta",))
 def openapi_json() -> Response:
     return jsonify(document())
 
 
-@bp.get("/api/docs")
-@api_operation(
-    "/api/docs",
+@bp.api(
     "get",
+    "/api/docs",
     "A page listing the operations (HTML; anonymous callers are sent to the login page)",
     roles=ALL_ROLES,
     tags=("meta",),
     content_type="text/html",
+    login="page",
 )
-@page_login_required(*ALL_ROLES)
 def api_docs() -> str:
     return docs_page()
-
-
-def default_queue_links(settings: Settings) -> QueueLinks:
-    """Admins see every configured queue, everyone else the queues they belong to."""
-
-    def links(user: UserRecord) -> list[QueueLink]:
-        configured = {queue.name: queue.label for queue in settings.console.queues}
-        names = list(configured) if user.role == "admin" else [name for name in user.queues]
-        return [QueueLink(name, configured.get(name, name), f"/console/queues/{name}") for name in names]
-
-    return links
-
-
-def set_queue_links(app: Flask, links: QueueLinks) -> None:
-    """Replace how the header lists queues (QUEUES may add counts or its own URLs)."""
-    app.extensions[QUEUE_LINKS_EXTENSION] = links
 
 
 def wants_json() -> bool:
@@ -167,18 +138,18 @@ def register_console(app: Flask, runtime: Runtime) -> None:
         app.register_error_handler(code, _error_page)
     app.context_processor(_template_context)
     app.register_blueprint(bp)
-    app.register_blueprint(auth_bp)
-    # Imported here: the queues module builds on this one (QueueLink, set_queue_links).
+    app.register_blueprint(auth_pages.bp)
+    app.register_blueprint(accounts_api.bp)
     from webhooks.console.queues import register_queues
 
     register_queues(app, runtime)
     # The knowledge-base editor (issue 5): pages under /console/kb, API under /api/v1/kb.
-    from webhooks.console.kb_editor import register_kb_editor
+    from webhooks.console.kb import register_kb_editor
 
     register_kb_editor(app, runtime)
 
     # The content-gap report (issue 5): /console/kb/gaps and /api/v1/kb/gaps.
-    from webhooks.console.kb_gaps import register_kb_gaps
+    from webhooks.console.gaps import register_kb_gaps
 
     register_kb_gaps(app, runtime)
 

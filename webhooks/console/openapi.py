@@ -1,21 +1,21 @@
-"""The console API's description: `api_operation` records each JSON endpoint with its pydantic models and roles,
-and the OpenAPI 3.1 document (/api/openapi.json) and a local docs page (/api/docs) are built from those records."""
+"""The console API's description: each JSON endpoint's `Operation` (recorded when the view is declared with
+`webhooks.console.routes`) with its pydantic models and roles, the OpenAPI 3.1 document (/api/openapi.json) and
+a local docs page (/api/docs) built from those records, and the request parsing the models describe."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal, TypeVar
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from assistant.errors import BadInput, InputError
+from assistant.roles import Role
 
-F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
 Method = Literal["get", "post", "put", "patch", "delete"]
 
@@ -72,33 +72,9 @@ class Operation:
 _OPERATIONS: dict[tuple[str, str], Operation] = {}
 
 
-def api_operation(
-    path: str,
-    method: Method,
-    summary: str,
-    request: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
-    roles: tuple[str, ...] = (),
-    *,
-    query: type[BaseModel] | None = None,
-    status: int = 200,
-    errors: tuple[int, ...] = (),
-    tags: tuple[str, ...] = (),
-    description: str = "",
-    content_type: str = "application/json",
-) -> Callable[[F], F]:
-    """Record an endpoint for the OpenAPI document. `path` uses OpenAPI's `{name}` form and must match the
-    Flask rule (checked when the document is built); `roles` lists who may call it (admin always may)."""
-    operation = Operation(
-        path, method, summary, request, response, tuple(roles), query, status, errors, tags, description, content_type
-    )
-    _OPERATIONS[(path, method)] = operation
-
-    def decorator(view: F) -> F:
-        view.__dict__["api_operation"] = operation
-        return view
-
-    return decorator
+def record_operation(operation: Operation) -> None:
+    """Add an endpoint to the document (`webhooks.console.routes` does, when a view is declared)."""
+    _OPERATIONS[(operation.path, operation.method)] = operation
 
 
 def operations() -> dict[tuple[str, str], Operation]:
@@ -138,6 +114,13 @@ def json_body(model: type[M]) -> M:
         raise RequestValidationError("invalid request body", _errors(error)) from error
 
 
+def json_response(model: BaseModel, status: int = 200) -> Response:
+    """`model` as the JSON answer."""
+    response = jsonify(model.model_dump(mode="json"))
+    response.status_code = status
+    return response
+
+
 def query_model(model: type[M]) -> M:
     """The query string as `model` (repeated keys become lists where the field is a list); 422 when invalid."""
     values: dict[str, Any] = {}
@@ -162,7 +145,7 @@ def build_document(app: Flask) -> dict[str, Any]:
     routes = api_routes(app)
     missing = [f"{method.upper()} {path}" for path, method, _ in routes if (path, method) not in _OPERATIONS]
     if missing:
-        raise RuntimeError(f"API routes without api_operation(...): {', '.join(missing)}")
+        raise RuntimeError(f"API routes not declared with ConsoleBlueprint.api(...): {', '.join(missing)}")
     served = [(_OPERATIONS[(path, method)], rule) for path, method, rule in routes]
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorOut, "serialization")]
     for operation, _ in served:
@@ -178,7 +161,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             "operationId": f"{operation.method}_{re.sub(r'[^a-zA-Z0-9]+', '_', operation.path).strip('_')}",
             "summary": operation.summary,
             "tags": list(operation.tags),
-            "x-roles": sorted(set(operation.roles) | {"admin"}),
+            "x-roles": sorted(set(operation.roles) | {Role.ADMIN}),
         }
         if operation.description:
             item["description"] = operation.description

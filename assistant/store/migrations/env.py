@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
 from assistant.store.db import make_engine, migration_transaction
-from assistant.store.models import Base
+from assistant.store.tables import Base
 
 config = context.config
 if config.config_file_name is not None and "connection" not in config.attributes:

@@ -1,5 +1,6 @@
-"""The database schema as typed SQLAlchemy ORM classes: conversations, messages, decisions, escalations, outbound.
-The schema itself is created only by the Alembic migrations in `migrations/versions`; these classes mirror it."""
+"""The database schema as typed SQLAlchemy ORM classes, every table of the store, with the column types they share.
+The schema itself is created only by the Alembic migrations in `migrations/versions`; these classes mirror it.
+Longer than 400 lines because the whole schema is one module: one metadata that Alembic and the tests compare."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     Dialect,
     Float,
@@ -19,23 +22,27 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from assistant.messages import HandoffState
+from assistant.knowledge_base import STATUSES as KB_STATUSES
+from assistant.messages import EscalationStatus, HandoffState, OutboundStatus
+from assistant.roles import ROLES
 
 DIRECTIONS = ("in", "out")
 AUTHORS = ("customer", "bot", "agent", "system")
-ESCALATION_STATUSES = ("open", "claimed", "resolved")
+ESCALATION_STATUSES: tuple[str, ...] = tuple(status.value for status in EscalationStatus)
 # Escalations in these states still need a human; at most one of them may exist per conversation.
-ACTIVE_ESCALATION_STATUSES = ("open", "claimed")
-# "failed" may be retried; "dead" failed for good; "unknown" timed out with an unknown outcome and is never resent.
-OUTBOUND_STATUSES = ("pending", "sending", "sent", "failed", "dead", "unknown")
+ACTIVE_ESCALATION_STATUSES: tuple[str, ...] = (EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value)
+OUTBOUND_STATUSES: tuple[str, ...] = tuple(status.value for status in OutboundStatus)
 OUTBOUND_AUTHORS = ("bot", "agent")
-SENDABLE_OUTBOUND_STATUSES = ("pending", "failed")
+SENDABLE_OUTBOUND_STATUSES: tuple[str, ...] = (OutboundStatus.PENDING.value, OutboundStatus.FAILED.value)
+VERDICTS = ("right", "wrong", "missing")
+ALL_QUEUES = ""  # canned_replies.queue for a reply offered in every queue
 
 # Deterministic constraint names, so later migrations (and SQLite batch mode) can address them.
 NAMING_CONVENTION = {
@@ -79,6 +86,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_literal(value: datetime) -> ColumnElement[datetime]:
+    """A bound time for CASE/MIN/COALESCE: a bare datetime there would bind as plain DateTime and skip UTC
+    normalisation."""
+    return literal(value, UTCDateTime())
 
 
 def json_type() -> TypeEngine[Any]:
@@ -207,7 +220,7 @@ class Escalation(Base):
     priority: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(64))
     suggested_answer: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.OPEN.value)
     sla_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -244,7 +257,7 @@ class Outbound(Base):
     # Who speaks: the bot's replies and a person's replies from the console share the one delivery path.
     author: Mapped[str] = mapped_column(String(16), default="bot")
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     platform_message_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -252,9 +265,151 @@ class Outbound(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-# Escalations, messages and sends refer to users.id: the users table must be in this metadata whenever these
-# models are (the ORM sorts inserts by foreign keys), and the console's tables belong to the same schema.
-# Imported last, because both modules build on Base above.
-from assistant.store import accounts as _accounts  # noqa: E402, F401
-from assistant.store import console as _console  # noqa: E402, F401
-from assistant.store import kb_store as _kb_store  # noqa: E402, F401
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(in_list("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    capacity: Mapped[int] = mapped_column(Integer, default=5)
+    is_online: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_object", "object_type", "object_id"),
+        Index("ix_audit_log_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # No foreign key: the log outlives the accounts it mentions, and keeps the name they had.
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class QueueMember(Base):
+    __tablename__ = "queue_members"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_conversation_created", "conversation_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CannedReply(Base):
+    __tablename__ = "canned_replies"
+    __table_args__ = (
+        UniqueConstraint("shortcode", "language", "queue", name="uq_canned_replies_shortcode_language_queue"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shortcode: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(String(64), default=ALL_QUEUES)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SuggestionFeedback(Base):
+    __tablename__ = "suggestion_feedback"
+    __table_args__ = (
+        CheckConstraint(in_list("verdict", VERDICTS), name="verdict"),
+        Index("ix_suggestion_feedback_at", "at"),
+        Index("ix_suggestion_feedback_escalation_id", "escalation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"))
+    verdict: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    entry_id: Mapped[str | None] = mapped_column(String(255))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GapCandidate(Base):
+    __tablename__ = "gap_candidates"
+    __table_args__ = (Index("ix_gap_candidates_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="SET NULL"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    reply: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class KbEntryRow(Base):
+    __tablename__ = "kb_entries"
+    __table_args__ = (CheckConstraint(in_list("status", KB_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(80), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(json_type())
+    questions: Mapped[dict[str, list[str]]] = mapped_column(json_type())
+    answers: Mapped[dict[str, str]] = mapped_column(json_type())
+    # The YAML file the entry lives in, so an export writes it back where the team keeps it.
+    source_file: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    # The version customers get; None until first published and again once archived.
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class KbEntryVersionRow(Base):
+    __tablename__ = "kb_entry_versions"
+    __table_args__ = (UniqueConstraint("entry_id", "version", name="uq_kb_entry_versions_entry_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entries.entry_id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(json_type())
+    author: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)

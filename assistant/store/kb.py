@@ -7,28 +7,27 @@ the live answer alone until that draft is published (`published_kb()` is what th
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from assistant.errors import AssistantError, Conflict, InputError, NotFound
 from assistant.kb_import import merge_rows, parse_rows
 from assistant.knowledge_base import (
     STATUSES,
     KBEntry,
     KnowledgeBase,
     KnowledgeBaseError,
-    dump_entries,
     export_knowledge_base,
     load_knowledge_base,
     parse_entry,
 )
 from assistant.store.db import Transactions
-from assistant.store.models import Base, UTCDateTime, in_list, json_type, utcnow
+from assistant.store.errors import KbConflictError, KbNotFoundError, KbTransitionError, KbValidationError
+from assistant.store.records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord
+from assistant.store.tables import KbEntryRow, KbEntryVersionRow, utcnow
 
 DEFAULT_FILE = "entries.yml"
 # Who may move an entry where. Publishing needs a review step; a live entry is changed by saving a new draft.
@@ -38,173 +37,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "published": ("archived",),
     "archived": ("draft",),
 }
-
-
-class KbEntryRow(Base):
-    __tablename__ = "kb_entries"
-    __table_args__ = (CheckConstraint(in_list("status", STATUSES), name="status"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[str] = mapped_column(String(80), unique=True)
-    status: Mapped[str] = mapped_column(String(16))
-    tags: Mapped[list[str]] = mapped_column(json_type())
-    questions: Mapped[dict[str, list[str]]] = mapped_column(json_type())
-    answers: Mapped[dict[str, str]] = mapped_column(json_type())
-    # The YAML file the entry lives in, so an export writes it back where the team keeps it.
-    source_file: Mapped[str | None] = mapped_column(String(255))
-    version: Mapped[int] = mapped_column(Integer)
-    # The version customers get; None until first published and again once archived.
-    published_version: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_by: Mapped[str | None] = mapped_column(String(64))
-
-
-class KbEntryVersionRow(Base):
-    __tablename__ = "kb_entry_versions"
-    __table_args__ = (UniqueConstraint("entry_id", "version", name="uq_kb_entry_versions_entry_id_version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entries.entry_id", ondelete="CASCADE"))
-    version: Mapped[int] = mapped_column(Integer)
-    content: Mapped[dict[str, Any]] = mapped_column(json_type())
-    author: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    status: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-class KbStoreError(AssistantError, ValueError):
-    """A request the store refuses; the family of the three below, each of its own kind (see assistant.errors)."""
-
-
-class KbNotFoundError(KbStoreError, NotFound):
-    pass
-
-
-class KbValidationError(KbStoreError, InputError):
-    """Content that would break the bot: the message names the field (as the YAML loader does)."""
-
-
-class KbTransitionError(KbStoreError, Conflict):
-    """A move the workflow does not allow (draft → published, an unknown status, publishing a never-published
-    version)."""
-
-
-@dataclass(frozen=True)
-class EntryContent:
-    """What an editor writes: the fields of one YAML entry."""
-
-    entry_id: str
-    questions: dict[str, list[str]]
-    answers: dict[str, str]
-    tags: list[str] = field(default_factory=list)
-    source_file: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.entry_id,
-            "tags": list(self.tags),
-            "questions": {lang: list(qs) for lang, qs in sorted(self.questions.items())},
-            "answers": dict(sorted(self.answers.items())),
-            "source_file": self.source_file,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EntryContent:
-        return cls(
-            entry_id=str(data["id"]),
-            questions={str(k): [str(q) for q in v] for k, v in dict(data.get("questions") or {}).items()},
-            answers={str(k): str(v) for k, v in dict(data.get("answers") or {}).items()},
-            tags=[str(t) for t in data.get("tags") or []],
-            source_file=data.get("source_file"),
-        )
-
-    def to_kb_entry(self, status: str) -> KBEntry:
-        return KBEntry(
-            id=self.entry_id,
-            questions={lang: list(qs) for lang, qs in self.questions.items()},
-            answers=dict(self.answers),
-            tags=list(self.tags),
-            status=status,
-            source_file=self.source_file,
-        )
-
-    def yaml_text(self) -> str:
-        """The entry as it would read in a KB file (what diffs compare)."""
-        text = dump_entries([self.to_kb_entry("published")]).removeprefix("entries:\n")
-        return text.replace("  status: published\n", "", 1)
-
-
-@dataclass(frozen=True)
-class KbEntryRecord:
-    content: EntryContent
-    status: str
-    version: int
-    published_version: int | None
-    updated_at: datetime
-    updated_by: str | None
-
-    @property
-    def entry_id(self) -> str:
-        return self.content.entry_id
-
-    @property
-    def is_live(self) -> bool:
-        return self.published_version is not None
-
-    def missing_languages(self, languages: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
-        """Per configured language, what is missing: 'questions' and/or 'answer'."""
-        missing: dict[str, list[str]] = {}
-        for lang in languages:
-            gaps = []
-            if not self.content.questions.get(lang):
-                gaps.append("questions")
-            if not self.content.answers.get(lang):
-                gaps.append("answer")
-            if gaps:
-                missing[lang] = gaps
-        return missing
-
-
-@dataclass(frozen=True)
-class KbVersionRecord:
-    entry_id: str
-    version: int
-    content: EntryContent
-    status: str
-    author: str | None
-    at: datetime
-    note: str | None
-
-
-class KbConflictError(Conflict):
-    """A save made on an old version: nothing was written; `current` is what is stored now and `diff` shows
-    how the caller's content differs from it, so the caller can merge and save again."""
-
-    def __init__(self, current: KbEntryRecord, submitted: EntryContent | None, diff: str) -> None:
-        super().__init__(f"entry {current.entry_id!r} is at version {current.version}; reload and merge")
-        self.current = current
-        self.submitted = submitted
-        self.diff = diff
-
-
-ConflictError = KbConflictError  # the old name, importable until nothing uses it; ClaimConflictError is the queues'
-
-
-@dataclass(frozen=True)
-class ChangeResult:
-    """What a change did; `live_changed` says whether customers' answers changed (re-index needed)."""
-
-    record: KbEntryRecord
-    live_changed: bool
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    updated: int
-    unchanged: int
-    published: int
 
 
 def diff_text(before: str, after: str, before_name: str, after_name: str) -> str:
@@ -236,23 +68,6 @@ def validate(content: EntryContent) -> EntryContent:
     return EntryContent(entry.id, entry.questions, entry.answers, entry.tags, source)
 
 
-def _record(row: KbEntryRow) -> KbEntryRecord:
-    return KbEntryRecord(
-        content=EntryContent(row.entry_id, dict(row.questions), dict(row.answers), list(row.tags), row.source_file),
-        status=row.status,
-        version=row.version,
-        published_version=row.published_version,
-        updated_at=row.updated_at,
-        updated_by=row.updated_by,
-    )
-
-
-def _version_record(row: KbEntryVersionRow) -> KbVersionRecord:
-    return KbVersionRecord(
-        row.entry_id, row.version, EntryContent.from_dict(row.content), row.status, row.author, row.at, row.note
-    )
-
-
 class KbStore(Transactions):
     """The editor's repository; each call is one short transaction. Writes are conditional on the version the
     caller read, so two editors saving the same entry cannot overwrite each other."""
@@ -272,14 +87,14 @@ class KbStore(Transactions):
         words = [w.casefold() for w in (query or "").split() if w]
         if words:
             rows = [row for row in rows if all(w in _haystack(row) for w in words)]
-        return [_record(row) for row in rows[offset : offset + limit]], len(rows)
+        return [KbEntryRecord.from_row(row) for row in rows[offset : offset + limit]], len(rows)
 
     def get(self, entry_id: str) -> KbEntryRecord:
         with self._read() as s:
             row = s.scalar(select(KbEntryRow).where(KbEntryRow.entry_id == entry_id))
             if row is None:
                 raise KbNotFoundError(f"no KB entry {entry_id!r}")
-            return _record(row)
+            return KbEntryRecord.from_row(row)
 
     def versions(self, entry_id: str) -> list[KbVersionRecord]:
         """Every version of an entry, newest first."""
@@ -293,7 +108,7 @@ class KbStore(Transactions):
             )
         if not rows:
             raise KbNotFoundError(f"no KB entry {entry_id!r}")
-        return [_version_record(row) for row in rows]
+        return [KbVersionRecord.from_row(row) for row in rows]
 
     def version(self, entry_id: str, version: int) -> KbVersionRecord:
         with self._read() as s:
@@ -304,7 +119,7 @@ class KbStore(Transactions):
             )
             if row is None:
                 raise KbNotFoundError(f"KB entry {entry_id!r} has no version {version}")
-            return _version_record(row)
+            return KbVersionRecord.from_row(row)
 
     def diff(self, entry_id: str, v1: int, v2: int) -> str:
         """A unified diff of the YAML of two versions."""
@@ -367,8 +182,8 @@ class KbStore(Transactions):
                 s.add(row)
                 s.flush()
                 self._add_version(s, row, author, note or "created", now)
-                return _record(row)
-            current = _record(row)
+                return KbEntryRecord.from_row(row)
+            current = KbEntryRecord.from_row(row)
             if expected_version != row.version:
                 diff = diff_text(
                     current.content.yaml_text(),
@@ -387,7 +202,7 @@ class KbStore(Transactions):
             row.version += 1
             row.updated_at, row.updated_by = now, author
             self._add_version(s, row, author, note, now)
-            return _record(row)
+            return KbEntryRecord.from_row(row)
 
     def transition(
         self, entry_id: str, status: str, expected_version: int, author: str | None, note: str | None = None
@@ -399,7 +214,7 @@ class KbStore(Transactions):
         with self._write() as s:
             row = self._row(s, entry_id)
             if row.version != expected_version:
-                raise KbConflictError(_record(row), None, "")
+                raise KbConflictError(KbEntryRecord.from_row(row), None, "")
             if status not in TRANSITIONS[row.status]:
                 allowed = ", ".join(TRANSITIONS[row.status])
                 raise KbTransitionError(f"an entry in {row.status} can move to {allowed}, not to {status}")
@@ -413,7 +228,7 @@ class KbStore(Transactions):
                 row.published_version = None
             row.updated_at, row.updated_by = now, author
             self._add_version(s, row, author, note or f"→ {status}", now)
-            return ChangeResult(_record(row), live_changed=row.published_version != was_live)
+            return ChangeResult(KbEntryRecord.from_row(row), live_changed=row.published_version != was_live)
 
     def restore(
         self,
@@ -434,7 +249,7 @@ class KbStore(Transactions):
         with self._write() as s:
             row = self._row(s, entry_id)
             if expected_version is not None and row.version != expected_version:
-                raise KbConflictError(_record(row), old.content, "")
+                raise KbConflictError(KbEntryRecord.from_row(row), old.content, "")
             was_live = row.published_version
             now = utcnow()
             content = old.content
@@ -447,7 +262,7 @@ class KbStore(Transactions):
             row.updated_at, row.updated_by = now, author
             note = f"restored v{version}" + (" and published" if publish else "")
             self._add_version(s, row, author, note, now)
-            return ChangeResult(_record(row), live_changed=row.published_version != was_live)
+            return ChangeResult(KbEntryRecord.from_row(row), live_changed=row.published_version != was_live)
 
     def _row(self, s: Session, entry_id: str) -> KbEntryRow:
         row = s.scalar(select(KbEntryRow).where(KbEntryRow.entry_id == entry_id).with_for_update())
@@ -457,7 +272,7 @@ class KbStore(Transactions):
 
     @staticmethod
     def _add_version(s: Session, row: KbEntryRow, author: str | None, note: str | None, now: datetime) -> None:
-        content = _record(row).content.to_dict()
+        content = KbEntryRecord.from_row(row).content.to_dict()
         s.add(
             KbEntryVersionRow(
                 entry_id=row.entry_id,
@@ -491,7 +306,7 @@ class KbStore(Transactions):
                 )
             }
         for row in rows:
-            record = _record(row)
+            record = KbEntryRecord.from_row(row)
             if row.entry_id in live:
                 content = EntryContent.from_dict(live[row.entry_id].content)
                 entries.append(content.to_kb_entry("published"))
@@ -558,7 +373,7 @@ class KbStore(Transactions):
                     continue
                 if keep_status:
                     status = row.status if row.status != "published" else "draft"
-                same_content = _record(row).content == content
+                same_content = KbEntryRecord.from_row(row).content == content
                 if same_content and row.status == status:
                     unchanged += 1
                     continue

@@ -1,15 +1,15 @@
 """Whether a reply may go out now: the one reading of a platform's reply windows (`PlatformRules` on its adapter).
 
-Pure: the worker (before it sends) and the console (before it reserves a reply, and on the conversation page) both
-call `reply_window` with the adapter's rules, the person's last message and the time; neither keeps its own list of
-platforms or windows."""
+Pure: the delivery use case (before it sends) and the console (before it reserves a reply, and on the conversation
+page) both call `reply_window` with the adapter's rules, the person's last message and the time; neither keeps its
+own list of platforms or windows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from webhooks.adapters.base import PlatformRules
+from assistant.channels import PlatformRules
 
 
 @dataclass(frozen=True)

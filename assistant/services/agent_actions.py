@@ -1,0 +1,348 @@
+"""What an agent can do with the queues: list them, read an escalation and its conversation, claim, reply through
+the platform, note, prioritise, transfer, resolve, hand back to the bot, rate the bot's suggestion, and use or
+edit canned replies. Access checks, validation and the audit line live here, so the console's pages and API (and
+anything else that acts for a person) behave the same; refusals raise the library's kinds (BadInput, Forbidden,
+NotFound, Conflict)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from assistant.business_hours import BusinessHours
+from assistant.errors import BadInput, Forbidden, NotFound
+from assistant.handoff import check_transition
+from assistant.messages import HandoffState, Priority
+from assistant.roles import Role
+from assistant.services.common import Audit, utc_now
+from assistant.services.reply_rules import ReplyConflictError, ReplyWindows, WindowState, window_refusal
+from assistant.settings import Settings
+from assistant.sla import first_response_due
+from assistant.store import (
+    CannedReplyRecord,
+    ConsoleStore,
+    EscalationDetail,
+    EscalationPage,
+    EscalationRecord,
+    FeedbackRecord,
+    NoteRecord,
+    NotFoundError,
+    OutboundRecord,
+    QueueCounts,
+    Store,
+    UserRecord,
+)
+from assistant.store.escalations import GAP_REASONS
+
+PRIORITY_NAMES = {priority.name.lower(): priority for priority in Priority}
+VERDICTS = ("right", "wrong", "missing")
+
+# deliver(outbound_id, reply_target, conversation_key): queue a reserved reply for sending.
+Deliver = Callable[[int, dict[str, str], str], None]
+
+
+@dataclass(frozen=True)
+class AgentDeps:
+    """What the agent's use cases need from their caller."""
+
+    console: ConsoleStore
+    store: Store
+    settings: Settings
+    hours: BusinessHours
+    windows: ReplyWindows
+    deliver: Deliver
+    audit: Audit
+    # Per-queue counts; the console reads them once per request and shares them with the header's links.
+    counts: Callable[[], dict[str, QueueCounts]] | None = None
+    now: Callable[[], datetime] = field(default=utc_now)
+
+
+@dataclass(frozen=True)
+class QueueView:
+    name: str
+    title: str
+    configured: bool
+    counts: QueueCounts
+
+
+@dataclass(frozen=True)
+class QueueOverview:
+    queues: list[QueueView]
+    token: str  # the change token at the time of reading
+    now: datetime
+
+
+@dataclass(frozen=True)
+class QueueListing:
+    queue: QueueView
+    show: str
+    page: EscalationPage
+    token: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    detail: EscalationDetail
+    window: WindowState
+    token: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    outbound: OutboundRecord
+    created: bool  # False: the same idempotency key again, nothing sent twice
+    escalation: EscalationRecord
+
+
+def can_see_queue(user: UserRecord, queue: str) -> bool:
+    return user.role == Role.ADMIN or queue in user.queues
+
+
+def priority_name(priority: Priority | int) -> str:
+    return Priority(priority).name.lower()
+
+
+def is_breached(escalation: EscalationRecord, now: datetime) -> bool:
+    if escalation.status == "resolved":
+        return escalation.sla_breached_at is not None
+    return escalation.sla_breached_at is not None or (
+        escalation.first_response_at is None and escalation.sla_due_at < now
+    )
+
+
+class AgentActions:
+    """Everything `user` can do with the queues."""
+
+    def __init__(self, deps: AgentDeps, user: UserRecord) -> None:
+        self.deps = deps
+        self.user = user
+        self.store = deps.console
+        self.settings = deps.settings
+        self.config = deps.settings.console
+
+    # Reading
+
+    @functools.cached_property
+    def counts(self) -> dict[str, QueueCounts]:
+        return self.deps.counts() if self.deps.counts is not None else self.store.queue_counts()
+
+    def changes_token(self) -> str:
+        return self.store.changes_token()
+
+    def queues(self) -> list[QueueView]:
+        counts = self.counts
+        views = [
+            QueueView(queue.name, queue.label, True, counts.get(queue.name, QueueCounts(queue.name)))
+            for queue in self.config.queues
+        ]
+        # Escalations in a queue the settings no longer name are still listed, so nothing is lost.
+        views += [
+            QueueView(name, name, False, count)
+            for name, count in sorted(counts.items())
+            if self.config.queue(name) is None
+        ]
+        return [view for view in views if can_see_queue(self.user, view.name)]
+
+    def overview(self) -> QueueOverview:
+        return QueueOverview(self.queues(), self.changes_token(), self.deps.now())
+
+    def known_queue(self, queue: str) -> QueueView:
+        """The queue if it exists (404 otherwise) and the caller may see it (403 otherwise)."""
+        configured = self.config.queue(queue)
+        counts = self.counts
+        if configured is None and queue not in counts:
+            raise NotFound(f"unknown queue {queue[:64]!r}")
+        if not can_see_queue(self.user, queue):
+            raise Forbidden(f"you are not a member of queue {queue!r}")
+        title = configured.label if configured is not None else queue
+        return QueueView(queue, title, configured is not None, counts.get(queue, QueueCounts(queue)))
+
+    def listing(self, queue: str, show: str, page: int, per_page: int | None) -> QueueListing:
+        """One page of a queue's escalations (`show`: one of the store's LIST_FILTERS)."""
+        view = self.known_queue(queue)
+        found = self.store.escalation_page(
+            queue, show=show, agent_id=self.user.id, page=page, per_page=per_page or self.config.page_size
+        )
+        return QueueListing(view, show, found, self.changes_token(), self.deps.now())
+
+    def escalation(self, escalation_id: int) -> EscalationRecord:
+        try:
+            escalation = self.store.escalation(escalation_id)
+        except NotFoundError as error:
+            raise NotFound(f"no escalation {escalation_id}") from error
+        if not can_see_queue(self.user, escalation.queue):
+            raise Forbidden(f"escalation {escalation_id} is in queue {escalation.queue!r}, not one of yours")
+        return escalation
+
+    def conversation_token(self, escalation_id: int) -> str:
+        """The escalation's change token (after the access check)."""
+        self.escalation(escalation_id)
+        return self.store.conversation_token(escalation_id)
+
+    def conversation(self, escalation_id: int) -> ConversationView:
+        """The escalation with its whole conversation and the reply window at this moment."""
+        self.escalation(escalation_id)
+        detail = self.store.detail(escalation_id)
+        now = self.deps.now()
+        conversation = detail.conversation
+        window = self.deps.windows.window(conversation.platform, conversation.last_inbound_at, now)
+        return ConversationView(detail, window, self.store.conversation_token(escalation_id), now)
+
+    def canned_for(self, queue: str, language: str | None) -> dict[str, CannedReplyRecord]:
+        """Shortcode → reply in the sender's language, else the default language, else any."""
+        order = [language or self.settings.default_language, self.settings.default_language]
+        chosen: dict[str, CannedReplyRecord] = {}
+        for reply in self.store.canned_replies(queue=queue):
+            current = chosen.get(reply.shortcode)
+            rank = order.index(reply.language) if reply.language in order else len(order)
+            current_rank = (
+                (order.index(current.language) if current.language in order else len(order)) if current else 99
+            )
+            # A queue's own reply beats the all-queue one in the same language.
+            if current is None or rank < current_rank or (rank == current_rank and reply.queue and not current.queue):
+                chosen[reply.shortcode] = reply
+        return dict(sorted(chosen.items()))
+
+    def holder_name(self, escalation: EscalationRecord) -> str | None:
+        if escalation.assigned_agent_id is None:
+            return None
+        if escalation.assigned_agent_id == self.user.id:
+            return self.user.username
+        return self.store.username(escalation.assigned_agent_id)
+
+    # Changing
+
+    def claim(self, escalation_id: int, version: int | None) -> EscalationRecord:
+        self.escalation(escalation_id)
+        record, changed = self.store.claim(escalation_id, self.user.id, self.user.username, version)
+        if changed:
+            self.deps.audit("claim", "escalation", escalation_id, queue=record.queue)
+        return record
+
+    def reply(
+        self, escalation_id: int, text: str, idempotency_key: str | None, version: int | None, human_agent_tag: bool
+    ) -> ReplyResult:
+        escalation = self.escalation(escalation_id)
+        body = text.strip()
+        if not body:
+            raise BadInput("the reply is empty: write something to send")
+        if len(body) > self.config.max_reply_chars:
+            raise BadInput(
+                f"the reply is {len(body)} characters long; the limit is {self.config.max_reply_chars}. "
+                "Shorten it or send it in parts.",
+            )
+        key = f"agent:{escalation_id}:{idempotency_key or uuid.uuid4().hex}"
+        existing = self.deps.store.outbound_by_key(key)
+        if existing is not None:
+            # The same request again (a double click, a retried call): the first answer, nothing sent twice.
+            return ReplyResult(existing, False, escalation)
+        conversation = self.deps.store.conversation_by_id(escalation.conversation_id)
+        if not conversation.reply_target:
+            raise ReplyConflictError(
+                "this conversation has no reply address recorded (it started before the console was installed); "
+                "answer it on the platform itself",
+                "no_reply_target",
+                summary="no reply address recorded",
+            )
+        window = self.deps.windows.window(conversation.platform, conversation.last_inbound_at, self.deps.now())
+        mode = "reply"
+        if not window.open:
+            if human_agent_tag and window.human_agent_allowed:
+                mode = "human_agent"
+            else:
+                raise window_refusal(conversation.platform, window, human_agent_tag, self.deps.windows)
+        elif human_agent_tag and self.deps.windows.taggable(conversation.platform):
+            mode = "human_agent"
+        check_transition(conversation.handoff, HandoffState.HUMAN)
+        reservation = self.store.reserve_reply(
+            escalation_id, self.user.id, self.user.username, key, body, mode, expected_version=version
+        )
+        if reservation.created:
+            self.deps.audit(
+                "reply",
+                "escalation",
+                escalation_id,
+                outbound_id=reservation.outbound.id,
+                mode=mode,
+                chars=len(body),
+                gap_candidate=escalation.reason in GAP_REASONS,
+            )
+        if reservation.outbound.sendable:
+            self.deps.deliver(reservation.outbound.id, dict(conversation.reply_target), conversation.conversation_key)
+        return ReplyResult(reservation.outbound, reservation.created, reservation.escalation)
+
+    def note(self, escalation_id: int, text: str) -> NoteRecord:
+        self.escalation(escalation_id)
+        body = text.strip()
+        if not body:
+            raise BadInput("the note is empty")
+        if len(body) > self.config.max_note_chars:
+            raise BadInput(f"the note is {len(body)} characters long; the limit is {self.config.max_note_chars}")
+        note = self.store.add_note(escalation_id, self.user.id, body)
+        self.deps.audit("note", "escalation", escalation_id, note_id=note.id, chars=len(body))
+        return note
+
+    def set_priority(self, escalation_id: int, priority: str, version: int | None) -> EscalationRecord:
+        escalation = self.escalation(escalation_id)
+        if priority not in PRIORITY_NAMES:
+            raise BadInput(f"priority must be one of {', '.join(PRIORITY_NAMES)}")
+        level = PRIORITY_NAMES[priority]
+        due = first_response_due(
+            self.deps.hours, self.settings.service.sla_first_response_minutes, level, escalation.created_at
+        )
+        record = self.store.set_priority(escalation_id, level, due, version)
+        self.deps.audit(
+            "set_priority", "escalation", escalation_id, priority=priority, was=priority_name(escalation.priority)
+        )
+        return record
+
+    def transfer(self, escalation_id: int, queue: str, version: int | None) -> EscalationRecord:
+        escalation = self.escalation(escalation_id)
+        if self.config.queue(queue) is None:
+            raise NotFound(f"unknown queue {queue[:64]!r}; queues: {', '.join(q.name for q in self.config.queues)}")
+        record = self.store.transfer(escalation_id, queue, version)
+        self.deps.audit("transfer", "escalation", escalation_id, queue=queue, was=escalation.queue)
+        return record
+
+    def settle(self, escalation_id: int, handoff: HandoffState, version: int | None) -> EscalationRecord:
+        """Resolve (handoff CLOSED) or hand back to the bot (BOT); only the holder or an admin may."""
+        escalation = self.escalation(escalation_id)
+        conversation = self.deps.store.conversation_by_id(escalation.conversation_id)
+        check_transition(conversation.handoff, handoff)
+        holder_check = None if self.user.role == Role.ADMIN else self.user.id
+        record = self.store.settle(escalation_id, handoff, expected_version=version, agent_id=holder_check)
+        action = "hand_back" if handoff == HandoffState.BOT else "resolve"
+        self.deps.audit(action, "escalation", escalation_id, queue=record.queue)
+        return record
+
+    def feedback(self, escalation_id: int, verdict: str, entry_id: str | None, comment: str | None) -> FeedbackRecord:
+        if verdict not in VERDICTS:
+            raise BadInput("choose right, wrong or missing")
+        self.escalation(escalation_id)
+        record = self.store.add_feedback(escalation_id, verdict, self.user.id, entry_id, comment)
+        self.deps.audit("suggestion_feedback", "escalation", escalation_id, verdict=verdict, entry_id=entry_id)
+        return record
+
+    # Canned replies
+
+    def canned_replies(self, queue: str | None, language: str | None) -> list[CannedReplyRecord]:
+        return self.store.canned_replies(queue=queue, language=language)
+
+    def save_canned_reply(self, shortcode: str, language: str, text: str, queue: str | None) -> CannedReplyRecord:
+        if queue is not None and self.config.queue(queue) is None:
+            raise NotFound(f"unknown queue {queue!r}")
+        record = self.store.save_canned_reply(shortcode, language, text, queue, self.user.id)
+        self.deps.audit(
+            "save_canned_reply", "canned_reply", record.id, shortcode=record.shortcode, language=record.language
+        )
+        return record
+
+    def delete_canned_reply(self, reply_id: int) -> None:
+        if not self.store.delete_canned_reply(reply_id):
+            raise NotFound(f"no canned reply {reply_id}")
+        self.deps.audit("delete_canned_reply", "canned_reply", reply_id)

@@ -1,0 +1,167 @@
+"""Processing one inbound event: record it, decide under a per-conversation lock, apply the handoff state and
+escalation that follow from the decision, and reserve the reply (sent by the delivery use case, never twice)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from assistant.channels import InboundEvent
+from assistant.knowledge_base import KnowledgeBase
+from assistant.messages import Action, Decision, DecisionKind, EscalationReason, HandoffState, OutboundStatus, Priority
+from assistant.pipeline import Engine
+from assistant.services.escalate import Escalations
+from assistant.store import Store
+
+# Holds one conversation while its event is decided (key: "platform:conversation_key"); the runtime gives a lock
+# shared by every worker, so two messages of one conversation are never decided at once.
+ConversationLock = Callable[[str], AbstractContextManager[object]]
+
+
+class ProcessOutcome(enum.StrEnum):
+    DECIDED = "decided"
+    DUPLICATE = "duplicate"  # recorded and decided by an earlier attempt, nothing left to do
+    RESUMED = "resumed"  # decided earlier, but its reply is still to be sent
+    ACKNOWLEDGED = "acknowledged"  # an event we only acknowledge (no message to decide)
+
+
+@dataclass(frozen=True)
+class Processed:
+    """The outcome of one event, for the caller to act on (deliver now, push the escalation, nothing to do)."""
+
+    outcome: ProcessOutcome
+    outbound_id: int | None = None
+    escalation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What processing an event needs: the store, the engine serving now, the conversation lock and escalations."""
+
+    store: Store
+    engine: Engine
+    lock: ConversationLock
+    escalations: Escalations
+
+
+def reply_key(event: InboundEvent) -> str:
+    """One reply per inbound event; Instagram/Facebook allow one private reply per comment."""
+    if event.kind == "comment" and event.reply_target.get("comment_id"):
+        return f"private_reply:{event.platform}:{event.reply_target['comment_id']}"
+    return f"reply:{event.platform}:{event.event_id}"
+
+
+def process_event(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
+    message = event.message
+    if message is None or event.kind not in ("message", "comment"):
+        return Processed(ProcessOutcome.ACKNOWLEDGED)
+    store = deps.store
+    conversation = store.conversation(event.platform, event.conversation_key, message.sender_id, message.sender_name)
+    with deps.lock(f"{event.platform}:{event.conversation_key}"):
+        message_id = store.record_inbound(
+            conversation.id,
+            event.platform,
+            event.event_id,
+            message.text,
+            message.language,
+            message.is_public,
+            now,
+            reply_target=event.reply_target,
+        )
+        if message_id is None:
+            # Recorded by an earlier attempt; if it also decided, only an unsent reply may be left to finish.
+            existing = store.inbound_message_id(event.platform, event.event_id)
+            if existing is not None and store.has_decision(existing):
+                pending = store.outbound_by_key(reply_key(event))
+                if pending is not None and pending.status in (OutboundStatus.PENDING, OutboundStatus.FAILED):
+                    return Processed(ProcessOutcome.RESUMED, outbound_id=pending.id)
+                return Processed(ProcessOutcome.DUPLICATE)
+            message_id = existing
+        if message_id is None:
+            return Processed(ProcessOutcome.DUPLICATE)
+        state = store.conversation_state(conversation.id)
+        if state.handoff == HandoffState.CLOSED:
+            # A new message after a person closed the conversation starts a new one with the bot.
+            store.set_handoff(conversation.id, HandoffState.BOT)
+            state.handoff = HandoffState.BOT
+        engine = deps.engine
+        decision = engine.decide(message, state, now)
+        store.record_decision(message_id, decision)
+        escalation_id = apply_decision(
+            deps.escalations, engine.kb, conversation.id, message_id, decision, now, platform=event.platform
+        )
+        outbound_id = None
+        text = decision.reply or _interaction_notice(engine, deps.escalations, event, decision, state.handoff)
+        if text:
+            mode = "private_reply" if event.kind == "comment" else "reply"
+            record, _ = store.reserve_outbound(
+                reply_key(event),
+                conversation.id,
+                message_id,
+                event.platform,
+                mode,
+                text,
+                # Stored with the reservation: a retried or resumed send offers the same options.
+                choices=decision.choices if text == decision.reply else (),
+            )
+            outbound_id = record.id
+    return Processed(ProcessOutcome.DECIDED, outbound_id=outbound_id, escalation_id=escalation_id)
+
+
+def _interaction_notice(
+    engine: Engine, escalations: Escalations, event: InboundEvent, decision: Decision, handoff: HandoffState
+) -> str | None:
+    """A Discord slash command shows "thinking…" until its deferred response is completed, so a silent
+    decision still owes it a short, honest word: the team has it, or we could not read a question."""
+    if not event.reply_target.get("interaction_token"):
+        return None
+    if handoff in (HandoffState.HUMAN, HandoffState.WAITING_FOR_HUMAN):
+        key = "holding_in_hours"  # the engine stays silent for a person's conversation; the team has it
+    else:
+        notices = {Action.IGNORE: "rephrase", Action.MODERATE: "moderation_notice"}
+        key = notices.get(decision.action, "holding_in_hours")
+    voice = engine.policy.voice
+    lang = decision.language or escalations.settings.default_language
+    return voice.compose(voice.render(key, lang), lang, None)
+
+
+def apply_decision(
+    escalations: Escalations,
+    kb: KnowledgeBase | None,
+    conversation_id: int,
+    message_id: int,
+    decision: Decision,
+    now: datetime,
+    platform: str = "cli",
+) -> int | None:
+    """Conversation state and escalation that follow from a decision; the escalation's id when one was opened. `kb`
+    (the engine's) gives the routing rules the tags of the decision's entry."""
+    store = escalations.store
+    if decision.action == Action.ANSWER:
+        # A clarification (rephrase or choices) is asked once per question: the next unsure message escalates.
+        # The offered choices themselves are kept with the decision (store.record_decision).
+        store.update_conversation(
+            conversation_id,
+            language=decision.language,
+            rephrase_asked=decision.kind == DecisionKind.CLARIFICATION,
+        )
+        return None
+    if decision.action not in (Action.ESCALATE, Action.MODERATE):
+        return None
+    priority = decision.priority or Priority.NORMAL
+    reason = (decision.reason or EscalationReason.LOW_CONFIDENCE).value
+    queue = escalations.queue_for(platform, reason, decision, kb)
+    escalation_id = escalations.open(
+        conversation_id, message_id, queue, priority, reason, decision.suggested_answer, now
+    )
+    if decision.action == Action.ESCALATE:
+        store.set_handoff(conversation_id, HandoffState.WAITING_FOR_HUMAN)
+        store.update_conversation(
+            conversation_id,
+            language=decision.language,
+            holding_reply_sent=True if decision.reply else None,
+        )
+    return escalation_id
