@@ -12,19 +12,20 @@ from datetime import UTC, datetime
 
 import faiss
 
-from assistant.business_hours import BusinessHours
-from assistant.embeddings import Encoder, shared_encoder
-from assistant.followup import previous_question, read_follow_up
-from assistant.index_versions import build_version, load_version, published_pointer
-from assistant.intent_model import IntentModel
-from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
-from assistant.language import LanguageIdentifier, has_words
-from assistant.messages import ConversationState, Decision, InboundMessage
-from assistant.policy import MessageAnalysis, Policy
-from assistant.retrieval import FaqIndex
+from assistant.domain.business_hours import BusinessHours
+from assistant.domain.followup import previous_question, read_follow_up
+from assistant.domain.kb_entries import KnowledgeBase
+from assistant.domain.messages import ConversationState, Decision, InboundMessage
+from assistant.domain.policy import MessageAnalysis, Policy
+from assistant.domain.voice import BrandVoice
+from assistant.knowledge.index_versions import build_version, load_version, published_pointer
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.knowledge.retrieval import FaqIndex
+from assistant.nlu.embeddings import Encoder, shared_encoder
+from assistant.nlu.intent_model import IntentModel
+from assistant.nlu.language import LanguageIdentifier, has_words
+from assistant.nlu.signal_models import SignalModels
 from assistant.settings import Settings
-from assistant.signal_models import SignalModels
-from assistant.voice import BrandVoice
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:

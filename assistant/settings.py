@@ -18,7 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from assistant.business_hours import BusinessHoursConfig
+from assistant.domain.business_hours import BusinessHoursConfig
 
 SUPPORTED_LANGUAGES = ("en", "zh", "ru", "fr", "pl")
 DEFAULT_CONFIG_FILE = "community-assistant.toml"
@@ -52,7 +52,7 @@ class PolicyConfig(BaseModel):
     abuse_threshold: float = Field(0.8, ge=0.0, le=1.0)
     spam_threshold: float = Field(0.8, ge=0.0, le=1.0)
     max_message_chars: int = Field(4000, gt=0)
-    # Ask before escalating (assistant/clarification.py): below the answer threshold, the prediction's top KB
+    # Ask before escalating (assistant/domain/clarification.py): below the answer threshold, the prediction's top KB
     # entries each at or above `choice_min_probability` (at most `max_choices` of them, at least two) that
     # together reach `choices_min_probability` are offered as "Did you mean: …" choices, plus "talk to a person";
     # once per question, in and out of business hours alike.
@@ -60,7 +60,7 @@ class PolicyConfig(BaseModel):
     max_choices: int = Field(3, ge=2, le=9)
     choice_min_probability: float = Field(0.1, ge=0.0, le=1.0)
     choices_min_probability: float = Field(0.5, ge=0.0, le=1.0)
-    # Follow-ups (assistant/followup.py): a message of at most this many words, within this many minutes of the
+    # Follow-ups (assistant/domain/followup.py): a message of at most this many words, within this many minutes of the
     # previous question, is also read together with that question.
     followup_max_words: int = Field(5, ge=0)
     followup_window_minutes: float = Field(30.0, ge=0.0)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assistant.messages import ConversationState, Decision, DecisionKind, InboundMessage
+from assistant.domain.messages import ConversationState, Decision, DecisionKind, InboundMessage
 from assistant.pipeline import Engine, train_engine
 from assistant.settings import load_settings
 

@@ -33,7 +33,7 @@ from redis import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.messages import Action, Decision, EscalationReason, Priority  # noqa: E402
+from assistant.domain.messages import Action, Decision, EscalationReason, Priority  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from assistant.store import Store  # noqa: E402
 from assistant.store.db import migrate  # noqa: E402

@@ -26,14 +26,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant.domain.kb_entries import KBEntry
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.embeddings import shared_encoder  # noqa: E402
-from assistant.gap_report import cluster_vectors  # noqa: E402
-from assistant.index_versions import build_version  # noqa: E402
-from assistant.knowledge_base import KBEntry, KnowledgeBase  # noqa: E402
-from assistant.messages import InboundMessage  # noqa: E402
+from assistant.domain.messages import InboundMessage  # noqa: E402
+from assistant.knowledge.gap_report import cluster_vectors  # noqa: E402
+from assistant.knowledge.index_versions import build_version  # noqa: E402
+from assistant.knowledge.knowledge_base import KnowledgeBase  # noqa: E402
+from assistant.nlu.embeddings import shared_encoder  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 
 LANGUAGES = ["en", "de", "fr", "es", "pl", "ru", "zh"]
@@ -235,7 +237,7 @@ def main() -> None:
 
 def index_only(args: argparse.Namespace) -> None:
     """The retrieval index alone: what a KB of this size costs without retraining the intent classifier."""
-    from assistant.retrieval import FaqIndex
+    from assistant.knowledge.retrieval import FaqIndex
 
     encoder = shared_encoder()
     kb = synthetic_kb(args.entries, args.languages, args.phrasings)

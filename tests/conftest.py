@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from assistant.embeddings import shared_encoder
 from assistant.errors import NotReady
-from assistant.index_versions import published_pointer, read_pointer, refuse_stale, version_dir
+from assistant.knowledge.index_versions import published_pointer, read_pointer, refuse_stale, version_dir
+from assistant.nlu.embeddings import shared_encoder
 from assistant.pipeline import Engine, train_engine
 from assistant.settings import Settings, load_settings
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from assistant.business_hours import (
+from assistant.domain.business_hours import (
     SEARCH_HORIZON_DAYS,
     BusinessHours,
     BusinessHoursConfig,

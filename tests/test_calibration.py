@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.calibration import choose_threshold, out_of_fold, risk_coverage
-from assistant.classifier import EmbeddingClassifier, NeighbourClassifier, RankingClassifier
+from assistant.nlu.calibration import choose_threshold, out_of_fold, risk_coverage
+from assistant.nlu.classifier import EmbeddingClassifier, NeighbourClassifier, RankingClassifier
 
 
 def test_threshold_reaches_target_on_separable_scores() -> None:

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant.calibration import choose_threshold, out_of_fold, out_of_scope_weights, wilson_lower_bound
-from assistant.classifier import FEATURE_COUNT, EmbeddingClassifier
 from assistant.cli import main
-from assistant.intent_model import IntentModel
-from assistant.messages import ConversationState, DecisionKind, InboundMessage
+from assistant.domain.messages import ConversationState, DecisionKind, InboundMessage
+from assistant.nlu.calibration import choose_threshold, out_of_fold, out_of_scope_weights, wilson_lower_bound
+from assistant.nlu.classifier import FEATURE_COUNT, EmbeddingClassifier
+from assistant.nlu.intent_model import IntentModel
 from assistant.pipeline import Engine
 from tests.test_calibration import clusters
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.clarification import (
+from assistant.domain.clarification import (
     Candidate,
     ClarificationRule,
     choice_label,
@@ -17,8 +17,8 @@ from assistant.clarification import (
     resolve_pick,
     typed_number,
 )
-from assistant.knowledge_base import KBEntry, KnowledgeBase
-from assistant.messages import (
+from assistant.domain.kb_entries import KBEntry, KnowledgeBase
+from assistant.domain.messages import (
     HUMAN_CHOICE,
     Action,
     Choice,

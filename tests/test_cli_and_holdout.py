@@ -11,9 +11,10 @@ import numpy as np
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.intent_model import FAQ_PREFIX, IntentModel, training_examples
-from assistant.knowledge_base import load_knowledge_base
-from assistant.nlu_data import load_nlu
+from assistant.domain.readings import FAQ_PREFIX
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.nlu.intent_model import IntentModel, training_examples
+from assistant.nlu.nlu_data import load_nlu
 from assistant.pipeline import Engine
 from tests.conftest import ROOT
 

@@ -16,7 +16,7 @@ from assistant.evaluation.crosslingual import (
     english_only_kb,
     load_questions,
 )
-from assistant.knowledge_base import load_knowledge_base
+from assistant.knowledge.knowledge_base import load_knowledge_base
 
 MIN_IN_SCOPE_GROUPS = 48
 MIN_OUT_OF_SCOPE_GROUPS = 12

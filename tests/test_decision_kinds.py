@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.messages import Action, ConversationState, DecisionKind, HandoffState, InboundMessage
+from assistant.domain.messages import Action, ConversationState, DecisionKind, HandoffState, InboundMessage
 from assistant.pipeline import Engine
 from tests.conftest import ROOT
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.domain.readings import IntentPrediction
 from assistant.evaluation import heldout
 from assistant.evaluation.common import EvalContext
 from assistant.evaluation.heldout_setting import (
@@ -20,7 +21,6 @@ from assistant.evaluation.heldout_setting import (
     kb_answers,
     scenario_of,
 )
-from assistant.intent_model import IntentPrediction
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

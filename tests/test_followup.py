@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from assistant.followup import read_follow_up, word_count
-from assistant.intent_model import IntentPrediction
-from assistant.messages import ConversationState, Decision, DecisionKind, InboundMessage
+from assistant.domain.followup import read_follow_up, word_count
+from assistant.domain.messages import ConversationState, Decision, DecisionKind, InboundMessage
+from assistant.domain.readings import IntentPrediction
 from assistant.pipeline import Engine
 
 WARSAW = ZoneInfo("Europe/Warsaw")

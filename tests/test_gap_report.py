@@ -12,17 +12,18 @@ import yaml
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.embeddings import Encoder, shared_encoder
-from assistant.entry_ids import derive_entry_id
-from assistant.gap_report import (
+from assistant.domain.kb_entries import ENTRY_ID_PATTERN, KnowledgeBase
+from assistant.domain.messages import Action, Decision, DecisionKind, EscalationReason, Priority
+from assistant.knowledge.entry_ids import derive_entry_id
+from assistant.knowledge.gap_report import (
     GapQuestion,
     build_gap_report,
     cluster_vectors,
     report_to_dict,
     suggest_entry_id,
 )
-from assistant.knowledge_base import ENTRY_ID_PATTERN, KnowledgeBase, load_knowledge_base
-from assistant.messages import Action, Decision, DecisionKind, EscalationReason, Priority
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.nlu.embeddings import Encoder, shared_encoder
 from assistant.settings import LiveIndexConfig
 from assistant.store import ConsoleStore, Store
 from assistant.store.db import make_engine, migrate

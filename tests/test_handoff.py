@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from assistant.handoff import ALLOWED, HandoffTransitionError, check_transition, ends_escalation
-from assistant.messages import HandoffState
+from assistant.domain.handoff import ALLOWED, HandoffTransitionError, check_transition, ends_escalation
+from assistant.domain.messages import HandoffState
 
 
 @pytest.mark.parametrize("current", list(HandoffState))

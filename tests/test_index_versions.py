@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embeddings import shared_encoder
-from assistant.index_versions import build_version, load_version, prune, read_pointer, rollback, versions
-from assistant.knowledge_base import KBEntry, KnowledgeBase, load_knowledge_base
-from assistant.messages import Action, InboundMessage
-from assistant.near_duplicates import find_near_duplicates, near_duplicates_of
-from assistant.retrieval import phrasings_of
+from assistant.domain.kb_entries import KBEntry, KnowledgeBase
+from assistant.domain.messages import Action, InboundMessage
+from assistant.knowledge.index_versions import build_version, load_version, prune, read_pointer, rollback, versions
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.knowledge.near_duplicates import find_near_duplicates, near_duplicates_of
+from assistant.knowledge.retrieval import phrasings_of
+from assistant.nlu.embeddings import shared_encoder
 from assistant.settings import Settings, load_settings
 from tests.conftest import ROOT, engine_settings, write_legacy_layout
 from webhooks.runtime import Runtime
@@ -247,7 +248,7 @@ def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
 
 
 def test_a_broken_version_or_pointer_leaves_the_old_engine_serving(data_dir: Path, sample_kb: KnowledgeBase) -> None:
-    from assistant.index_versions import POINTER_FILE, version_dir
+    from assistant.knowledge.index_versions import POINTER_FILE, version_dir
 
     settings: Settings = engine_settings(
         data_dir, live_index={"check_seconds": 0}, policy={"answer_in_business_hours": True}
@@ -306,7 +307,7 @@ def test_the_kb_source_is_the_database_once_something_was_published_there(tmp_pa
 
 
 def test_a_vector_cache_with_nothing_to_keep_round_trips(tmp_path: Path) -> None:
-    from assistant.vector_cache import VectorCache
+    from assistant.knowledge.vector_cache import VectorCache
 
     empty = VectorCache(shared_encoder().name)
     empty.save(tmp_path, ["never encoded"])
@@ -322,8 +323,8 @@ def test_a_vector_cache_with_nothing_to_keep_round_trips(tmp_path: Path) -> None
 
 
 def test_the_approximate_all_pairs_check_of_a_large_first_build_finds_planted_duplicates() -> None:
-    from assistant.near_duplicates import EXACT_DUPLICATE_SEARCH
-    from assistant.retrieval import Phrasing
+    from assistant.knowledge.near_duplicates import EXACT_DUPLICATE_SEARCH
+    from assistant.knowledge.retrieval import Phrasing
 
     rng = np.random.default_rng(5)
     n = EXACT_DUPLICATE_SEARCH + 500  # past the exact limit: the inverted-file path

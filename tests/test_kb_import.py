@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.kb_import import import_file
-from assistant.knowledge_base import KnowledgeBaseError, load_knowledge_base
+from assistant.domain.kb_entries import KnowledgeBaseError
+from assistant.knowledge.kb_import import import_file
+from assistant.knowledge.knowledge_base import load_knowledge_base
 
 
 def test_csv_import_creates_and_extends_entries(tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.entry_ids import derive_entry_id
-from assistant.kb_import import import_file
-from assistant.knowledge_base import KnowledgeBaseError, export_knowledge_base, load_knowledge_base
+from assistant.domain.kb_entries import KnowledgeBaseError
+from assistant.knowledge.entry_ids import derive_entry_id
+from assistant.knowledge.kb_import import import_file
+from assistant.knowledge.knowledge_base import export_knowledge_base, load_knowledge_base
 
 HEADER = "entry_id,question,answer,lang\n"
 

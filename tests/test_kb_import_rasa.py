@@ -6,8 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.kb_import import import_file
-from assistant.knowledge_base import KnowledgeBaseError, load_knowledge_base
+from assistant.domain.kb_entries import KnowledgeBaseError
+from assistant.knowledge.kb_import import import_file
+from assistant.knowledge.knowledge_base import load_knowledge_base
 
 NLU = """version: "3.1"
 nlu:

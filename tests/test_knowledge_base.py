@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.knowledge_base import KnowledgeBaseError, export_knowledge_base, load_knowledge_base
+from assistant.domain.kb_entries import KnowledgeBaseError
+from assistant.knowledge.knowledge_base import export_knowledge_base, load_knowledge_base
 
 GOOD = """\
 entries:

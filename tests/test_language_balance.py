@@ -6,10 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from assistant.intent_model import FAQ_PREFIX, IntentModel, training_set
-from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
-from assistant.language_balance import calibration_only
-from assistant.nlu_data import load_nlu
+from assistant.domain.kb_entries import KnowledgeBase
+from assistant.domain.readings import FAQ_PREFIX
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.nlu.intent_model import IntentModel, training_set
+from assistant.nlu.language_balance import calibration_only
+from assistant.nlu.nlu_data import load_nlu
 from assistant.pipeline import Engine
 from tests.conftest import ROOT
 
@@ -58,7 +60,7 @@ def test_saved_models_with_older_features_are_refused(tmp_path: Path, engine: En
 
     import pytest
 
-    from assistant.intent_model import MODEL_FILE, ModelMismatchError
+    from assistant.nlu.intent_model import MODEL_FILE, ModelMismatchError
 
     engine.intents.save(tmp_path)
     model = pickle.loads((tmp_path / MODEL_FILE).read_bytes())

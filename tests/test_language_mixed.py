@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.language import LanguageIdentifier
+from assistant.nlu.language import LanguageIdentifier
 
 LANGUAGES = ("en", "zh", "ru", "fr", "pl")
 

@@ -8,9 +8,9 @@ from collections import Counter
 from difflib import SequenceMatcher
 
 from assistant.evaluation.moderation import LABELLED_FILE, LABELS, LANGUAGES, load_labelled
-from assistant.moderation import ModerationModel, load_abuse_file
-from assistant.nlu_data import load_nlu
-from assistant.sentiment import load_sentiment_examples
+from assistant.nlu.moderation import ModerationModel, load_abuse_file
+from assistant.nlu.nlu_data import load_nlu
+from assistant.nlu.sentiment import load_sentiment_examples
 from tests.conftest import ROOT
 
 MIN_PER_LANGUAGE = 60

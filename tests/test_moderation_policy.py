@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.messages import (
+from assistant.domain.messages import (
     Action,
     ConversationState,
     Decision,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.moderation import NO_EVIDENCE_SPAM_CAP, NO_TARGET_ABUSE_CAP, ModerationResult, spam_evidence
+from assistant.domain.readings import ModerationResult
+from assistant.nlu.moderation import NO_EVIDENCE_SPAM_CAP, NO_TARGET_ABUSE_CAP, spam_evidence
 from assistant.pipeline import Engine
 
 

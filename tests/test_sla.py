@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.business_hours import BusinessHours, BusinessHoursConfig
-from assistant.messages import Priority
+from assistant.domain.business_hours import BusinessHours, BusinessHoursConfig
+from assistant.domain.messages import Priority
+from assistant.domain.sla import FALLBACK_MINUTES, first_response_due, first_response_minutes
 from assistant.settings import ServiceConfig
-from assistant.sla import FALLBACK_MINUTES, first_response_due, first_response_minutes
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 SHIPPED = ServiceConfig().sla_first_response_minutes

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from assistant.keywords import KeywordMatcher
-from assistant.language import has_words
-from assistant.nlu_data import load_nlu
+from assistant.domain.keywords import KeywordMatcher
+from assistant.nlu.language import has_words
+from assistant.nlu.nlu_data import load_nlu
 from assistant.pipeline import clean_text
 
 

@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from assistant.channels import InboundEvent
+from assistant.domain.channels import InboundEvent
 from assistant.services.publishing import index_readiness
 from assistant.settings import Settings, load_settings
 from webhooks.adapters.base import WebhookRequest, WebhookResponse

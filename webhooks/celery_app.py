@@ -14,8 +14,8 @@ from typing import Any
 from celery import Celery, Task, shared_task
 from flask import Flask, current_app
 
-from assistant.channels import InboundEvent
-from assistant.embeddings import shared_encoder
+from assistant.domain.channels import InboundEvent
+from assistant.nlu.embeddings import shared_encoder
 from assistant.services import delivery, helpdesk, inbound, publishing, timers
 from assistant.settings import Settings
 from assistant.store import AccountStore, ConsoleStore

@@ -20,8 +20,8 @@ from typing import Any
 
 import discord
 
-from assistant.channels import InboundEvent
-from assistant.messages import InboundMessage
+from assistant.domain.channels import InboundEvent
+from assistant.domain.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.signing import id_string, utc
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from assistant.channels import SendResult
+from assistant.domain.channels import SendResult
 from assistant.services.helpdesk import HelpdeskAnswer, HelpdeskPost
 from assistant.settings import ServiceConfig
 from webhooks.adapters.base import result_from_response

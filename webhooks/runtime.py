@@ -18,10 +18,10 @@ from limits.storage import RedisStorage
 from redis import Redis
 from redis.lock import Lock
 
-from assistant.business_hours import BusinessHours
-from assistant.channels import Channel, OutboundMessage, PlatformRules, SendResult
-from assistant.embeddings import shared_encoder
-from assistant.index_versions import Pointer, published_pointer, read_pointer
+from assistant.domain.business_hours import BusinessHours
+from assistant.domain.channels import Channel, OutboundMessage, PlatformRules, SendResult
+from assistant.knowledge.index_versions import Pointer, published_pointer, read_pointer
+from assistant.nlu.embeddings import shared_encoder
 from assistant.pipeline import Engine
 from assistant.services.delivery import Clock, Outbox
 from assistant.services.escalate import Escalations

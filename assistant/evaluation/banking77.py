@@ -19,8 +19,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import SVC
 
-from assistant.classifier import EmbeddingClassifier
 from assistant.evaluation.common import EvalContext, SectionResult, pct, progress_bar, read_csv, table, target_mark
+from assistant.nlu.classifier import EmbeddingClassifier
 
 NAME = "banking77"
 TITLE = "BANKING77 intent accuracy"

@@ -10,13 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from assistant.calibration import choose_threshold, risk_coverage
-from assistant.entry_ids import derive_entry_id
+from assistant.domain.kb_entries import KnowledgeBase
+from assistant.domain.readings import FAQ_PREFIX
 from assistant.evaluation.banking77 import Banking77, load_banking77
 from assistant.evaluation.common import EvalContext, SectionResult, console, pct, saved_figure, table, target_mark
-from assistant.intent_model import FAQ_PREFIX, LOGISTIC, NEIGHBOURS, IntentModel, training_examples
-from assistant.kb_import import import_file
-from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
+from assistant.knowledge.entry_ids import derive_entry_id
+from assistant.knowledge.kb_import import import_file
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.nlu.calibration import choose_threshold, risk_coverage
+from assistant.nlu.intent_model import LOGISTIC, NEIGHBOURS, IntentModel, training_examples
 
 NAME = "banking77_faq"
 TITLE = "BANKING77 as an FAQ: calibrated auto-answering"
@@ -230,7 +232,8 @@ def run(ctx: EvalContext) -> SectionResult:
     md = result.markdown
     md.append(
         f"A KB of {entries} entries / {phrasings:,} English phrasings imported from BANKING77 train with "
-        f"`assistant.kb_import.import_file`; `IntentModel.train_on_vectors` calibrates the answer threshold on "
+        f"`assistant.knowledge.kb_import.import_file`; `IntentModel.train_on_vectors` calibrates the answer "
+        f"threshold on "
         f"out-of-fold predictions (5 folds, {pct(HOLDOUT_SHARE, 0)} of intents held out per fold) for target precision "
         f"{pct(TARGET_PRECISION, 0)}. Scored on the {len(data.test_labels):,} test questions."
     )

@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
-    from assistant.embeddings import Encoder
+    from assistant.nlu.embeddings import Encoder
+    from assistant.nlu.signal_models import SignalModels
     from assistant.settings import Settings
-    from assistant.signal_models import SignalModels
 
 # Encoding in chunks lets the progress bar move and keeps peak memory flat on the 20k-review Chinese sets.
 ENCODE_CHUNK = 1024
@@ -63,7 +63,7 @@ class EvalContext:
     def encoder(self) -> Encoder:
         # Loaded lazily so a run of sections that need no embeddings starts instantly.
         if self._encoder is None:
-            from assistant.embeddings import shared_encoder
+            from assistant.nlu.embeddings import shared_encoder
 
             self._encoder = shared_encoder()
         return self._encoder
@@ -71,7 +71,7 @@ class EvalContext:
     def signal_models(self) -> SignalModels:
         """The shipped signal models, trained once per run from the package's example files."""
         if self._signals is None:
-            from assistant.signal_models import SignalModels
+            from assistant.nlu.signal_models import SignalModels
 
             console.log("training the shipped signal models (sentiment, moderation, risk)")
             self._signals = SignalModels.train(self.encoder)

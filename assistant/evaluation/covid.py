@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from assistant.domain.kb_entries import KBEntry, KnowledgeBase
 from assistant.evaluation.common import EvalContext, SectionResult, pct, read_csv, table
-from assistant.knowledge_base import KBEntry, KnowledgeBase
-from assistant.retrieval import FaqIndex, phrasings_of
+from assistant.knowledge.retrieval import FaqIndex, phrasings_of
 
 NAME = "covid"
 TITLE = "COVID FAQ retrieval"

@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from assistant.domain.kb_entries import KnowledgeBase
 from assistant.evaluation.common import EvalContext, SectionResult, SectionSkipped, console, pct, table
-from assistant.intent_model import IntentModel, training_set
-from assistant.intent_training import train_as_configured
-from assistant.kb_import import import_file
-from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
-from assistant.nlu_data import NluExample, load_nlu
+from assistant.knowledge.kb_import import import_file
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.nlu.intent_model import IntentModel, training_set
+from assistant.nlu.intent_training import train_as_configured
+from assistant.nlu.nlu_data import NluExample, load_nlu
 from assistant.settings import ModelConfig, PolicyConfig
 
 NAME = "crosslingual"
@@ -194,7 +195,7 @@ def run(ctx: EvalContext) -> SectionResult:
         f"(`{result.data['questions_file']}`, new wording, none equal to a KB phrasing), covering "
         f"{result.data['entries_asked']} of the {len(published)} published entries of the sample KB. The "
         f"English-only KB is the sample KB's published entries with their English phrasings and answers only, "
-        f"imported with `assistant.kb_import.import_file`; each KB is trained as `train_engine` does "
+        f"imported with `assistant.knowledge.kb_import.import_file`; each KB is trained as `train_engine` does "
         f"(`IntentModel.train_on_vectors` on the KB phrasings + the {len(nlu):,} examples of `training/nlu.yml`, "
         f"all languages, target precision {pct(target, 0)}). *Answered* = confidence ≥ the calibrated threshold and "
         f"the top label is an FAQ entry. Target: coverage within {100 * TARGET_GAP:.0f} points of English at "

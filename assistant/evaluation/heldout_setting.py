@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from assistant.domain.kb_entries import KBEntry, KnowledgeBase
+from assistant.domain.readings import IntentPrediction
 from assistant.evaluation.banking77 import load_banking77
 from assistant.evaluation.banking77_faq import entry_id_of
 from assistant.evaluation.common import EvalContext, read_lines
-from assistant.intent_model import IntentModel, IntentPrediction, training_set
-from assistant.intent_training import train_as_configured
-from assistant.knowledge_base import KBEntry, KnowledgeBase
+from assistant.nlu.intent_model import IntentModel, training_set
+from assistant.nlu.intent_training import train_as_configured
 from assistant.settings import ModelConfig, PolicyConfig
 
 HELD_OUT_SHARE = 0.25

@@ -18,8 +18,8 @@ from assistant.evaluation.common import (
     table,
     target_mark,
 )
-from assistant.knowledge_base import load_knowledge_base
-from assistant.language import LanguageIdentifier
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.nlu.language import LanguageIdentifier
 
 NAME = "language"
 TITLE = "Language identification"

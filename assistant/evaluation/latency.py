@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assistant.domain.messages import Decision, DecisionKind
 from assistant.evaluation.common import (
     EvalContext,
     SectionResult,
@@ -29,7 +30,6 @@ from assistant.evaluation.common import (
     table,
     target_mark,
 )
-from assistant.messages import Decision, DecisionKind
 
 if TYPE_CHECKING:
     from assistant.pipeline import Engine
@@ -72,8 +72,8 @@ def check_ready(settings: Settings | None) -> Settings:
         missing.append(f"{settings.kb_dir}/*.yml")
     if not settings.nlu_file.exists():
         missing.append(str(settings.nlu_file))
-    if importlib.util.find_spec("assistant.business_hours") is None:
-        missing.append("assistant/business_hours.py")
+    if importlib.util.find_spec("assistant.domain.business_hours") is None:
+        missing.append("assistant/domain/business_hours.py")
     from assistant.resources import resource_path
 
     missing += [
@@ -100,8 +100,8 @@ def get_engine(ctx: EvalContext, settings: Settings, data_dir: Path) -> tuple[En
         return Engine.load(local, ctx.encoder), 0.0, "cached (quick run)"
     except Exception as error:
         console.log(f"latency: no usable cached engine ({error.__class__.__name__}); building a light one")
-    from assistant.index_versions import build_version
-    from assistant.knowledge_base import load_knowledge_base
+    from assistant.knowledge.index_versions import build_version
+    from assistant.knowledge.knowledge_base import load_knowledge_base
 
     light = local.model_copy(update={"models": local.models.model_copy(update={"calibration_folds": 2})})
     kb = load_knowledge_base(light.kb_dir)
@@ -167,7 +167,7 @@ def single_thread_faiss(
     FAISS's thread pool competes with the encoder's BLAS threads for a search that takes microseconds."""
     import faiss
 
-    from assistant.messages import InboundMessage
+    from assistant.domain.messages import InboundMessage
 
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
@@ -190,7 +190,7 @@ def outcome_of(decision: Decision) -> str:
 def kb_self_check(engine: Engine, now: datetime) -> dict[str, Any]:
     """Every KB phrasing through `decide_batch`: they are training data, so anything but an FAQ answer of their
     own entry points at a policy or signal-model problem (a customer question moderated as spam, say)."""
-    from assistant.messages import InboundMessage
+    from assistant.domain.messages import InboundMessage
 
     phrasings = engine.index.phrasings
     outcomes: Counter[str] = Counter()
@@ -215,7 +215,7 @@ def kb_self_check(engine: Engine, now: datetime) -> dict[str, Any]:
 
 
 def run(ctx: EvalContext) -> SectionResult:
-    from assistant.messages import InboundMessage
+    from assistant.domain.messages import InboundMessage
 
     settings = check_ready(ctx.settings)
     result = SectionResult(NAME, TITLE)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.classifier import EmbeddingClassifier
 from assistant.evaluation.common import EvalContext, SectionResult, pct, read_tsv, table
+from assistant.nlu.classifier import EmbeddingClassifier
 
 NAME = "leyzer"
 TITLE = "Leyzer intents (Polish and English)"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.domain.readings import ModerationResult
 from assistant.evaluation.common import (
     EvalContext,
     SectionResult,
@@ -26,7 +27,7 @@ from assistant.evaluation.common import (
     table,
     target_mark,
 )
-from assistant.moderation import ModerationModel, ModerationResult
+from assistant.nlu.moderation import ModerationModel
 from assistant.settings import PolicyConfig
 
 NAME = "moderation"

@@ -253,7 +253,7 @@ def run_evaluation(
     merged: dict[str, Any] = dict(runs.get(mode, {}).get("sections", {}))
     for name in [n for n in SECTIONS if n in chosen]:
         merged[name] = run_section(ctx, name)
-    from assistant.embeddings import MODEL_NAME
+    from assistant.nlu.embeddings import MODEL_NAME
 
     meta = {
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from assistant.classifier import EmbeddingClassifier
+from assistant.domain.readings import LABELS
 from assistant.evaluation.common import (
     EvalContext,
     SectionResult,
@@ -21,7 +21,8 @@ from assistant.evaluation.common import (
     table,
     target_mark,
 )
-from assistant.sentiment import LABELS, SentimentModel, load_sentiment_examples
+from assistant.nlu.classifier import EmbeddingClassifier
+from assistant.nlu.sentiment import SentimentModel, load_sentiment_examples
 
 NAME = "sentiment"
 TITLE = "Sentiment"

@@ -12,15 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from assistant.business_hours import BusinessHours
+from assistant.domain.business_hours import BusinessHours
+from assistant.domain.handoff import check_transition
+from assistant.domain.messages import HandoffState, Priority
+from assistant.domain.roles import Role
+from assistant.domain.sla import first_response_due
 from assistant.errors import BadInput, Forbidden, NotFound
-from assistant.handoff import check_transition
-from assistant.messages import HandoffState, Priority
-from assistant.roles import Role
 from assistant.services.common import Audit, utc_now
 from assistant.services.reply_rules import ReplyConflictError, ReplyWindows, WindowState, window_refusal
 from assistant.settings import Settings
-from assistant.sla import first_response_due
 from assistant.store import (
     CannedReplyRecord,
     ConsoleStore,

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from assistant.channels import Channel, OutboundMessage
-from assistant.messages import OutboundStatus
-from assistant.reply_windows import reply_window
+from assistant.domain.channels import Channel, OutboundMessage
+from assistant.domain.messages import OutboundStatus
+from assistant.domain.reply_windows import reply_window
 from assistant.services.escalate import Escalations
 from assistant.store import OutboundRecord, Store
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from assistant.business_hours import BusinessHours
-from assistant.handoff import may_move
-from assistant.knowledge_base import KnowledgeBase
-from assistant.messages import Decision, EscalationReason, HandoffState, Priority
-from assistant.routing import RoutingInput, route
+from assistant.domain.business_hours import BusinessHours
+from assistant.domain.handoff import may_move
+from assistant.domain.kb_entries import KnowledgeBase
+from assistant.domain.messages import Decision, EscalationReason, HandoffState, Priority
+from assistant.domain.routing import RoutingInput, route
+from assistant.domain.sla import first_response_due
 from assistant.settings import Settings
-from assistant.sla import first_response_due
 from assistant.store import Store
 
 

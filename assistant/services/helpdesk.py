@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from assistant.channels import SendResult
+from assistant.domain.channels import SendResult
 from assistant.services.delivery import backoff_seconds
 from assistant.store import Store
 

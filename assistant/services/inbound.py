@@ -9,9 +9,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from assistant.channels import InboundEvent
-from assistant.knowledge_base import KnowledgeBase
-from assistant.messages import Action, Decision, DecisionKind, EscalationReason, HandoffState, OutboundStatus, Priority
+from assistant.domain.channels import InboundEvent
+from assistant.domain.kb_entries import KnowledgeBase
+from assistant.domain.messages import (
+    Action,
+    Decision,
+    DecisionKind,
+    EscalationReason,
+    HandoffState,
+    OutboundStatus,
+    Priority,
+)
 from assistant.pipeline import Engine
 from assistant.services.escalate import Escalations
 from assistant.store import Store

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.domain.messages import Decision, InboundMessage
 from assistant.errors import NotReady
-from assistant.messages import Decision, InboundMessage
-from assistant.near_duplicates import NearDuplicate, near_duplicates_of
+from assistant.knowledge.near_duplicates import NearDuplicate, near_duplicates_of
 from assistant.pipeline import Engine
 from assistant.services.common import Audit
 from assistant.settings import Settings

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine as Database
 
-from assistant.embeddings import Encoder
+from assistant.domain.kb_entries import KnowledgeBase
 from assistant.errors import Conflict, InputError, NotFound
-from assistant.gap_report import GapCluster, GapReport
-from assistant.knowledge_base import KnowledgeBase
+from assistant.knowledge.gap_report import GapCluster, GapReport
+from assistant.nlu.embeddings import Encoder
 from assistant.pipeline import Engine
 from assistant.services.common import Audit, utc_now
 from assistant.settings import LiveIndexConfig, Settings

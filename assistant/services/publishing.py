@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from assistant.embeddings import Encoder
-from assistant.index_versions import (
+from assistant.domain.kb_entries import KnowledgeBase
+from assistant.knowledge.index_versions import (
     VERSION_FILE,
     Pointer,
     VersionInfo,
@@ -22,7 +22,8 @@ from assistant.index_versions import (
     rollback,
     version_dir,
 )
-from assistant.knowledge_base import KnowledgeBase, load_knowledge_base
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.nlu.embeddings import Encoder
 from assistant.settings import Settings
 
 log = logging.getLogger("community_assistant.kb_publish")

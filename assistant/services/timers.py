@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
-from assistant.assignment import Agent, Strategy, Unassigned, plan
+from assistant.domain.assignment import Agent, Strategy, Unassigned, plan
 from assistant.store import AccountStore, ConsoleStore
 
 log = logging.getLogger("community_assistant.sla")

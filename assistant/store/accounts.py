@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from assistant.roles import ROLES, Role
+from assistant.domain.roles import ROLES, Role
 from assistant.store.db import Transactions
 from assistant.store.errors import AccountError
 from assistant.store.records import AuditRecord, TokenRecord, UserRecord

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, null, select, text, update
 
-from assistant.messages import (
+from assistant.domain.messages import (
     Action,
     ConversationState,
     Decision,

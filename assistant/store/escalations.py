@@ -2,8 +2,8 @@
 who owns the conversation (bot, waiting, person, closed), the helpdesk push and the SLA beat's queries.
 
 Every change of an escalation's holder or status, and of a conversation's owner, goes through the methods of
-`EscalationStore`, which lock the rows and apply the pure rules (`assistant.assignment.check_claim`,
-`assistant.handoff.check_transition`) inside the transaction: there is no second path that could skip them."""
+`EscalationStore`, which lock the rows and apply the pure rules (`assistant.domain.assignment.check_claim`,
+`assistant.domain.handoff.check_transition`) inside the transaction: there is no second path that could skip them."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from sqlalchemy import case, select, text, update
 from sqlalchemy.orm import Session
 
-from assistant.assignment import ClaimCheck, check_claim
-from assistant.handoff import check_transition, ends_escalation
-from assistant.messages import EscalationStatus, HandoffState, Priority
+from assistant.domain.assignment import ClaimCheck, check_claim
+from assistant.domain.handoff import check_transition, ends_escalation
+from assistant.domain.messages import EscalationStatus, HandoffState, Priority
 from assistant.store.db import Transactions
 from assistant.store.errors import ClaimConflictError, NotFoundError
 from assistant.store.outbound import reserve_row

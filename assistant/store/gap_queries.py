@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
-from assistant.embeddings import Encoder
-from assistant.gap_report import GapQuestion, GapReport, build_gap_report
-from assistant.knowledge_base import KnowledgeBase
-from assistant.messages import DecisionKind
+from assistant.domain.kb_entries import KnowledgeBase
+from assistant.domain.messages import DecisionKind
+from assistant.knowledge.gap_report import GapQuestion, GapReport, build_gap_report
+from assistant.nlu.embeddings import Encoder
 from assistant.settings import LiveIndexConfig
 from assistant.store.escalations import GAP_REASONS
 from assistant.store.tables import DecisionRow, Escalation, GapCandidate, Message, SuggestionFeedback

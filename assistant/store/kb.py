@@ -14,16 +14,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from assistant.kb_import import merge_rows, parse_rows
-from assistant.knowledge_base import (
-    STATUSES,
-    KBEntry,
-    KnowledgeBase,
-    KnowledgeBaseError,
-    export_knowledge_base,
-    load_knowledge_base,
-    parse_entry,
-)
+from assistant.domain.kb_entries import STATUSES, KBEntry, KnowledgeBase, KnowledgeBaseError
+from assistant.knowledge.kb_import import merge_rows, parse_rows
+from assistant.knowledge.knowledge_base import export_knowledge_base, load_knowledge_base, parse_entry
 from assistant.store.db import Transactions
 from assistant.store.errors import KbConflictError, KbNotFoundError, KbTransitionError, KbValidationError
 from assistant.store.records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord

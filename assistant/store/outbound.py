@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.orm import Session
 
-from assistant.messages import Choice, OutboundStatus
+from assistant.domain.messages import Choice, OutboundStatus
 from assistant.store.db import Transactions
 from assistant.store.errors import NotFoundError
 from assistant.store.records import OutboundRecord

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select, update
 
-from assistant.messages import EscalationStatus, HandoffState, OutboundStatus
+from assistant.domain.messages import EscalationStatus, HandoffState, OutboundStatus
 from assistant.store.db import Transactions
 from assistant.store.errors import NotFoundError
 from assistant.store.escalations import username_of

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from assistant.knowledge_base import KBEntry, dump_entries
-from assistant.messages import (
+from assistant.domain.kb_entries import KBEntry
+from assistant.domain.messages import (
     Action,
     Choice,
     DecisionKind,
@@ -20,7 +20,8 @@ from assistant.messages import (
     PickMethod,
     Priority,
 )
-from assistant.roles import Role
+from assistant.domain.roles import Role
+from assistant.knowledge.knowledge_base import dump_entries
 from assistant.store.tables import (
     SENDABLE_OUTBOUND_STATUSES,
     ApiToken,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import case, func, select
 
-from assistant.messages import DecisionKind
+from assistant.domain.messages import DecisionKind
 from assistant.store.db import Transactions
 from assistant.store.tables import DecisionRow, Escalation, Message, SuggestionFeedback
 

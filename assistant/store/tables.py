@@ -29,9 +29,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from assistant.knowledge_base import STATUSES as KB_STATUSES
-from assistant.messages import EscalationStatus, HandoffState, OutboundStatus
-from assistant.roles import ROLES
+from assistant.domain.kb_entries import STATUSES as KB_STATUSES
+from assistant.domain.messages import EscalationStatus, HandoffState, OutboundStatus
+from assistant.domain.roles import ROLES
 
 DIRECTIONS = ("in", "out")
 AUTHORS = ("customer", "bot", "agent", "system")
@@ -174,7 +174,7 @@ class DecisionRow(Base):
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None] = mapped_column(Integer)
     reply_kind: Mapped[str | None] = mapped_column(String(64))
-    # assistant.messages.DecisionKind: only "kb_answer" counts as answered (migration 0006 filled older rows).
+    # assistant.domain.messages.DecisionKind: only "kb_answer" counts as answered (migration 0006 filled older rows).
     kind: Mapped[str | None] = mapped_column(String(16))
     # A clarification's offered choices ([{"label", "payload"}]), the next message's pick method, and the text a
     # short follow-up was decided on when it was read with the previous question.
@@ -252,7 +252,7 @@ class Outbound(Base):
     platform: Mapped[str] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
-    # The options offered with the text ([{"label", "payload"}], see assistant.messages.Choice); NULL for none.
+    # The options offered with the text ([{"label", "payload"}], see assistant.domain.messages.Choice); NULL for none.
     choices: Mapped[list[dict[str, str]] | None] = mapped_column(json_type())
     # Who speaks: the bot's replies and a person's replies from the console share the one delivery path.
     author: Mapped[str] = mapped_column(String(16), default="bot")

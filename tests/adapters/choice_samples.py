@@ -3,7 +3,7 @@ reply text that already lists them numbered."""
 
 from __future__ import annotations
 
-from assistant.messages import HUMAN_CHOICE, Choice
+from assistant.domain.messages import HUMAN_CHOICE, Choice
 
 HUMAN = Choice("Talk to a person", HUMAN_CHOICE)
 # Three options, one label far beyond every platform's title length.

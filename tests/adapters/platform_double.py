@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from hypothesis import strategies as st
 
-from assistant.channels import InboundEvent
+from assistant.domain.channels import InboundEvent
 from webhooks.adapters.base import WebhookRequest
 
 

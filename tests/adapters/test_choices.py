@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.messages import HUMAN_CHOICE, Choice
+from assistant.domain.messages import HUMAN_CHOICE, Choice
 from assistant.settings import PlatformConfig
 from tests.adapters import platform_rules
 from tests.adapters.choice_samples import FIFTEEN, HUMAN, LONG_ID, THREE, TWINS

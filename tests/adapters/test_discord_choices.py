@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from assistant.channels import OutboundMessage
+from assistant.domain.channels import OutboundMessage
 from tests.adapters import platform_rules
 from tests.adapters.choice_samples import FIFTEEN, HUMAN, THREE, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture, assert_well_formed  # noqa: F401

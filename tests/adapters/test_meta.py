@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.channels import InboundEvent, OutboundMessage
-from assistant.messages import InboundMessage
+from assistant.domain.channels import InboundEvent, OutboundMessage
+from assistant.domain.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse
 from webhooks.adapters.meta import (

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.channels import OutboundMessage
-from assistant.messages import Choice
+from assistant.domain.channels import OutboundMessage
+from assistant.domain.messages import Choice
 from tests.adapters import platform_rules
 from tests.adapters.choice_samples import FIFTEEN, FIVE_PL, HUMAN, THREE, TWINS, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture, assert_well_formed  # noqa: F401

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from assistant.channels import OutboundMessage
+from assistant.domain.channels import OutboundMessage
 from tests.adapters.choice_samples import THREE, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture  # noqa: F401
 from tests.adapters.test_generic import config as generic_config

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from assistant.channels import NO_RULES, PlatformRules
-from assistant.reply_windows import ReplyWindow, reply_window
+from assistant.domain.channels import NO_RULES, PlatformRules
+from assistant.domain.reply_windows import ReplyWindow, reply_window
 from assistant.settings import PlatformConfig
 from webhooks.adapters.registry import ADAPTERS, adapter_for, rules_for
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from assistant.channels import OutboundMessage
+from assistant.domain.channels import OutboundMessage
 from tests.adapters import platform_rules
 from tests.adapters.choice_samples import THREE, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture, assert_well_formed  # noqa: F401

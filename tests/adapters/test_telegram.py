@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.channels import OutboundMessage
+from assistant.domain.channels import OutboundMessage
 from assistant.settings import PlatformConfig
 from tests.adapters.platform_double import (  # noqa: F401
     PlatformDouble,

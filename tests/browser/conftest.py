@@ -17,7 +17,7 @@ from flask import Flask
 from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from assistant.channels import InboundEvent
+from assistant.domain.channels import InboundEvent
 from assistant.settings import Settings, load_settings
 from assistant.store import AccountStore, Store, UserRecord
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.messages import HandoffState
+from assistant.domain.messages import HandoffState
 from assistant.store import ConsoleStore
 from tests.browser.conftest import SLACK_SIGNING_SECRET, LiveServer, sign_in
 

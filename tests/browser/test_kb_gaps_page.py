@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from assistant.messages import EscalationReason
+from assistant.domain.messages import EscalationReason
 from assistant.store import KbStore
 from assistant.store.tables import GapCandidate
 from tests.browser.conftest import LiveServer, sign_in

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from redis import Redis
 
-from assistant.channels import InboundEvent
+from assistant.domain.channels import InboundEvent
 from assistant.settings import Settings, load_settings
 from assistant.store import AccountStore, UserRecord
 from tests.conftest import REDIS_SERVER, ROOT

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from assistant.messages import Action, Decision, EscalationReason, Priority
+from assistant.domain.messages import Action, Decision, EscalationReason, Priority
 from assistant.store import Store
 
 _ids = itertools.count(int(time.time() * 1000) % 10_000_000)

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from redis import Redis
 
-from assistant.messages import EscalationReason
+from assistant.domain.messages import EscalationReason
 from assistant.settings import Settings
 from assistant.store import AccountStore, ConsoleStore, KbStore, Store
 from assistant.store.db import migrate

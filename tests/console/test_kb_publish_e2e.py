@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
-from assistant.index_versions import read_pointer
+from assistant.knowledge.index_versions import read_pointer
 from assistant.settings import Settings, load_settings
 from assistant.store import AccountStore, KbStore
 from assistant.store.db import make_engine, migrate

@@ -18,7 +18,7 @@ import yaml
 from flask.testing import FlaskClient
 from redis import Redis
 
-from assistant.index_versions import read_pointer
+from assistant.knowledge.index_versions import read_pointer
 from assistant.settings import Settings, load_settings
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
 from tests.conftest import REDIS_SERVER, ROOT, write_legacy_layout

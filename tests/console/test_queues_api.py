@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from redis import Redis
 
-from assistant.messages import EscalationReason, HandoffState, Priority
+from assistant.domain.messages import EscalationReason, HandoffState, Priority
 from assistant.store import AccountStore, ConsoleStore, Store
 from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
 from tests.conftest import REDIS_SERVER, ROOT

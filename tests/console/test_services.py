@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from assistant.business_hours import BusinessHours
+from assistant.domain.business_hours import BusinessHours
 from assistant.errors import BadInput, NotFound, NotReady
 from assistant.pipeline import Engine
 from assistant.services.agent_actions import AgentActions, AgentDeps

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 
-from assistant.assignment import Agent, Unassigned, check_claim, pick, plan
-from assistant.messages import Action, Decision, EscalationReason, Priority
-from assistant.routing import RoutingInput, route
+from assistant.domain.assignment import Agent, Unassigned, check_claim, pick, plan
+from assistant.domain.messages import Action, Decision, EscalationReason, Priority
+from assistant.domain.routing import RoutingInput, route
 from assistant.services.timers import auto_assign as timers_auto_assign
 from assistant.services.timers import flag_sla_breaches
 from assistant.settings import ConsoleConfig, QueueConfig, QueueRule, Settings

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from assistant.channels import InboundEvent
-from assistant.messages import HUMAN_CHOICE, Action, Choice, ConversationState, Decision, InboundMessage
+from assistant.domain.channels import InboundEvent
+from assistant.domain.messages import HUMAN_CHOICE, Action, Choice, ConversationState, Decision, InboundMessage
 from tests.adapters import platform_rules
 from tests.adapters.platform_double import webhook_request
 from tests.service.conftest import TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET, Service, telegram_update

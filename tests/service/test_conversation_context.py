@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from redis import Redis
 
-from assistant.channels import InboundEvent
-from assistant.messages import DecisionKind, InboundMessage, PickMethod
+from assistant.domain.channels import InboundEvent
+from assistant.domain.messages import DecisionKind, InboundMessage, PickMethod
 from assistant.pipeline import Engine
 from assistant.services.inbound import process_event
 from assistant.settings import load_settings

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from assistant.business_hours import BusinessHours
-from assistant.channels import NO_RULES, OutboundMessage, PlatformRules, SendResult
-from assistant.messages import HandoffState
+from assistant.domain.business_hours import BusinessHours
+from assistant.domain.channels import NO_RULES, OutboundMessage, PlatformRules, SendResult
+from assistant.domain.messages import HandoffState
 from assistant.services.delivery import DeliveryOutcome, Outbox, backoff_seconds, deliver_reply
 from assistant.services.escalate import Escalations
 from assistant.settings import load_settings

@@ -11,7 +11,7 @@ import time
 
 from flask.testing import FlaskClient
 
-from assistant.messages import HandoffState
+from assistant.domain.messages import HandoffState
 from tests.service.conftest import (
     SLACK_SIGNING_SECRET,
     TELEGRAM_BOT_TOKEN,
@@ -382,8 +382,8 @@ def test_a_silent_decision_still_completes_a_discord_slash_command(service: Serv
     bot answer, but the command is still completed with an honest word, never left spinning."""
     from datetime import UTC, datetime
 
-    from assistant.channels import InboundEvent
-    from assistant.messages import InboundMessage
+    from assistant.domain.channels import InboundEvent
+    from assistant.domain.messages import InboundMessage
     from assistant.services.delivery import deliver_reply
     from assistant.services.inbound import process_event
     from webhooks.runtime import Runtime

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from assistant.messages import (
+from assistant.domain.messages import (
     HUMAN_CHOICE,
     Action,
     Choice,

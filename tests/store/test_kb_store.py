@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.knowledge_base import KnowledgeBaseError, load_knowledge_base
+from assistant.domain.kb_entries import KnowledgeBaseError
+from assistant.knowledge.knowledge_base import load_knowledge_base
 from assistant.store import EntryContent, KbConflictError, KbStore, KbStoreError, KbValidationError, Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from assistant.messages import HUMAN_CHOICE, Choice
+from assistant.domain.messages import HUMAN_CHOICE, Choice
 from assistant.store import Store
 
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from assistant.messages import Action, ConversationState, Decision, EscalationReason, HandoffState, Priority
+from assistant.domain.messages import Action, ConversationState, Decision, EscalationReason, HandoffState, Priority
 from assistant.store import (
     AccountStore,
     ClaimConflictError,

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from assistant import assignment, handoff
-from assistant.assignment import ClaimCheck, check_claim
 from assistant.cli import main
-from assistant.handoff import HandoffTransitionError, check_transition
-from assistant.messages import EscalationStatus, HandoffState, Priority
+from assistant.domain import assignment, handoff
+from assistant.domain.assignment import ClaimCheck, check_claim
+from assistant.domain.handoff import HandoffTransitionError, check_transition
+from assistant.domain.messages import EscalationStatus, HandoffState, Priority
 from assistant.store import AccountStore, ClaimConflictError, Store, migrate
 from assistant.store import escalations as escalation_store
 

@@ -1,6 +1,6 @@
 """The interface every platform adapter implements, and the values it exchanges with the Flask views: the raw
 request in and the answer out. The events, messages, results and rules it shares with the core live in
-`assistant.channels`."""
+`assistant.domain.channels`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import ClassVar, Protocol
 
 import httpx
 
-from assistant.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
+from assistant.domain.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.errors import AuthError, BadInput, PlatformError
 from webhooks.adapters.choices import ChoiceLimits
 

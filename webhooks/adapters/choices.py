@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.knowledge_base import ENTRY_ID_PATTERN
-from assistant.messages import CHOICE_PREFIX, HUMAN_CHOICE, Choice
+from assistant.domain.kb_entries import ENTRY_ID_PATTERN
+from assistant.domain.messages import CHOICE_PREFIX, HUMAN_CHOICE, Choice
 
 ELLIPSIS = "…"
 # A word break is used for the cut only when it keeps at least this share of the room: "Return policy for…" rather

@@ -45,8 +45,8 @@ import httpx
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from assistant.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
-from assistant.messages import InboundMessage
+from assistant.domain.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
+from assistant.domain.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse, result_from_response
 from webhooks.adapters.choices import Button, ChoiceLimits, buttons, our_choice

@@ -47,8 +47,8 @@ from urllib.parse import quote
 
 import httpx
 
-from assistant.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
-from assistant.messages import InboundMessage
+from assistant.domain.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
+from assistant.domain.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
     PayloadError,

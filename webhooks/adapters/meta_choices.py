@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.messages import Choice
+from assistant.domain.messages import Choice
 from webhooks.adapters.choices import ChoiceLimits, buttons, our_choice, shorten
 
 QUICK_REPLY_LIMITS = ChoiceLimits(max_choices=13, title_chars=20, payload_chars=1000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from assistant.channels import NO_RULES, PlatformRules
+from assistant.domain.channels import NO_RULES, PlatformRules
 from assistant.settings import PlatformConfig, Settings
 from webhooks.adapters.base import PlatformAdapter
 

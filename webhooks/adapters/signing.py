@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from assistant.channels import SendResult
+from assistant.domain.channels import SendResult
 from assistant.settings import SUPPORTED_LANGUAGES
 from webhooks.adapters.base import PayloadError, SignatureError
 

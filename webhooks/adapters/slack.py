@@ -50,8 +50,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from assistant.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
-from assistant.messages import InboundMessage
+from assistant.domain.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
+from assistant.domain.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
     PayloadError,

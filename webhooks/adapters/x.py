@@ -37,8 +37,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from assistant.channels import NO_RULES, InboundEvent, OutboundMessage, PlatformRules, SendResult
-from assistant.messages import InboundMessage
+from assistant.domain.channels import NO_RULES, InboundEvent, OutboundMessage, PlatformRules, SendResult
+from assistant.domain.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
     PayloadError,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response as BaseResponse
 
 from assistant.errors import Conflict, InputError, NotFound
-from assistant.gap_report import report_to_dict
+from assistant.knowledge.gap_report import report_to_dict
 from assistant.services.kb_gaps import GapDeps, GapDraft, draft_from_cluster, gap_report
 from assistant.store import KbStore
 from webhooks.console.auth.identity import audit, current_account

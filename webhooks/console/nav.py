@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from assistant.roles import Role
+from assistant.domain.roles import Role
 from assistant.settings import Settings
 from assistant.store import UserRecord
 

@@ -13,8 +13,8 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from assistant.domain.roles import Role
 from assistant.errors import BadInput, InputError
-from assistant.roles import Role
 
 M = TypeVar("M", bound=BaseModel)
 Method = Literal["get", "post", "put", "patch", "delete"]

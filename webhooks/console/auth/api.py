@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from werkzeug.exceptions import NotFound
 
 from assistant import errors
-from assistant.roles import Role
+from assistant.domain.roles import Role
 from assistant.store import UserRecord
 from webhooks.console.auth.guards import ALL_ROLES
 from webhooks.console.auth.identity import accounts, audit, current_account

@@ -11,7 +11,7 @@ from flask import Response, g, jsonify, redirect, request, url_for
 from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Response as BaseResponse
 
-from assistant.roles import ROLES, Role
+from assistant.domain.roles import ROLES, Role
 from assistant.store import UserRecord
 from webhooks.console.auth.identity import accounts, bearer_token, local_path, session_account
 from webhooks.console.openapi import ErrorOut

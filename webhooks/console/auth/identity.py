@@ -11,7 +11,7 @@ import flask_login
 from flask import current_app, g, request, url_for
 from werkzeug.exceptions import HTTPException, Unauthorized
 
-from assistant.roles import Role
+from assistant.domain.roles import Role
 from assistant.store import AccountStore, UserRecord
 
 ACCOUNTS_EXTENSION = "console.accounts"

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from assistant.roles import Role
+from assistant.domain.roles import Role
 from assistant.store import AccountError, UserRecord
 from webhooks.console.auth.guards import ALL_ROLES
 from webhooks.console.auth.identity import (

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from flask import current_app
 
-from assistant.roles import Role
+from assistant.domain.roles import Role
 from assistant.services.kb_editing import KbEditingDeps, KbEditor, Reindex
 from assistant.settings import Settings
 from assistant.store import KbEntryRecord, KbStore

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from assistant.domain.kb_entries import LANGUAGE_PATTERN, STATUSES
 from assistant.errors import NotReady
-from assistant.knowledge_base import LANGUAGE_PATTERN, STATUSES
 from assistant.services.kb_editing import Draft
 from assistant.store import EntryContent, KbConflictError, KbEntryRecord, KbNotFoundError, KbStoreError
 from assistant.store.kb import TRANSITIONS

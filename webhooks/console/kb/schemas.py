@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.near_duplicates import NearDuplicate
+from assistant.knowledge.near_duplicates import NearDuplicate
 from assistant.services.kb_editing import Preview
 from assistant.store import KbConflictError, KbEntryRecord, KbVersionRecord
 from assistant.store.kb import TRANSITIONS

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from assistant.handoff import HandoffTransitionError
+from assistant.domain.handoff import HandoffTransitionError
 from assistant.services.agent_actions import Deliver, can_see_queue
 from assistant.services.reply_rules import ReplyConflictError
 from assistant.settings import Settings

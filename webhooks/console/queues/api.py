@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from assistant.messages import HandoffState
+from assistant.domain.messages import HandoffState
 from webhooks.console.openapi import json_body, json_response, query_model
 from webhooks.console.queues.context import (
     CANNED_EDIT_ROLES,

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from flask import current_app, g
 
-from assistant.reply_windows import ReplyWindow, reply_window
-from assistant.roles import Role
+from assistant.domain.reply_windows import ReplyWindow, reply_window
+from assistant.domain.roles import Role
 from assistant.services.agent_actions import AgentActions, AgentDeps, Deliver
 from assistant.settings import Settings
 from assistant.store import ConsoleStore, QueueCounts

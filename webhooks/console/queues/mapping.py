@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from assistant.handoff import HandoffTransitionError
+from assistant.domain.handoff import HandoffTransitionError
 from assistant.services.agent_actions import (
     ConversationView,
     QueueListing,

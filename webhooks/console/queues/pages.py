@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from assistant.messages import HandoffState
+from assistant.domain.messages import HandoffState
 from assistant.services.agent_actions import PRIORITY_NAMES, can_see_queue
 from assistant.store.escalations import GAP_REASONS
 from assistant.store.queues import LIST_FILTERS
