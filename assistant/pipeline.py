@@ -18,7 +18,9 @@ from assistant.domain.kb_entries import KnowledgeBase
 from assistant.domain.messages import ConversationState, Decision, InboundMessage
 from assistant.domain.policy import MessageAnalysis, Policy
 from assistant.domain.voice import BrandVoice
-from assistant.knowledge.index_versions import build_version, load_version, published_pointer
+from assistant.knowledge.index_builds import build_version
+from assistant.knowledge.index_migration import published_pointer
+from assistant.knowledge.index_versions import load_version
 from assistant.knowledge.knowledge_base import load_knowledge_base
 from assistant.knowledge.retrieval import FaqIndex
 from assistant.nlu.embeddings import Encoder, shared_encoder

@@ -27,7 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from flask import Flask
+from flask.testing import FlaskClient
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,40 +38,24 @@ from assistant.domain.messages import Action, Decision, EscalationReason, Priori
 from assistant.settings import load_settings  # noqa: E402
 from assistant.store import Store  # noqa: E402
 from assistant.store.db import migrate  # noqa: E402
-from tests.adapters.platform_double import PlatformDouble, ScriptedResponse  # noqa: E402
-from tests.console.support import ConsoleClient  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    WEBHOOK_HEADERS,
+    TelegramDouble,
+    latency_summary,
+    start_worker,
+    stop_worker,
+    telegram_update,
+    write_config,
+)
 
-SECRET = "bench-secret"
-TOKEN = "1:BENCH"
 PASSWORD = "benchmark-password-123"
 REASONS = [EscalationReason.HUMAN_REQUESTED, EscalationReason.OUT_OF_SCOPE, EscalationReason.LOW_CONFIDENCE]
-
-
-def write_config(folder: Path, data_dir: Path, database_url: str, redis_url: str, api_url: str) -> Path:
-    config = folder / "console-bench.toml"
-    config.write_text(
-        f"""
-kb_dir = "{ROOT / "knowledge_base"}"
-data_dir = "{data_dir}"
-nlu_file = "{ROOT / "training" / "nlu.yml"}"
-[service]
-redis_url = "{redis_url}"
-database_url = "{database_url}"
-[security]
+# The console's own settings on top of the common ones: a session key, and no auto-assignment to move escalations.
+CONSOLE_TABLES = """[security]
 secret_key = "console-benchmark-secret-key"
 [console]
 assignment = "manual"
-[platforms.telegram]
-enabled = true
-api_base_url = "{api_url}"
-secret_token = "{SECRET}"
-bot_token = "{TOKEN}"
-per_chat_per_second = 100
-requests_per_second = 1000
-""",
-        encoding="utf-8",
-    )
-    return config
+"""
 
 
 def seed(store: Store, count: int) -> float:
@@ -118,21 +103,24 @@ def timed(call: Callable[[], Any], repeat: int) -> dict[str, float]:
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
-    values = np.array(samples)
-    return {
-        "n": float(repeat),
-        "p50_ms": float(np.percentile(values, 50)),
-        "p99_ms": float(np.percentile(values, 99)),
-        "max_ms": float(values.max()),
-    }
+    return {"n": float(repeat), **latency_summary(samples, (50, 99))}
 
 
-def page_times(app: Any, requests: int) -> dict[str, dict[str, float]]:
+def signed_in(app: Flask) -> FlaskClient:
+    """A client signed in as the benchmark's agent through the login form, CSRF token and all (only GETs follow)."""
+    client = app.test_client()
+    page = client.get("/console/login").get_data(as_text=True)
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert found is not None, "no csrf-token on the login page"
+    form = {"username": "bench-agent", "password": PASSWORD, "csrf_token": found.group(1)}
+    assert client.post("/console/login", data=form).status_code == 302
+    return client
+
+
+def page_times(app: Flask, requests: int) -> dict[str, dict[str, float]]:
     accounts = app.extensions["console.accounts"]()
     accounts.create_user("bench-agent", PASSWORD, "agent", queues=("support",))
-    client = app.test_client()
-    assert isinstance(client, ConsoleClient)
-    assert client.login("bench-agent", PASSWORD).status_code == 302
+    client = signed_in(app)
     token = client.get("/api/v1/changes").get_json()["token"]
 
     def get(url: str, status: int = 200) -> Callable[[], None]:
@@ -157,36 +145,18 @@ def page_times(app: Any, requests: int) -> dict[str, dict[str, float]]:
 def arrival_times(app: Any, config: Path, arrivals: int, log: Path) -> dict[str, float]:
     """Webhook POST → the queue list's poll answer shows one more open escalation, polled every 50 ms (the queue
     page itself lists the most urgent first, so a normal-priority newcomer need not be on its first page)."""
-    from tests.service.conftest import start_worker, stop_worker
-
-    client = app.test_client()
-    assert client.login("bench-agent", PASSWORD).status_code == 302
+    client = signed_in(app)
     worker = start_worker(config, log)
     ids = itertools.count(int(time.time()) * 1000)
     samples = []
     try:
         for index in range(arrivals + 1):  # the first one loads the model in the worker: not counted
             n = next(ids)
-            text = f"I want to talk to a human, ticket {n}"
             token = client.get("/api/v1/changes").get_json()["token"]
             before = open_count(client.get("/console/queues").get_data(as_text=True))
-            update = {
-                "update_id": n,
-                "message": {
-                    "message_id": n,
-                    "date": int(time.time()),
-                    "text": text,
-                    "from": {"id": n, "is_bot": False, "first_name": "Bench"},
-                    "chat": {"id": n, "type": "private", "first_name": "Bench"},
-                },
-            }
+            update = telegram_update(n, f"I want to talk to a human, ticket {n}")
             started = time.perf_counter()
-            answer = client.post(
-                "/webhooks/telegram",
-                data=json.dumps(update),
-                headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
-            )
-            assert answer.status_code == 200
+            assert client.post("/webhooks/telegram", data=update, headers=WEBHOOK_HEADERS).status_code == 200
             deadline = started + 60
             while True:
                 poll = client.get(f"/console/queues/poll?token={token}")
@@ -200,13 +170,7 @@ def arrival_times(app: Any, config: Path, arrivals: int, log: Path) -> dict[str,
                 samples.append((time.perf_counter() - started) * 1000)
     finally:
         stop_worker(worker)
-    values = np.array(samples)
-    return {
-        "n": float(len(samples)),
-        "p50_ms": float(np.percentile(values, 50)),
-        "p99_ms": float(np.percentile(values, 99)),
-        "max_ms": float(values.max()),
-    }
+    return {"n": float(len(samples)), **latency_summary(samples, (50, 99))}
 
 
 def open_count(html: str) -> int:
@@ -237,10 +201,16 @@ def main() -> None:
 
     redis = Redis.from_url(args.redis_url)
     redis.flushdb()
-    success = ScriptedResponse(200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}}')
-    with tempfile.TemporaryDirectory() as folder, PlatformDouble(default=success) as api:
+    with tempfile.TemporaryDirectory() as folder, TelegramDouble() as api:
         database_url = args.database_url or f"sqlite:///{Path(folder) / 'console-bench.db'}"
-        config = write_config(Path(folder), args.data_dir, database_url, args.redis_url, api.url)
+        config = write_config(
+            Path(folder) / "console-bench.toml",
+            data_dir=args.data_dir,
+            redis_url=args.redis_url,
+            database_url=database_url,
+            api_url=api.url,
+            extra=CONSOLE_TABLES,
+        )
         os.environ["CA_CONFIG"] = str(config)
         settings = load_settings()
         migrate(settings.service.database_url)
@@ -250,7 +220,6 @@ def main() -> None:
         from webhooks.app import create_app
 
         app = create_app(settings)
-        app.test_client_class = ConsoleClient
         pages = page_times(app, args.requests)
         arrival = arrival_times(app, config, args.arrivals, Path(folder) / "worker.log") if args.arrivals else None
         store.close()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.domain.messages import InboundMessage  # noqa: E402
 from assistant.knowledge.gap_report import cluster_vectors  # noqa: E402
-from assistant.knowledge.index_versions import build_version  # noqa: E402
+from assistant.knowledge.index_builds import build_version  # noqa: E402
 from assistant.knowledge.knowledge_base import KnowledgeBase  # noqa: E402
 from assistant.nlu.embeddings import shared_encoder  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402

@@ -15,80 +15,34 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import aiohttp
-import numpy as np
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import (  # noqa: E402
+    SECRET,
+    WEBHOOK_HEADERS,
+    TelegramDouble,
+    latency_summary,
+    start_worker,
+    stop_worker,
+    telegram_update,
+    write_config,
+)
+
 PORT = 8765
-SECRET = "bench-secret"
-TOKEN = "1:BENCH"
 REDIS_URL = "redis://127.0.0.1:6379/14"
-received: dict[int, float] = {}
-
-
-class TelegramDouble(BaseHTTPRequestHandler):
-    """Telegram's sendMessage, recording when each chat's reply arrived."""
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))) or b"{}")
-        received.setdefault(int(body.get("chat_id", 0)), time.perf_counter())
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"ok": true, "result": {"message_id": 1}}')
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
-def write_config(folder: Path, api_url: str) -> Path:
-    config = folder / "bench.toml"
-    config.write_text(f"""
-kb_dir = "{ROOT / "knowledge_base"}"
-data_dir = "{ROOT / ".data"}"
-nlu_file = "{ROOT / "training" / "nlu.yml"}"
-[policy]
-answer_in_business_hours = true
-[service]
-redis_url = "{REDIS_URL}"
-database_url = "sqlite:///{folder / "bench.db"}"
-[platforms.telegram]
-enabled = true
-api_base_url = "{api_url}"
-secret_token = "{SECRET}"
-bot_token = "{TOKEN}"
-per_chat_per_second = 100
-requests_per_second = 1000
-""")
-    return config
-
-
-def update(n: int, text: str) -> bytes:
-    return json.dumps(
-        {
-            "update_id": n,
-            "message": {
-                "message_id": n,
-                "date": int(time.time()),
-                "text": text,
-                "from": {"id": n, "is_bot": False, "first_name": "Bench"},
-                "chat": {"id": n, "type": "private"},
-            },
-        }
-    ).encode()
 
 
 async def open_loop(rate: float, seconds: float, first_id: int) -> dict[str, float]:
     """Send at a fixed rate whatever the answers do; latency counts from each request's scheduled time."""
     url = f"http://127.0.0.1:{PORT}/webhooks/telegram"
-    headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET}
     latencies: list[float] = []
     errors = 0
     total = int(rate * seconds)
@@ -102,7 +56,7 @@ async def open_loop(rate: float, seconds: float, first_id: int) -> dict[str, flo
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             try:
                 async with session.post(
-                    url, data=update(first_id + i, "How long does delivery take?"), headers=headers
+                    url, data=telegram_update(first_id + i, "How long does delivery take?"), headers=WEBHOOK_HEADERS
                 ) as response:
                     await response.read()
                     if response.status != 200:
@@ -113,15 +67,11 @@ async def open_loop(rate: float, seconds: float, first_id: int) -> dict[str, flo
 
         await asyncio.gather(*(one(i) for i in range(total)))
         elapsed = time.perf_counter() - start
-    values = np.array(latencies)
     return {
         "requests": total,
         "errors": errors,
         "achieved_rps": total / elapsed,
-        "p50_ms": float(np.percentile(values, 50)),
-        "p90_ms": float(np.percentile(values, 90)),
-        "p99_ms": float(np.percentile(values, 99)),
-        "max_ms": float(values.max()),
+        **latency_summary(latencies, (50, 90, 99)),
     }
 
 
@@ -189,11 +139,16 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "assistant.cli", "ready-or-train"], cwd=ROOT, check=True)
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
-    double = ThreadingHTTPServer(("127.0.0.1", 0), TelegramDouble)
-    threading.Thread(target=double.serve_forever, daemon=True).start()
     bin_dir = Path(sys.executable).parent
-    with tempfile.TemporaryDirectory() as tmp:
-        config = write_config(Path(tmp), f"http://127.0.0.1:{double.server_address[1]}")
+    with tempfile.TemporaryDirectory() as tmp, TelegramDouble() as double:
+        config = write_config(
+            Path(tmp) / "bench.toml",
+            data_dir=ROOT / ".data",
+            redis_url=REDIS_URL,
+            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
+            api_url=double.url,
+            extra="[policy]\nanswer_in_business_hours = true",
+        )
         env = {**os.environ, "CA_CONFIG": str(config)}
         web = subprocess.Popen(
             [
@@ -231,45 +186,26 @@ def main() -> None:
             else:
                 print("wrk not installed (apt-get install wrk): wrk figures skipped")
             redis.flushdb()  # drop the queued load-test events before the worker starts
-            worker = subprocess.Popen(
-                [
-                    str(bin_dir / "celery"),
-                    "-A",
-                    "webhooks.worker_app:celery_app",
-                    "worker",
-                    "--pool",
-                    "solo",
-                    "-Q",
-                    "community-assistant",
-                    "--loglevel",
-                    "WARNING",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            worker = start_worker(config, Path(tmp) / "worker.log")
             try:
-                results["reply"] = reply_latency(args.replies)
+                results["reply"] = reply_latency(args.replies, double.received)
                 print("message in → reply out:", json.dumps(results["reply"]))
             finally:
-                worker.terminate()
-                worker.wait(timeout=30)
+                stop_worker(worker)
         finally:
             web.terminate()
             web.wait(timeout=30)
-            double.shutdown()
             redis.flushdb()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"→ {args.out}")
 
 
-def reply_latency(count: int) -> dict[str, float]:
-    """One message every 200 ms (a busy but realistic inbox), each timed until its reply reaches Telegram."""
+def reply_latency(count: int, received: dict[int, float]) -> dict[str, float]:
+    """One message every 200 ms (a busy but realistic inbox), each timed until its reply reaches Telegram
+    (`received`: when each chat's reply arrived)."""
     import httpx
 
-    headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET}
     texts = [
         "How long does delivery take?",
         "我忘记密码了",
@@ -280,7 +216,9 @@ def reply_latency(count: int) -> dict[str, float]:
     sent: dict[int, float] = {}
     # The first message waits for the worker to finish loading the model: not counted.
     warm = 30_000_000
-    httpx.post(f"http://127.0.0.1:{PORT}/webhooks/telegram", content=update(warm, texts[0]), headers=headers)
+    httpx.post(
+        f"http://127.0.0.1:{PORT}/webhooks/telegram", content=telegram_update(warm, texts[0]), headers=WEBHOOK_HEADERS
+    )
     deadline = time.monotonic() + 120
     while warm not in received and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -289,20 +227,16 @@ def reply_latency(count: int) -> dict[str, float]:
             n = 40_000_000 + i
             sent[n] = time.perf_counter()
             client.post(
-                f"http://127.0.0.1:{PORT}/webhooks/telegram", content=update(n, texts[i % len(texts)]), headers=headers
+                f"http://127.0.0.1:{PORT}/webhooks/telegram",
+                content=telegram_update(n, texts[i % len(texts)]),
+                headers=WEBHOOK_HEADERS,
             )
             time.sleep(0.2)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(n in received for n in sent):
         time.sleep(0.05)
-    values = np.array([(received[n] - t) * 1000 for n, t in sent.items() if n in received])
-    return {
-        "messages": count,
-        "replied": len(values),
-        "p50_ms": float(np.percentile(values, 50)),
-        "p90_ms": float(np.percentile(values, 90)),
-        "p99_ms": float(np.percentile(values, 99)),
-    }
+    values = [(received[n] - t) * 1000 for n, t in sent.items() if n in received]
+    return {"messages": count, "replied": len(values), **latency_summary(values, (50, 90, 99))}
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ import pytest
 from redis import Redis
 
 from assistant.errors import NotReady
-from assistant.knowledge.index_versions import published_pointer, read_pointer, refuse_stale, version_dir
+from assistant.knowledge.index_migration import published_pointer
+from assistant.knowledge.index_versions import read_pointer, refuse_stale, version_dir
 from assistant.nlu.embeddings import shared_encoder
 from assistant.pipeline import Engine, train_engine
 from assistant.settings import Settings, load_settings

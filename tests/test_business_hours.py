@@ -16,8 +16,8 @@ from assistant.domain.business_hours import (
     BusinessHours,
     BusinessHoursConfig,
     CalendarError,
-    describe_reopening,
 )
+from assistant.domain.reopening import describe_reopening
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NO_DAYS: dict[str, list[str]] = {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pytest
 
 from assistant.domain.followup import read_follow_up, word_count
 from assistant.domain.messages import ConversationState, Decision, DecisionKind, InboundMessage
@@ -129,38 +130,34 @@ def prediction(label: str, confidence: float, similarity: float = 0.8) -> Intent
     return IntentPrediction(label, confidence, confidence, similarity, [(label, confidence)])
 
 
-def test_a_kb_match_the_kb_answer_threshold_accepts_is_clear_on_its_own() -> None:
-    """The KB answers' threshold (0.4 here) is lower than the plain one (0.6): the message alone at 0.5 would be
-    answered as it stands, so the previous question is not used even though the combined reading is surer."""
+@pytest.mark.parametrize(
+    ("threshold", "kb_threshold", "used"),
+    [
+        # The KB answers' threshold (0.4) is lower than the plain one (0.6): the message alone at 0.5 would be
+        # answered as it stands, so the previous question is not used even though the combined reading is surer.
+        (0.6, 0.4, False),
+        # The reverse: the KB answers' threshold (0.7) is stricter than the plain one (0.4), the message alone at
+        # 0.5 would not be answered, so the surer combined reading is used.
+        (0.4, 0.7, True),
+    ],
+    ids=["kb-threshold-accepts-it-alone", "below-the-kb-threshold-read-with-the-previous-question"],
+)
+def test_a_kb_match_is_judged_by_the_kb_answer_threshold(threshold: float, kb_threshold: float, used: bool) -> None:
     reading = read_follow_up(
         "do you ship to Spain?",
         "do you ship to Spain? and to Portugal?",
         "shipping-countries",
         alone=prediction("faq:returns", 0.5),
         combined=prediction("faq:shipping-countries", 0.9),
-        threshold=0.6,
-        kb_threshold=0.4,
+        threshold=threshold,
+        kb_threshold=kb_threshold,
         out_of_scope_similarity=0.3,
     )
-    assert not reading.used
-    assert reading.why.startswith("clear on its own")
-
-
-def test_a_kb_match_below_the_kb_answer_threshold_is_read_with_the_previous_question() -> None:
-    """The reverse: the KB answers' threshold (0.7) is stricter than the plain one (0.4), the message alone at 0.5
-    would not be answered, so the surer combined reading is used."""
-    reading = read_follow_up(
-        "do you ship to Spain?",
-        "do you ship to Spain? and to Portugal?",
-        "shipping-countries",
-        alone=prediction("faq:returns", 0.5),
-        combined=prediction("faq:shipping-countries", 0.9),
-        threshold=0.4,
-        kb_threshold=0.7,
-        out_of_scope_similarity=0.3,
-    )
-    assert reading.used
-    assert reading.combined.entry_id == "shipping-countries"
+    assert reading.used is used
+    if used:
+        assert reading.combined.entry_id == "shipping-countries"
+    else:
+        assert reading.why.startswith("clear on its own")
 
 
 def test_an_intent_match_is_clear_on_its_own_by_the_plain_threshold() -> None:

@@ -15,7 +15,8 @@ import pytest
 
 from assistant.domain.kb_entries import KBEntry, KnowledgeBase
 from assistant.domain.messages import Action, InboundMessage
-from assistant.knowledge.index_versions import build_version, load_version, prune, read_pointer, rollback, versions
+from assistant.knowledge.index_builds import build_version
+from assistant.knowledge.index_versions import load_version, prune, read_pointer, rollback, versions
 from assistant.knowledge.knowledge_base import load_knowledge_base
 from assistant.knowledge.near_duplicates import find_near_duplicates, near_duplicates_of
 from assistant.knowledge.retrieval import phrasings_of

@@ -74,17 +74,6 @@ def celery_init_app(app: Flask) -> Celery:
     return celery
 
 
-def enqueue_on(redis_url: str, task: Task, *args: Any) -> None:
-    """Queue `task` on the broker at `redis_url`, whichever Celery app is the default in this process: several apps
-    with different settings may share a process (tests), and a task must land where that app's workers listen."""
-    celery = task.app
-    if redis_url == celery.conf.broker_url:
-        task.apply_async(args=list(args))  # the app's own pooled connection
-        return
-    with celery.connection_for_write(redis_url) as connection:
-        task.apply_async(args=list(args), connection=connection)
-
-
 def _runtime() -> Runtime:
     runtime: Runtime = current_app.extensions[RUNTIME_EXTENSION]
     return runtime

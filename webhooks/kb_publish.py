@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from webhooks.runtime import Runtime
+from celery import Celery
+from flask import Flask
 
 
-def request_reindex(runtime: Runtime, reason: str) -> None:
-    """Queue a re-index after a publish, archive or restore; the caller returns at once (the build is a task)."""
-    from webhooks.celery_app import enqueue_on, reindex_kb
+def request_reindex(app: Flask, reason: str) -> None:
+    """Queue a re-index after a publish, archive or restore through `app`'s own Celery app (its broker and queue);
+    the caller returns at once (the build is a task)."""
+    from webhooks.celery_app import CELERY_EXTENSION, reindex_kb
 
-    enqueue_on(runtime.settings.service.redis_url, reindex_kb, reason)
+    celery: Celery = app.extensions[CELERY_EXTENSION]
+    celery.tasks[reindex_kb.name].apply_async(args=[reason])

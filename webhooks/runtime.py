@@ -20,7 +20,8 @@ from redis.lock import Lock
 
 from assistant.domain.business_hours import BusinessHours
 from assistant.domain.channels import Channel, OutboundMessage, PlatformRules, SendResult
-from assistant.knowledge.index_versions import Pointer, published_pointer, read_pointer
+from assistant.knowledge.index_migration import published_pointer
+from assistant.knowledge.index_versions import Pointer, read_pointer
 from assistant.nlu.embeddings import shared_encoder
 from assistant.pipeline import Engine
 from assistant.services.delivery import Clock, Outbox

@@ -37,7 +37,8 @@ def parse_at(value: str | None, settings: Settings) -> datetime:
 def load_engine(settings: Settings, train_if_needed: bool = False) -> Any:
     """The engine of the published index version (a legacy data folder is migrated first), refused when it was
     built from the KB folder and the folder was edited since; `train_if_needed` trains instead of refusing."""
-    from assistant.knowledge.index_versions import published_pointer, refuse_stale
+    from assistant.knowledge.index_migration import published_pointer
+    from assistant.knowledge.index_versions import refuse_stale
     from assistant.nlu.embeddings import shared_encoder
     from assistant.pipeline import Engine, train_engine
 
@@ -58,7 +59,8 @@ def index(kb_dir: Path | None, data_dir: Path | None) -> None:
     """Publish an index version of the KB folder: only new phrasings are encoded, the matcher is reused, extended
     or retrained as the change needs (`assistant train` also retrains the signal models and recalibrates)."""
     from assistant.cli.live_index import echo_near_duplicates, echo_version
-    from assistant.knowledge.index_versions import publish_version, version_dir
+    from assistant.knowledge.index_builds import publish_version
+    from assistant.knowledge.index_versions import version_dir
     from assistant.nlu.embeddings import shared_encoder
 
     settings = settings_from(kb_dir, data_dir)

@@ -8,11 +8,14 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from assistant.domain.roles import ROLES, Role
 from assistant.errors import BadInput, NotFound
+from assistant.services.api_tokens import issue_token
+from assistant.services.common import Audit
 from assistant.settings import Settings, load_settings
 from assistant.store import AccountError, AccountStore, UserRecord
 
@@ -38,16 +41,35 @@ def _read_password(from_stdin: bool) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def _user(store: AccountStore, username: str) -> UserRecord:
+def _account(username: str) -> tuple[AccountStore, UserRecord]:
+    """The accounts store and the user `username` (NotFound for none)."""
+    store = open_accounts()
     user = store.user_by_username(username)
     if user is None:
         raise NotFound(f"no user {username!r} (see `assistant users list`)")
-    return user
+    return store, user
+
+
+def _cli_audit(store: AccountStore) -> Audit:
+    """The audit writer of the command line: changes made on the server's command line are logged like the
+    console's, marked as coming from it."""
+
+    def write(action: str, object_type: str, object_id: str | int | None = None, **details: Any) -> None:
+        store.audit(None, action, object_type, object_id, {"via": "cli", **details}, username="cli")
+
+    return write
 
 
 def _audit(store: AccountStore, action: str, user: UserRecord | None, **details: object) -> None:
-    # Changes made on the server's command line are logged like the console's, marked as coming from it.
-    store.audit(None, action, "user", user.id if user else None, {"via": "cli", **details}, username="cli")
+    _cli_audit(store)(action, "user", user.id if user else None, **details)
+
+
+def _update(username: str, action: str, details: dict[str, object], **changes: Any) -> UserRecord:
+    """Change the user's fields (`AccountStore.update_user`) and log `action` with `details`."""
+    store, user = _account(username)
+    user = store.update_user(user.id, **changes)
+    _audit(store, action, user, **details)
+    return user
 
 
 @click.group()
@@ -105,8 +127,7 @@ def users_list() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def users_set_password(username: str, password_stdin: bool) -> None:
     """Set a new password; the user's other console sessions end."""
-    store = open_accounts()
-    user = _user(store, username)
+    store, user = _account(username)
     store.set_password(user.id, _read_password(password_stdin))
     _audit(store, "password_set", user)
     click.echo(f"password of {user.username} changed")
@@ -118,8 +139,7 @@ def users_set_password(username: str, password_stdin: bool) -> None:
 @click.option("--capacity", type=click.IntRange(min=0), help="Also set how many conversations at once.")
 def users_set_queues(username: str, queues: tuple[str, ...], capacity: int | None) -> None:
     """Replace the user's queues with QUEUES (none: no queue)."""
-    store = open_accounts()
-    user = _user(store, username)
+    store, user = _account(username)
     user = store.set_queues(user.id, queues)
     if capacity is not None:
         user = store.update_user(user.id, capacity=capacity)
@@ -132,9 +152,7 @@ def users_set_queues(username: str, queues: tuple[str, ...], capacity: int | Non
 @click.argument("role", type=click.Choice(ROLES))
 def users_set_role(username: str, role: str) -> None:
     """Change the user's role."""
-    store = open_accounts()
-    user = store.update_user(_user(store, username).id, role=role)
-    _audit(store, "role_set", user, role=role)
+    user = _update(username, "role_set", {"role": role}, role=role)
     click.echo(f"{user.username} is now {user.role}")
 
 
@@ -142,9 +160,7 @@ def users_set_role(username: str, role: str) -> None:
 @click.argument("username")
 def users_disable(username: str) -> None:
     """Stop the user signing in or using tokens (kept for the audit log); `enable` undoes it."""
-    store = open_accounts()
-    user = store.update_user(_user(store, username).id, is_active=False)
-    _audit(store, "user_disable", user)
+    user = _update(username, "user_disable", {}, is_active=False)
     click.echo(f"{user.username} disabled")
 
 
@@ -152,9 +168,7 @@ def users_disable(username: str) -> None:
 @click.argument("username")
 def users_enable(username: str) -> None:
     """Let a disabled user sign in again."""
-    store = open_accounts()
-    user = store.update_user(_user(store, username).id, is_active=True)
-    _audit(store, "user_enable", user)
+    user = _update(username, "user_enable", {}, is_active=True)
     click.echo(f"{user.username} enabled")
 
 
@@ -163,21 +177,18 @@ def users_enable(username: str) -> None:
 @click.option("--name", required=True, help="What the token is for, e.g. 'helpdesk sync'.")
 def users_token(username: str, name: str) -> None:
     """Issue an API token for the user and print it; only its hash is kept, so it is shown this once."""
-    store = open_accounts()
-    user = _user(store, username)
-    token = store.issue_token(user.id, name)
-    issued = store.tokens(user.id)[-1]
-    store.audit(None, "token_issue", "api_token", issued.id, {"via": "cli", "owner": user.username}, username="cli")
-    click.echo(token)
-    click.echo(f"(token {issued.id} {name!r} for {user.username}: copy it now, it is not shown again)", err=True)
+    store, user = _account(username)
+    issued = issue_token(store, user.id, name, _cli_audit(store), owner=user.username)
+    click.echo(issued.token)
+    click.echo(f"(token {issued.record.id} {name!r} for {user.username}: copy it now, it is not shown again)", err=True)
 
 
 @users.command("tokens")
 @click.argument("username")
 def users_tokens(username: str) -> None:
     """The user's active tokens (ids and names; the tokens themselves are not kept)."""
-    store = open_accounts()
-    for token in store.tokens(_user(store, username).id):
+    store, user = _account(username)
+    for token in store.tokens(user.id):
         used = f"last used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
         click.echo(f"{token.id:>5}  {token.name:<32} created {token.created_at:%Y-%m-%d %H:%M}  {used}")
 
@@ -189,7 +200,7 @@ def users_revoke_token(token_id: int) -> None:
     store = open_accounts()
     if not store.revoke_token(token_id):
         raise NotFound(f"no active token {token_id}")
-    store.audit(None, "token_revoke", "api_token", token_id, {"via": "cli"}, username="cli")
+    _cli_audit(store)("token_revoke", "api_token", token_id)
     click.echo(f"token {token_id} revoked")
 
 

@@ -1,5 +1,6 @@
 """The support team's opening hours (weekly schedule, public holidays, one-off dates) in one time zone: whether
-the team is in, when it is back, said in the sender's language, and how much business time an SLA clock has used."""
+the team is in, when it is back, and how much business time an SLA clock has used. Saying when it is back in the
+sender's language is `assistant.domain.reopening`'s."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from typing import NamedTuple, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from babel.dates import format_date, format_time
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assistant.errors import InputError
@@ -24,7 +24,7 @@ __all__ = [
     "BusinessHours",
     "BusinessHoursConfig",
     "CalendarError",
-    "describe_reopening",
+    "aware_utc",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -191,7 +191,8 @@ def _resolve(wall: datetime, zone: ZoneInfo, *, last: bool) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
-def _aware_utc(moment: datetime, caller: str) -> datetime:
+def aware_utc(moment: datetime, caller: str) -> datetime:
+    """`moment` in UTC; a ValueError naming `caller` for a naive datetime, which has no instant to compare."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(
             f"{caller} needs a timezone-aware datetime, got naive {moment.isoformat()}; "
@@ -228,13 +229,13 @@ class BusinessHours:
         return day in _public_holidays(self.holiday_country, self.holiday_subdivision, day.year)
 
     def is_open(self, t: datetime) -> bool:
-        moment = _aware_utc(t, "is_open()")
+        moment = aware_utc(t, "is_open()")
         today = self._local_day(moment)
         return any(start <= moment < end for start, end in self._open_pieces(today - timedelta(days=2), today + _DAY))
 
     def next_open(self, t: datetime) -> datetime:
         """`t` itself if the team is in, else the start of the next opening; CalendarError if none in ~400 days."""
-        moment = _aware_utc(t, "next_open()")
+        moment = aware_utc(t, "next_open()")
         for start, end in self._open_pieces(self._local_day(moment) - timedelta(days=2)):
             if end > moment:
                 return max(start, moment).astimezone(self.zone)
@@ -242,7 +243,7 @@ class BusinessHours:
 
     def next_close(self, t: datetime) -> datetime | None:
         """When the opening that `t` falls in ends, back-to-back intervals counted as one; None if closed at `t`."""
-        moment = _aware_utc(t, "next_close()")
+        moment = aware_utc(t, "next_close()")
         today = self._local_day(moment)
         horizon = timedelta(days=SEARCH_HORIZON_DAYS)
         period_end: datetime | None = None
@@ -264,7 +265,7 @@ class BusinessHours:
 
     def business_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Open time in [start, end); negative when `end` is before `start`, so intervals add up."""
-        first, last = _aware_utc(start, "business_time_between()"), _aware_utc(end, "business_time_between()")
+        first, last = aware_utc(start, "business_time_between()"), aware_utc(end, "business_time_between()")
         if last < first:
             return -self.business_time_between(end, start)
         total = timedelta()
@@ -277,7 +278,7 @@ class BusinessHours:
 
     def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
         """The earliest instant by which `duration` of open time has passed since `start` (an SLA due time)."""
-        moment = _aware_utc(start, "add_business_time()")
+        moment = aware_utc(start, "add_business_time()")
         if duration < timedelta():
             raise ValueError(f"add_business_time() needs a duration of zero or more, got {duration}")
         if not duration:
@@ -337,69 +338,3 @@ class BusinessHours:
                     "holiday_country, closed_dates and open_dates"
                 )
             day += _DAY
-
-
-class _Phrases(NamedTuple):
-    today: str
-    tomorrow: str
-    weekday: str
-    later: str
-    weekday_pattern: str
-    date_pattern: str
-
-
-# Each phrase carries its own preposition, so templates read "will be back {back_at}." in every language.
-_PHRASES = {
-    "en": _Phrases(
-        "today at {time}", "tomorrow at {time}", "on {day} at {time}", "on {date} at {time}", "EEEE", "EEEE, d MMMM"
-    ),
-    "fr": _Phrases(
-        "aujourd'hui à {time}", "demain à {time}", "{day} à {time}", "le {date} à {time}", "EEEE", "EEEE d MMMM"
-    ),
-    "ru": _Phrases("сегодня в {time}", "завтра в {time}", "{day} в {time}", "{date} в {time}", "", "d MMMM"),
-    "pl": _Phrases("dziś o {time}", "jutro o {time}", "{day} o {time}", "{date} o {time}", "", "d MMMM"),
-    "zh": _Phrases("今天 {time}", "明天 {time}", "{day} {time}", "{date} {time}", "EEE", "M月d日"),
-}
-
-# CLDR has weekday names only in the nominative; after "в"/"w" Russian and Polish need the accusative (feminine
-# days change), and the preposition itself grows a vowel before some words ("во вторник", "we wtorek").
-_WEEKDAY_WITH_PREPOSITION = {
-    "ru": ("в понедельник", "во вторник", "в среду", "в четверг", "в пятницу", "в субботу", "в воскресенье"),
-    "pl": ("w poniedziałek", "we wtorek", "w środę", "w czwartek", "w piątek", "w sobotę", "w niedzielę"),
-}
-
-
-def _language(lang: str) -> str:
-    base = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
-    return base if base in _PHRASES else "en"
-
-
-def describe_reopening(at: datetime, now: datetime, lang: str) -> str:
-    """When the team is back, as a phrase in `lang` that brings its own preposition: "tomorrow at 9:00".
-
-    `at` is shown in its own zone (pass the calendar's); `now` is moved into that zone to decide today/tomorrow.
-    Unknown languages get English.
-    """
-    _aware_utc(at, "describe_reopening()")
-    _aware_utc(now, "describe_reopening()")
-    language = _language(lang)
-    phrases = _PHRASES[language]
-    day = at.date()
-    clock = format_time(at.time(), "H:mm", locale=language)
-    days_ahead = (day - now.astimezone(at.tzinfo).date()).days
-    if days_ahead == 0:
-        return phrases.today.format(time=clock)
-    if days_ahead == 1:
-        return phrases.tomorrow.format(time=clock)
-    # Within six days the weekday alone is unambiguous; a week or more ahead (or in the past) needs the date.
-    if 2 <= days_ahead <= 6:
-        if language in _WEEKDAY_WITH_PREPOSITION:
-            weekday = _WEEKDAY_WITH_PREPOSITION[language][day.weekday()]
-        else:
-            weekday = format_date(day, phrases.weekday_pattern, locale=language)
-        return phrases.weekday.format(day=weekday, time=clock)
-    pattern = phrases.date_pattern
-    if language == "fr" and day.day == 1:
-        # French writes the first of the month as an ordinal ("le mardi 1er décembre"); CLDR has no pattern for it.
-        pattern = pattern.replace("d", "'1er'", 1)
-    return phrases.later.format(date=format_date(day, pattern, locale=language), time=clock)

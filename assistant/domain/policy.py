@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from assistant.domain.business_hours import BusinessHours, describe_reopening
+from assistant.domain.business_hours import BusinessHours
 from assistant.domain.clarification import (
     Candidate,
     ClarificationRule,
@@ -40,6 +40,7 @@ from assistant.domain.readings import (
     RiskResult,
     SentimentScore,
 )
+from assistant.domain.reopening import describe_reopening
 from assistant.domain.voice import BrandVoice, clean_first_name, language_name
 from assistant.settings import PolicyConfig
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from assistant.domain.kb_entries import KnowledgeBase
 from assistant.domain.readings import FAQ_PREFIX
-from assistant.evaluation.banking77 import Banking77, load_banking77
+from assistant.evaluation.banking77_data import Banking77, load_banking77
 from assistant.evaluation.common import EvalContext, SectionResult, console, pct, saved_figure, table, target_mark
 from assistant.knowledge.entry_ids import derive_entry_id
 from assistant.knowledge.kb_import import import_file

@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.domain.kb_entries import KBEntry, KnowledgeBase
 from assistant.domain.readings import IntentPrediction
-from assistant.evaluation.banking77 import load_banking77
+from assistant.evaluation.banking77_data import load_banking77
 from assistant.evaluation.banking77_faq import entry_id_of
 from assistant.evaluation.common import EvalContext, read_lines
 from assistant.nlu.intent_model import IntentModel, training_set

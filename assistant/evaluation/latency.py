@@ -100,7 +100,7 @@ def get_engine(ctx: EvalContext, settings: Settings, data_dir: Path) -> tuple[En
         return Engine.load(local, ctx.encoder), 0.0, "cached (quick run)"
     except Exception as error:
         console.log(f"latency: no usable cached engine ({error.__class__.__name__}); building a light one")
-    from assistant.knowledge.index_versions import build_version
+    from assistant.knowledge.index_builds import build_version
     from assistant.knowledge.knowledge_base import load_knowledge_base
 
     light = local.model_copy(update={"models": local.models.model_copy(update={"calibration_folds": 2})})

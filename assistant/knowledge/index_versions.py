@@ -1,13 +1,13 @@
-"""Versioned builds of the FAQ index and intent model: each build is a numbered directory with a KB snapshot, made
-incrementally (unchanged phrasings reuse their vectors), published by an atomic pointer. Every build makes one:
-`assistant index`, `assistant train`, `assistant live-index publish`, the `ca.reindex_kb` task.
+"""Versioned builds of the FAQ index and intent model on disk: the layout, the pointer that says which version is
+served, and what reads them (listing, loading, rollback, pruning). Each build is a numbered directory with a KB
+snapshot, published by an atomic pointer switch; `assistant.knowledge.index_builds` makes them (`assistant index`,
+`assistant train`, `assistant live-index publish`, the `ca.reindex_kb` task).
 
 Layout under <data_dir>/index/:  versions/<n>/ {kb.json (published snapshot), faq.faiss, faq.json, intent_model.pkl,
 intent_model.json, embeddings.npy, embeddings.json, version.json}  and  current  (JSON: {"version": n, ...}),
 replaced with os.replace so a reader sees the old pointer or the new one, never half of one. The signal models stay
 in <data_dir>/models/. A folder in the legacy layout (index/faq.*, models/intent_model.*, no pointer) is migrated
-by its first build, which seeds itself from those files and deletes them; `published_pointer`, which every loader
-calls, makes that build from the KB folder the first time anything loads the folder.
+by its first build (`assistant.knowledge.index_migration`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from __future__ import annotations
 import fcntl
 import gc
 import json
-import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,20 +26,8 @@ from typing import Any
 
 from assistant.domain.kb_entries import KBEntry, KnowledgeBase, version_of_snapshot
 from assistant.knowledge.knowledge_base import load_knowledge_base
-from assistant.knowledge.near_duplicates import find_near_duplicates
-from assistant.knowledge.retrieval import INDEX_FILE, META_FILE, FaqIndex, IndexMismatchError, phrasings_of
-from assistant.knowledge.vector_cache import VectorCache
-from assistant.nlu.embeddings import Encoder
-from assistant.nlu.intent_model import (
-    MODEL_FILE,
-    REPORT_FILE,
-    IntentModel,
-    ModelMismatchError,
-    matcher_for,
-    training_set,
-)
-from assistant.nlu.intent_training import train_as_configured, training_checksum
-from assistant.nlu.nlu_data import load_nlu
+from assistant.knowledge.retrieval import INDEX_FILE, META_FILE, FaqIndex, IndexMismatchError
+from assistant.nlu.intent_model import MODEL_FILE, REPORT_FILE, IntentModel
 from assistant.settings import Settings
 
 POINTER_FILE = "current"
@@ -48,9 +35,6 @@ VERSIONS_DIR = "versions"
 VERSION_FILE = "version.json"
 KB_SNAPSHOT_FILE = "kb.json"
 LOCK_FILE = ".build.lock"
-MIGRATION_REASON = "migrated from the legacy layout"
-
-log = logging.getLogger("community_assistant.index_versions")
 
 
 @dataclass
@@ -149,41 +133,6 @@ def build_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_version(
-    settings: Settings,
-    kb: KnowledgeBase,
-    encoder: Encoder,
-    reason: str = "",
-    recalibrate: bool = False,
-    kb_source: str = "",
-) -> VersionInfo:
-    """Build the next version from `kb` and publish it (pointer switch last). An answer-only edit reuses the
-    intent model; new examples extend a neighbours matcher under its calibration (seconds, whatever the KB's size)
-    and retrain a logistic one. `recalibrate` forces training and calibration from scratch."""
-    with build_lock(index_root(settings)), gc_paused():
-        return _build_locked(settings, kb, encoder, reason, recalibrate, kb_source)
-
-
-def published_pointer(settings: Settings, encoder: Encoder) -> Pointer:
-    """The version to serve, for every loader. A data folder still in the legacy layout becomes version 1 here
-    (built from the KB folder, seeded from the legacy files, which are then deleted); nothing built at all is a
-    NotReady with what to run."""
-    root = index_root(settings)
-    pointer = read_pointer(root)
-    if pointer is not None:
-        return pointer
-    if not _legacy_files(settings):
-        raise IndexMismatchError(f"no index version is published in {root}; build one with `assistant train`")
-    with build_lock(root), gc_paused():
-        if (pointer := read_pointer(root)) is None:  # not migrated meanwhile by another process
-            kb = load_knowledge_base(settings.kb_dir)
-            info = _build_locked(settings, kb, encoder, MIGRATION_REASON, False, "yaml")
-            log.info("migrated the legacy index of %s to version %s (%s encoded)", root, info.version, info.encoded)
-            pointer = read_pointer(root)
-    assert pointer is not None
-    return pointer
-
-
 def refuse_stale(settings: Settings, pointer: Pointer) -> None:
     """A version built from the KB folder must still match it (the command line and the tests answer from the
     folder they are given): an IndexMismatchError with what to run when the folder was edited since."""
@@ -195,162 +144,11 @@ def refuse_stale(settings: Settings, pointer: Pointer) -> None:
         )
 
 
-def _legacy_files(settings: Settings) -> list[Path]:
+def legacy_files(settings: Settings) -> list[Path]:
     """The files of the legacy layout still in the data folder (the signal models are not among them)."""
     candidates = [settings.index_dir / INDEX_FILE, settings.index_dir / META_FILE]
     candidates += [settings.models_dir / MODEL_FILE, settings.models_dir / REPORT_FILE]
     return [path for path in candidates if path.exists()]
-
-
-def _build_locked(
-    settings: Settings, kb: KnowledgeBase, encoder: Encoder, reason: str, recalibrate: bool, kb_source: str
-) -> VersionInfo:
-    started = time.perf_counter()
-    root = index_root(settings)
-    existing = versions(root)
-    try:
-        previous = read_pointer(root)
-    except (ValueError, KeyError, TypeError):  # a damaged pointer: the next build replaces it
-        previous = None
-    if previous is None and existing:  # reuse the newest build's vectors and model all the same
-        previous = Pointer(existing[-1].version, existing[-1].kb_version, existing[-1].built_at)
-    number = max([v.version for v in existing] + [previous.version if previous else 0]) + 1
-    target = version_dir(root, number)
-    if target.exists():  # a build that crashed before writing version.json
-        shutil.rmtree(target)
-    staging = root / VERSIONS_DIR / f".{number}.building"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-
-    cache = VectorCache(encoder.name)
-    previous_model: IntentModel | None = None
-    previous_checksum = None
-    if previous is not None:
-        cache.load_version(version_dir(root, previous.version))
-        info = version_info(root, previous.version)
-        previous_checksum = info.training_checksum
-        previous_model = _load_model(version_dir(root, previous.version), encoder.name, info.kb_version)
-    else:
-        cache.load_legacy_index(root)
-
-    published = KnowledgeBase([_published_copy(e) for e in kb.published()])
-    # The snapshot is the canonical JSON whose checksum is the KB version: one serialisation serves both.
-    snapshot = published.published_snapshot()
-    kb_version = version_of_snapshot(snapshot)
-    phrasings = phrasings_of(published)
-    phrasing_vectors = cache.encode([p.text for p in phrasings], encoder)
-    before = _phrasing_keys(version_dir(root, previous.version)) if previous is not None else None
-    added = None if before is None else [i for i, p in enumerate(phrasings) if (p.entry_id, p.text) not in before]
-    index = FaqIndex.from_vectors(phrasing_vectors, phrasings, encoder.name, kb_version)
-
-    found = training_set(published, load_nlu(settings.nlu_file))
-    texts, labels = found.texts, found.labels
-    checksum = training_checksum(texts, labels, settings.models, settings.policy)
-    if previous is None and previous_model is None:
-        # First version: the legacy model is reusable when it was trained for exactly this KB.
-        previous_model = _load_model(settings.models_dir, encoder.name, kb_version)
-        previous_checksum = checksum if previous_model is not None else None
-    models = settings.models
-    matcher = matcher_for(models.matcher, len(set(labels)), models.neighbours_from_classes)
-    recalibrate_due = False
-    same_matcher = previous_model is not None and previous_model.report.matcher == matcher
-    if same_matcher and previous_checksum == checksum and not recalibrate:
-        update = "reused"
-        assert previous_model is not None
-        intents = previous_model
-        # Same classes, same examples: only the answers changed, which the policy reads from the KB.
-        intents.report.kb_version = kb_version
-    elif (
-        previous_model is not None
-        and same_matcher
-        and not recalibrate
-        and previous_model.takes_examples_without_training
-        and previous_model.report.target_precision == settings.policy.target_precision
-        and previous_model.report.out_of_scope_share == settings.policy.out_of_scope_share
-    ):
-        update = "extended"
-        intents = previous_model.with_examples(cache.encode(texts, encoder), list(labels), kb_version)
-        recalibrate_due = intents.calibration_drift(len(labels)) > models.recalibrate_share
-    else:
-        update = "trained"
-        intents, _ = train_as_configured(
-            cache.encode(texts, encoder), found, encoder.name, kb_version, models, settings.policy, matcher
-        )
-    retrained = update == "trained"
-
-    duplicates = find_near_duplicates(
-        phrasings, phrasing_vectors, settings.live_index.near_duplicate_similarity, only=added
-    )
-    # JSON, not YAML: at 10,000 entries the YAML dumper alone would take seconds of every publish.
-    (staging / KB_SNAPSHOT_FILE).write_text(snapshot, encoding="utf-8")
-    index.save(staging)
-    intents.save(staging)
-    cache.save(staging, [p.text for p in phrasings] + list(texts))
-    info = VersionInfo(
-        version=number,
-        kb_version=kb_version,
-        model=encoder.name,
-        built_at=time.time(),
-        reason=reason,
-        phrasings=len(phrasings),
-        encoded=cache.encoded,
-        reused=cache.reused,
-        retrained=retrained,
-        training_checksum=checksum,
-        seconds=0.0,
-        near_duplicates=[asdict(d) for d in duplicates],
-        matcher_update=update,
-        recalibrate_due=recalibrate_due,
-        kb_source=kb_source,
-    )
-    info.seconds = round(time.perf_counter() - started, 3)
-    (staging / VERSION_FILE).write_text(json.dumps(asdict(info), ensure_ascii=False, indent=2))
-    os.replace(staging, target)
-    write_pointer(root, info)
-    # Whatever seeded this build, the legacy files are never read again.
-    for path in _legacy_files(settings):
-        path.unlink(missing_ok=True)
-    prune(root, settings.live_index.keep_versions)
-    return info
-
-
-def publish_version(
-    settings: Settings,
-    kb: KnowledgeBase,
-    encoder: Encoder,
-    reason: str = "",
-    recalibrate: bool = False,
-    published: Callable[[VersionInfo], None] = lambda _info: None,
-    kb_source: str = "",
-) -> VersionInfo:
-    """Build and serve the next version; when that quick build says the matcher's calibration is due, build and
-    serve a recalibrated one after it. `published` is told of each version once its pointer is switched."""
-    info = build_version(settings, kb, encoder, reason, recalibrate, kb_source)
-    published(info)
-    if info.recalibrate_due:
-        info = build_version(settings, kb, encoder, f"{reason} (recalibration)", True, kb_source)
-        published(info)
-    return info
-
-
-def _phrasing_keys(directory: Path) -> set[tuple[str, str]] | None:
-    """(entry, text) of every phrasing of a version; None when unreadable (then everything counts as new)."""
-    try:
-        payload = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return {(p["entry_id"], p["text"]) for p in payload["phrasings"]}
-
-
-def _published_copy(entry: KBEntry) -> KBEntry:
-    return KBEntry(entry.id, entry.questions, entry.answers, list(entry.tags), "published", label=entry.label)
-
-
-def _load_model(directory: Path, model: str, kb_version: str) -> IntentModel | None:
-    try:
-        return IntentModel.load(directory, model, kb_version)
-    except (ModelMismatchError, FileNotFoundError, OSError):
-        return None
 
 
 def rollback(root: Path, to: int | None = None) -> Pointer:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from assistant.domain.business_hours import BusinessHours
-from assistant.domain.handoff import check_transition
 from assistant.domain.messages import HandoffState, Priority
 from assistant.domain.roles import Role
 from assistant.domain.sla import first_response_due
@@ -258,7 +257,7 @@ class AgentActions:
                 raise window_refusal(conversation.platform, window, human_agent_tag, self.deps.windows)
         elif human_agent_tag and self.deps.windows.taggable(conversation.platform):
             mode = "human_agent"
-        check_transition(conversation.handoff, HandoffState.HUMAN)
+        # The store hands the conversation to a person inside the transaction, under the hand-off rules.
         reservation = self.store.reserve_reply(
             escalation_id, self.user.id, self.user.username, key, body, mode, expected_version=version
         )
@@ -311,9 +310,8 @@ class AgentActions:
 
     def settle(self, escalation_id: int, handoff: HandoffState, version: int | None) -> EscalationRecord:
         """Resolve (handoff CLOSED) or hand back to the bot (BOT); only the holder or an admin may."""
-        escalation = self.escalation(escalation_id)
-        conversation = self.deps.store.conversation_by_id(escalation.conversation_id)
-        check_transition(conversation.handoff, handoff)
+        self.escalation(escalation_id)
+        # The hand-off rules are applied by the store, to the conversation it locked for the change.
         holder_check = None if self.user.role == Role.ADMIN else self.user.id
         record = self.store.settle(escalation_id, handoff, expected_version=version, agent_id=holder_check)
         action = "hand_back" if handoff == HandoffState.BOT else "resolve"

@@ -17,7 +17,7 @@ from assistant.knowledge.near_duplicates import NearDuplicate, near_duplicates_o
 from assistant.pipeline import Engine
 from assistant.services.common import Audit
 from assistant.settings import Settings
-from assistant.store import EntryContent, KbEntryRecord, KbStore, KbValidationError
+from assistant.store import ChangeResult, EntryContent, KbEntryRecord, KbStore, KbValidationError
 
 log = logging.getLogger("community_assistant.kb_editor")
 
@@ -36,12 +36,6 @@ class KbEditingDeps:
     engine: Callable[[], Engine]
     audit: Audit
     reindex: Reindex
-
-
-@dataclass(frozen=True)
-class Changed:
-    record: KbEntryRecord
-    reindexed: bool
 
 
 @dataclass(frozen=True)
@@ -100,16 +94,16 @@ class KbEditor:
         )
         return record
 
-    def transition(self, entry_id: str, status: str, expected: int, note: str | None) -> Changed:
+    def transition(self, entry_id: str, status: str, expected: int, note: str | None) -> ChangeResult:
         result = self.deps.store.transition(entry_id, status, expected, self.author, note)
         self.deps.audit(
             f"kb.{status}", "kb_entry", entry_id, version=result.record.version, live_changed=result.live_changed
         )
         if result.live_changed:
             self.deps.reindex(f"{status} {entry_id} v{result.record.version} by {self.author}")
-        return Changed(result.record, result.live_changed)
+        return result
 
-    def restore(self, entry_id: str, version: int, expected: int | None, publish: bool) -> Changed:
+    def restore(self, entry_id: str, version: int, expected: int | None, publish: bool) -> ChangeResult:
         """`version` again as a new draft, or (publish) a rollback: live at once."""
         result = self.deps.store.restore(entry_id, version, self.author, expected, publish)
         self.deps.audit(
@@ -122,7 +116,7 @@ class KbEditor:
         )
         if result.live_changed:
             self.deps.reindex(f"rollback {entry_id} to v{version} by {self.author}")
-        return Changed(result.record, result.live_changed)
+        return result
 
     def near_duplicates(self, entry_id: str, questions: dict[str, list[str]]) -> list[NearDuplicate]:
         """Phrasings of other published entries that these questions (nearly) repeat; NotReady without engine."""

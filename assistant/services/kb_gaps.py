@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine as Database
 
 from assistant.domain.kb_entries import KnowledgeBase
 from assistant.errors import Conflict, InputError, NotFound
-from assistant.knowledge.gap_report import GapCluster, GapReport
+from assistant.knowledge.gap_report import GapCluster, GapReport, take_free_entry_id
 from assistant.nlu.embeddings import Encoder
 from assistant.pipeline import Engine
 from assistant.services.common import Audit, utc_now
@@ -60,17 +60,8 @@ def gap_report(deps: GapDeps, days: int | None) -> GapReport:
     # Drafts must not reuse an id of the editor's database either (entries not yet published).
     taken = {entry.id for entry in engine.kb} | {record.entry_id for record in records}
     for cluster in report.clusters:
-        if cluster.suggested_entry_id in taken:
-            cluster.suggested_entry_id = _free_id(cluster.suggested_entry_id, taken)
-        taken.add(cluster.suggested_entry_id)
+        cluster.suggested_entry_id = take_free_entry_id(cluster.suggested_entry_id, taken)
     return report
-
-
-def _free_id(base: str, taken: set[str]) -> str:
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
 
 
 def find_cluster(report: GapReport, cluster_id: int, expected: list[str] | None) -> GapCluster:

@@ -13,15 +13,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from assistant.domain.kb_entries import KnowledgeBase
-from assistant.knowledge.index_versions import (
-    VERSION_FILE,
-    Pointer,
-    VersionInfo,
-    publish_version,
-    read_pointer,
-    rollback,
-    version_dir,
-)
+from assistant.knowledge.index_builds import publish_version
+from assistant.knowledge.index_versions import VERSION_FILE, Pointer, VersionInfo, read_pointer, rollback, version_dir
 from assistant.knowledge.knowledge_base import load_knowledge_base
 from assistant.nlu.embeddings import Encoder
 from assistant.settings import Settings

@@ -15,13 +15,12 @@ from assistant.store.errors import (
     NotFoundError,
 )
 from assistant.store.kb import KbStore
+from assistant.store.kb_records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord
 from assistant.store.records import (
     AuditRecord,
     CannedReplyRecord,
-    ChangeResult,
     ConversationRecord,
     DecisionRecord,
-    EntryContent,
     EscalationDetail,
     EscalationListItem,
     EscalationPage,
@@ -29,9 +28,6 @@ from assistant.store.records import (
     FeedbackRecord,
     GapCandidateRecord,
     HandoffChange,
-    ImportResult,
-    KbEntryRecord,
-    KbVersionRecord,
     MessageRecord,
     NoteRecord,
     OutboundRecord,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from assistant.domain.roles import ROLES, Role
-from assistant.store.db import Transactions
+from assistant.store.db import Transactions, added
 from assistant.store.errors import AccountError
 from assistant.store.records import AuditRecord, TokenRecord, UserRecord
 from assistant.store.tables import ApiToken, AuditEntry, QueueMember, User, utcnow
@@ -69,7 +69,7 @@ class AccountStore(Transactions):
         queues = session.scalars(
             select(QueueMember.queue).where(QueueMember.user_id == row.id).order_by(QueueMember.queue)
         )
-        return UserRecord.from_row(row, tuple(queues))
+        return UserRecord.from_row(row, queues=tuple(queues))
 
     def _check_password(self, password: str) -> None:
         if len(password) < self.password_min_length:
@@ -99,19 +99,20 @@ class AccountStore(Transactions):
         password_hash = self._hasher.hash(password)
         try:
             with self._write() as session:
-                row = User(
-                    username=name,
-                    display_name=(display_name or name)[:128],
-                    email=email,
-                    role=Role(role).value,
-                    password_hash=password_hash,
-                    is_active=True,
-                    capacity=capacity,
-                    is_online=False,
-                    created_at=utcnow(),
+                row = added(
+                    session,
+                    User(
+                        username=name,
+                        display_name=(display_name or name)[:128],
+                        email=email,
+                        role=Role(role).value,
+                        password_hash=password_hash,
+                        is_active=True,
+                        capacity=capacity,
+                        is_online=False,
+                        created_at=utcnow(),
+                    ),
                 )
-                session.add(row)
-                session.flush()
                 session.add_all(QueueMember(user_id=row.id, queue=queue) for queue in members)
                 session.flush()
                 return self._record(session, row)
@@ -336,9 +337,7 @@ class AccountStore(Transactions):
                 details=safe_details,
                 ip=ip[:64] if ip else None,
             )
-            session.add(row)
-            session.flush()
-            return row.id
+            return added(session, row).id
 
     def audit_entries(
         self,

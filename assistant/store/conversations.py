@@ -17,7 +17,7 @@ from assistant.domain.messages import (
     EscalationReason,
     HandoffState,
 )
-from assistant.store.db import Transactions
+from assistant.store.db import Transactions, added, found, insert_if_new
 from assistant.store.errors import NotFoundError
 from assistant.store.records import ConversationRecord, MessageRecord, choices_from
 from assistant.store.tables import (
@@ -60,21 +60,18 @@ class ConversationStore(Transactions):
             row = session.scalars(select(Conversation).where(*where)).one_or_none()
             if row is None:
                 now = utcnow()
-                session.execute(
-                    self._insert(Conversation)
-                    .values(
-                        platform=platform,
-                        conversation_key=key,
-                        sender_id=sender_id,
-                        sender_name=sender_name,
-                        handoff=HandoffState.BOT.value,
-                        rephrase_asked=False,
-                        holding_reply_sent=False,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["platform", "conversation_key"])
-                )
+                values = {
+                    "platform": platform,
+                    "conversation_key": key,
+                    "sender_id": sender_id,
+                    "sender_name": sender_name,
+                    "handoff": HandoffState.BOT.value,
+                    "rephrase_asked": False,
+                    "holding_reply_sent": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                insert_if_new(session, self._insert(Conversation), ["platform", "conversation_key"], values)
                 # Whether we inserted it or a racing worker did, it is there now.
                 row = session.scalars(select(Conversation).where(*where)).one()
             else:
@@ -87,11 +84,7 @@ class ConversationStore(Transactions):
             return ConversationRecord.from_row(row)
 
     def conversation_by_id(self, conversation_id: int) -> ConversationRecord:
-        with self._read() as session:
-            row = session.get(Conversation, conversation_id)
-            if row is None:
-                raise NotFoundError(f"conversation {conversation_id}")
-            return ConversationRecord.from_row(row)
+        return self._read_record(Conversation, conversation_id, "conversation", ConversationRecord.from_row)
 
     def update_conversation(
         self,
@@ -135,9 +128,7 @@ class ConversationStore(Transactions):
         question (a KB answer, a clarification, or an escalation because the KB had no confident answer), read as
         the engine read it."""
         with self._read() as session:
-            row = session.get(Conversation, conversation_id)
-            if row is None:
-                raise NotFoundError(f"conversation {conversation_id}")
+            row = found(session, Conversation, conversation_id, "conversation")
             turns = session.scalar(
                 select(func.count(Message.id)).where(
                     Message.conversation_id == conversation_id, Message.direction == "in"
@@ -195,22 +186,18 @@ class ConversationStore(Transactions):
         later; the latest message's target wins, as it is the one the platform expects an answer to.
         """
         with self._write() as session:
-            message_id = session.execute(
-                self._insert(Message)
-                .values(
-                    conversation_id=conversation_id,
-                    platform=platform,
-                    direction="in",
-                    author="customer",
-                    platform_event_id=event_id,
-                    text=text,
-                    language=language,
-                    is_public=is_public,
-                    created_at=at,
-                )
-                .on_conflict_do_nothing(index_elements=["platform", "platform_event_id"])
-                .returning(Message.id)
-            ).scalar_one_or_none()
+            message = {
+                "conversation_id": conversation_id,
+                "platform": platform,
+                "direction": "in",
+                "author": "customer",
+                "platform_event_id": event_id,
+                "text": text,
+                "language": language,
+                "is_public": is_public,
+                "created_at": at,
+            }
+            message_id = insert_if_new(session, self._insert(Message), ["platform", "platform_event_id"], message)
             if message_id is None:
                 return None
             values: dict[str, Any] = {
@@ -220,7 +207,7 @@ class ConversationStore(Transactions):
             if reply_target:
                 values["reply_target"] = {str(key): str(value) for key, value in reply_target.items()}
             session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
-            return int(message_id)
+            return message_id
 
     def inbound_message_id(self, platform: str, event_id: str) -> int | None:
         """The id of the message recorded for a platform event, if any (a redelivery's first record)."""
@@ -242,34 +229,30 @@ class ConversationStore(Transactions):
     def record_decision(self, message_id: int, decision: Decision, at: datetime | None = None) -> int:
         """Store the engine's decision about a message; a retried task keeps the first one and gets its id."""
         with self._write() as session:
-            decision_id = session.execute(
-                self._insert(DecisionRow)
-                .values(
-                    message_id=message_id,
-                    action=Action(decision.action).value,
-                    reason=decision.reason.value if decision.reason is not None else None,
-                    entry_id=decision.entry_id,
-                    intent=decision.intent,
-                    confidence=float(decision.confidence),
-                    queue=decision.queue,
-                    priority=int(decision.priority) if decision.priority is not None else None,
-                    reply_kind=decision.reply_kind,
-                    kind=decision.kind.value if decision.kind is not None else None,
-                    # null(), not None: None would be stored as the JSON value null, which IS NULL does not find.
-                    choices=[{"label": c.label, "payload": c.payload} for c in decision.choices] or null(),
-                    picked=decision.picked.value if decision.picked is not None else None,
-                    read_as=decision.read_as,
-                    reply=decision.reply,
-                    suggested_answer=decision.suggested_answer,
-                    # float(): numpy scalars are not JSON serialisable.
-                    reasons=[str(reason) for reason in decision.reasons],
-                    scores={str(name): float(value) for name, value in decision.scores.items()},
-                    latency_ms=float(decision.latency_ms),
-                    created_at=at or utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["message_id"])
-                .returning(DecisionRow.id)
-            ).scalar_one_or_none()
+            row = {
+                "message_id": message_id,
+                "action": Action(decision.action).value,
+                "reason": decision.reason.value if decision.reason is not None else None,
+                "entry_id": decision.entry_id,
+                "intent": decision.intent,
+                "confidence": float(decision.confidence),
+                "queue": decision.queue,
+                "priority": int(decision.priority) if decision.priority is not None else None,
+                "reply_kind": decision.reply_kind,
+                "kind": decision.kind.value if decision.kind is not None else None,
+                # null(), not None: None would be stored as the JSON value null, which IS NULL does not find.
+                "choices": [{"label": c.label, "payload": c.payload} for c in decision.choices] or null(),
+                "picked": decision.picked.value if decision.picked is not None else None,
+                "read_as": decision.read_as,
+                "reply": decision.reply,
+                "suggested_answer": decision.suggested_answer,
+                # float(): numpy scalars are not JSON serialisable.
+                "reasons": [str(reason) for reason in decision.reasons],
+                "scores": {str(name): float(value) for name, value in decision.scores.items()},
+                "latency_ms": float(decision.latency_ms),
+                "created_at": at or utcnow(),
+            }
+            decision_id = insert_if_new(session, self._insert(DecisionRow), ["message_id"], row)
             if decision_id is None:
                 return int(session.scalars(select(DecisionRow.id).where(DecisionRow.message_id == message_id)).one())
             # The webhook may not have known the language; the engine detected it.
@@ -278,7 +261,7 @@ class ConversationStore(Transactions):
                 .where(Message.id == message_id, Message.language.is_(None))
                 .values(language=decision.language)
             )
-            return int(decision_id)
+            return decision_id
 
     def record_outbound_message(
         self,
@@ -303,20 +286,21 @@ class ConversationStore(Transactions):
             platform = session.scalar(select(Conversation.platform).where(Conversation.id == conversation_id))
             if platform is None:
                 raise NotFoundError(f"conversation {conversation_id}")
-            message = Message(
-                conversation_id=conversation_id,
-                platform=platform,
-                direction="out",
-                author=author,
-                platform_message_id=platform_message_id,
-                text=text,
-                language=language,
-                is_public=False,
-                agent_id=agent_id,
-                created_at=at,
+            message = added(
+                session,
+                Message(
+                    conversation_id=conversation_id,
+                    platform=platform,
+                    direction="out",
+                    author=author,
+                    platform_message_id=platform_message_id,
+                    text=text,
+                    language=language,
+                    is_public=False,
+                    agent_id=agent_id,
+                    created_at=at,
+                ),
             )
-            session.add(message)
-            session.flush()
             if author == "bot":
                 session.execute(
                     update(Conversation)
@@ -348,4 +332,4 @@ class ConversationStore(Transactions):
                 .order_by(Message.created_at.desc(), Message.id.desc())
                 .limit(limit)
             ).all()
-            return [MessageRecord.from_row(message, decision) for message, decision in reversed(rows)]
+            return [MessageRecord.with_decision(message, decision) for message, decision in reversed(rows)]

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -24,6 +24,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from assistant.store.errors import NotFoundError
+
 DEFAULT_DATABASE_URL = "sqlite:///.data/community-assistant.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
@@ -33,6 +35,9 @@ READ_ONLY_OPTION = "ca_read_only"
 _MIGRATION_LOCK_CLASS = 0x0CA5_7013
 # Alembic's `context` is a process-wide proxy: two threads running env.py at once would clobber each other.
 _ALEMBIC_LOCK = threading.Lock()
+
+_Row = TypeVar("_Row")
+_Record = TypeVar("_Record")
 
 
 def backend(url: str | URL) -> str:
@@ -187,3 +192,38 @@ class Transactions:
         # INSERT … ON CONFLICT DO NOTHING settles races without raising, so PostgreSQL does not abort the
         # transaction (and log an error) for every redelivered event.
         return pg_insert(model) if self._postgres else sqlite_insert(model)
+
+    def _read_record(self, model: type[_Row], row_id: int, what: str, record: Callable[[_Row], _Record]) -> _Record:
+        """One row by primary key as its record, in a read-only transaction; NotFoundError when there is none."""
+        with self._read() as session:
+            return record(found(session, model, row_id, what))
+
+
+def found(session: Session, model: type[_Row], row_id: int, what: str) -> _Row:
+    """The row with this primary key, in the caller's transaction; a NotFoundError naming `what` when there is none."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFoundError(f"{what} {row_id}")
+    return row
+
+
+def added(session: Session, row: _Row) -> _Row:
+    """`row` added to the caller's transaction and flushed, so its id and column defaults are there to read."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def insert_if_new(
+    session: Session,
+    insert: PgInsert | SqliteInsert,
+    unique: Sequence[str],
+    values: Mapping[str, Any],
+    *,
+    where: Any = None,
+) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING on the unique columns `unique` (of a partial index, with `where`), in the
+    caller's transaction: the new row's id, or None when a row with that key was there already."""
+    statement = insert.values(**values).on_conflict_do_nothing(index_elements=list(unique), index_where=where)
+    new_id = session.execute(statement.returning(insert.table.c.id)).scalar_one_or_none()
+    return None if new_id is None else int(new_id)

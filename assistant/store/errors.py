@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from assistant.errors import AssistantError, Conflict, InputError, NotFound
-from assistant.store.records import EntryContent, EscalationRecord, KbEntryRecord
+from assistant.store.kb_records import EntryContent, KbEntryRecord
+from assistant.store.records import EscalationRecord
 
 
 class NotFoundError(NotFound, LookupError):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from assistant.domain.assignment import ClaimCheck, check_claim
 from assistant.domain.handoff import check_transition, ends_escalation
 from assistant.domain.messages import EscalationStatus, HandoffState, Priority
-from assistant.store.db import Transactions
+from assistant.store.db import Transactions, insert_if_new
 from assistant.store.errors import ClaimConflictError, NotFoundError
 from assistant.store.outbound import reserve_row
 from assistant.store.records import (
@@ -111,26 +111,22 @@ class EscalationStore(Transactions):
         active = text(in_list("status", ACTIVE_ESCALATION_STATUSES))
         for _ in range(_ESCALATION_ATTEMPTS):
             with self._write() as session:
-                new_id = session.execute(
-                    self._insert(Escalation)
-                    .values(
-                        conversation_id=conversation_id,
-                        message_id=message_id,
-                        queue=queue,
-                        priority=priority,
-                        reason=str(reason),
-                        suggested_answer=suggested_answer,
-                        status=EscalationStatus.OPEN.value,
-                        sla_due_at=sla_due_at,
-                        created_at=at or utcnow(),
-                        updated_at=utcnow(),
-                        version=1,
-                    )
-                    .on_conflict_do_nothing(index_elements=["conversation_id"], index_where=active)
-                    .returning(Escalation.id)
-                ).scalar_one_or_none()
+                values = {
+                    "conversation_id": conversation_id,
+                    "message_id": message_id,
+                    "queue": queue,
+                    "priority": priority,
+                    "reason": str(reason),
+                    "suggested_answer": suggested_answer,
+                    "status": EscalationStatus.OPEN.value,
+                    "sla_due_at": sla_due_at,
+                    "created_at": at or utcnow(),
+                    "updated_at": utcnow(),
+                    "version": 1,
+                }
+                new_id = insert_if_new(session, self._insert(Escalation), ["conversation_id"], values, where=active)
                 if new_id is not None:
-                    return int(new_id)
+                    return new_id
                 due = utc_literal(sla_due_at)
                 existing_id = session.execute(
                     update(Escalation)

@@ -5,8 +5,9 @@ verdicts on suggested entries, over a time window."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from assistant.domain.kb_entries import KnowledgeBase
@@ -24,6 +25,17 @@ GIVE_UP_AFTER = timedelta(hours=1)
 REPHRASE_GIVEN_UP = "rephrase_given_up"
 CHOICES_GIVEN_UP = "choices_given_up"
 
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+def within(query: _Query, column: Any, since: datetime | None, until: datetime | None) -> _Query:
+    """`query` kept to the rows whose `column` lies in the window [since, until); a None end leaves it open."""
+    if since is not None:
+        query = query.where(column >= since)
+    if until is not None:
+        query = query.where(column < until)
+    return query
+
 
 def gap_questions(
     engine: Engine,
@@ -40,11 +52,9 @@ def gap_questions(
     with Session(engine) as session:
         replies: dict[int, str] = {}
         loose: list[GapQuestion] = []
-        candidates = select(GapCandidate).order_by(GapCandidate.at, GapCandidate.id)
-        if since is not None:
-            candidates = candidates.where(GapCandidate.at >= since)
-        if until is not None:
-            candidates = candidates.where(GapCandidate.at < until)
+        candidates = within(
+            select(GapCandidate).order_by(GapCandidate.at, GapCandidate.id), GapCandidate.at, since, until
+        )
         for row in session.scalars(candidates.limit(limit)):
             if row.escalation_id is not None:
                 replies.setdefault(row.escalation_id, row.reply)
@@ -57,10 +67,7 @@ def gap_questions(
             .order_by(Escalation.created_at.desc(), Escalation.id.desc())
             .limit(limit)
         )
-        if since is not None:
-            query = query.where(Escalation.created_at >= since)
-        if until is not None:
-            query = query.where(Escalation.created_at < until)
+        query = within(query, Escalation.created_at, since, until)
         found = [
             GapQuestion(text, language, reason, replies.get(escalation_id), escalation_id, at)
             for escalation_id, reason, at, text, language in session.execute(query).all()
@@ -103,10 +110,7 @@ def given_up_clarifications(
         .order_by(DecisionRow.created_at.desc(), DecisionRow.id.desc())
         .limit(limit)
     )
-    if since is not None:
-        query = query.where(DecisionRow.created_at >= since)
-    if until is not None:
-        query = query.where(DecisionRow.created_at < until)
+    query = within(query, DecisionRow.created_at, since, until)
     found: list[GapQuestion] = []
     with Session(engine) as session:
         for at, offered, read_as, text, language, answered, escalated in session.execute(query).all():
@@ -133,10 +137,7 @@ def entry_match_counts(engine: Engine, since: datetime | None = None, until: dat
         .where(DecisionRow.entry_id.is_not(None), DecisionRow.kind == DecisionKind.KB_ANSWER.value)
         .group_by(DecisionRow.entry_id)
     )
-    if since is not None:
-        query = query.where(DecisionRow.created_at >= since)
-    if until is not None:
-        query = query.where(DecisionRow.created_at < until)
+    query = within(query, DecisionRow.created_at, since, until)
     with Session(engine) as session:
         return {str(entry_id): int(count) for entry_id, count in session.execute(query).all()}
 
@@ -150,10 +151,7 @@ def entry_feedback(
         .where(SuggestionFeedback.entry_id.is_not(None))
         .group_by(SuggestionFeedback.entry_id, SuggestionFeedback.verdict)
     )
-    if since is not None:
-        query = query.where(SuggestionFeedback.at >= since)
-    if until is not None:
-        query = query.where(SuggestionFeedback.at < until)
+    query = within(query, SuggestionFeedback.at, since, until)
     result: dict[str, dict[str, int]] = {}
     with Session(engine) as session:
         for entry_id, verdict, count in session.execute(query).all():

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from assistant.domain.kb_entries import STATUSES, KBEntry, KnowledgeBase, KnowledgeBaseError
 from assistant.knowledge.kb_import import merge_rows, parse_rows
 from assistant.knowledge.knowledge_base import export_knowledge_base, load_knowledge_base, parse_entry
-from assistant.store.db import Transactions
+from assistant.store.db import Transactions, added
 from assistant.store.errors import KbConflictError, KbNotFoundError, KbTransitionError, KbValidationError
-from assistant.store.records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord
+from assistant.store.kb_records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord
 from assistant.store.tables import KbEntryRow, KbEntryVersionRow, utcnow
 
 DEFAULT_FILE = "entries.yml"
@@ -160,21 +160,7 @@ class KbStore(Transactions):
             if row is None:
                 if expected_version is not None:
                     raise KbNotFoundError(f"no KB entry {content.entry_id!r}")
-                row = KbEntryRow(
-                    entry_id=content.entry_id,
-                    status=status,
-                    tags=content.tags,
-                    questions=content.questions,
-                    answers=content.answers,
-                    source_file=content.source_file or DEFAULT_FILE,
-                    version=1,
-                    published_version=None,
-                    updated_at=now,
-                    updated_by=author,
-                )
-                s.add(row)
-                s.flush()
-                self._add_version(s, row, author, note or "created", now)
+                row = self._create(s, content, status, None, author, note or "created", now)
                 return KbEntryRecord.from_row(row)
             current = KbEntryRecord.from_row(row)
             if expected_version != row.version:
@@ -189,11 +175,7 @@ class KbStore(Transactions):
                 content = EntryContent(
                     content.entry_id, content.questions, content.answers, content.tags, row.source_file
                 )
-            row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
-            row.source_file = content.source_file
-            row.status = status
-            row.version += 1
-            row.updated_at, row.updated_by = now, author
+            _revise(row, content, status, author, now)
             self._add_version(s, row, author, note, now)
             return KbEntryRecord.from_row(row)
 
@@ -261,6 +243,32 @@ class KbStore(Transactions):
         row = s.scalar(select(KbEntryRow).where(KbEntryRow.entry_id == entry_id).with_for_update())
         if row is None:
             raise KbNotFoundError(f"no KB entry {entry_id!r}")
+        return row
+
+    @staticmethod
+    def _create(
+        s: Session,
+        content: EntryContent,
+        status: str,
+        published_version: int | None,
+        author: str | None,
+        note: str,
+        now: datetime,
+    ) -> KbEntryRow:
+        """A new entry at version 1, with the first version of its history."""
+        row = KbEntryRow(
+            entry_id=content.entry_id,
+            status=status,
+            tags=content.tags,
+            questions=content.questions,
+            answers=content.answers,
+            source_file=content.source_file or DEFAULT_FILE,
+            version=1,
+            published_version=published_version,
+            updated_at=now,
+            updated_by=author,
+        )
+        KbStore._add_version(s, added(s, row), author, note, now)
         return row
 
     @staticmethod
@@ -346,21 +354,7 @@ class KbStore(Transactions):
                 row = existing.get(entry.id)
                 status = entry.status
                 if row is None:
-                    row = KbEntryRow(
-                        entry_id=entry.id,
-                        status=status,
-                        tags=content.tags,
-                        questions=content.questions,
-                        answers=content.answers,
-                        source_file=content.source_file,
-                        version=1,
-                        published_version=1 if status == "published" else None,
-                        updated_at=now,
-                        updated_by=author,
-                    )
-                    s.add(row)
-                    s.flush()
-                    self._add_version(s, row, author, "imported", now)
+                    self._create(s, content, status, 1 if status == "published" else None, author, "imported", now)
                     created += 1
                     published += status == "published"
                     continue
@@ -370,19 +364,24 @@ class KbStore(Transactions):
                 if same_content and row.status == status:
                     unchanged += 1
                     continue
-                row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
-                row.source_file = content.source_file
-                row.status = status
-                row.version += 1
+                _revise(row, content, status, author, now)
                 if status == "published":
                     row.published_version = row.version
                     published += 1
                 elif status == "archived":
                     row.published_version = None
-                row.updated_at, row.updated_by = now, author
                 self._add_version(s, row, author, "imported", now)
                 updated += 1
         return ImportResult(created, updated, unchanged, published)
+
+
+def _revise(row: KbEntryRow, content: EntryContent, status: str, author: str | None, now: datetime) -> None:
+    """The entry's next version: `content` in `status`, written by `author` at `now` (its history row is apart)."""
+    row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
+    row.source_file = content.source_file
+    row.status = status
+    row.version += 1
+    row.updated_at, row.updated_by = now, author
 
 
 def _haystack(row: KbEntryRow) -> str:

@@ -7,8 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from assistant.store.db import Transactions
-from assistant.store.errors import NotFoundError
+from assistant.store.db import Transactions, added, found
 from assistant.store.escalations import username_of
 from assistant.store.records import CannedReplyRecord, FeedbackRecord, GapCandidateRecord, NoteRecord
 from assistant.store.tables import (
@@ -28,9 +27,7 @@ class NoteStore(Transactions):
 
     def add_note(self, escalation_id: int, user_id: int | None, text: str) -> NoteRecord:
         with self._write() as session:
-            escalation = session.get(Escalation, escalation_id)
-            if escalation is None:
-                raise NotFoundError(f"escalation {escalation_id}")
+            escalation = found(session, Escalation, escalation_id, "escalation")
             note = Note(
                 conversation_id=escalation.conversation_id,
                 escalation_id=escalation_id,
@@ -38,10 +35,7 @@ class NoteStore(Transactions):
                 text=text,
                 created_at=utcnow(),
             )
-            session.add(note)
-            session.flush()
-            username = username_of(session, user_id)
-            return NoteRecord.from_row(note, username)
+            return NoteRecord.from_row(added(session, note), username=username_of(session, user_id))
 
     def add_feedback(
         self, escalation_id: int, verdict: str, user_id: int | None, entry_id: str | None, comment: str | None
@@ -49,8 +43,7 @@ class NoteStore(Transactions):
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, not {verdict!r}")
         with self._write() as session:
-            if session.get(Escalation, escalation_id) is None:
-                raise NotFoundError(f"escalation {escalation_id}")
+            found(session, Escalation, escalation_id, "escalation")
             row = SuggestionFeedback(
                 escalation_id=escalation_id,
                 verdict=verdict,
@@ -59,10 +52,7 @@ class NoteStore(Transactions):
                 comment=comment,
                 at=utcnow(),
             )
-            session.add(row)
-            session.flush()
-            username = username_of(session, user_id)
-            return FeedbackRecord.from_row(row, username)
+            return FeedbackRecord.from_row(added(session, row), username=username_of(session, user_id))
 
     def gap_candidates(self, since: datetime | None = None, limit: int = 500) -> list[GapCandidateRecord]:
         query = select(GapCandidate).order_by(GapCandidate.at.desc(), GapCandidate.id.desc()).limit(limit)

@@ -13,8 +13,7 @@ from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.orm import Session
 
 from assistant.domain.messages import Choice, OutboundStatus
-from assistant.store.db import Transactions
-from assistant.store.errors import NotFoundError
+from assistant.store.db import Transactions, insert_if_new
 from assistant.store.records import OutboundRecord
 from assistant.store.tables import SENDABLE_OUTBOUND_STATUSES, Outbound, utcnow
 
@@ -39,24 +38,21 @@ def reserve_row(
 ) -> tuple[Outbound, bool]:
     """(row, created) for the key, in the caller's transaction: the bot's sends and a person's reply (the escalation
     store's `reserve_reply`) share it, so both are idempotent the same way."""
-    new_id = session.execute(
-        insert.values(
-            idempotency_key=idempotency_key,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            platform=platform,
-            mode=mode,
-            text=text,
-            choices=[{"label": c.label, "payload": c.payload} for c in choices] or None,
-            author=author,
-            agent_id=agent_id,
-            status=OutboundStatus.PENDING.value,
-            attempts=0,
-            created_at=created_at,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Outbound.id)
-    ).scalar_one_or_none()
+    values = {
+        "idempotency_key": idempotency_key,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "platform": platform,
+        "mode": mode,
+        "text": text,
+        "choices": [{"label": c.label, "payload": c.payload} for c in choices] or None,
+        "author": author,
+        "agent_id": agent_id,
+        "status": OutboundStatus.PENDING.value,
+        "attempts": 0,
+        "created_at": created_at,
+    }
+    new_id = insert_if_new(session, insert, ["idempotency_key"], values)
     row = session.scalars(select(Outbound).where(Outbound.idempotency_key == idempotency_key)).one()
     return row, new_id is not None
 
@@ -97,11 +93,7 @@ class OutboundStore(Transactions):
             return OutboundRecord.from_row(row), created
 
     def outbound(self, outbound_id: int) -> OutboundRecord:
-        with self._read() as session:
-            row = session.get(Outbound, outbound_id)
-            if row is None:
-                raise NotFoundError(f"outbound {outbound_id}")
-            return OutboundRecord.from_row(row)
+        return self._read_record(Outbound, outbound_id, "outbound", OutboundRecord.from_row)
 
     def outbound_by_key(self, idempotency_key: str) -> OutboundRecord | None:
         with self._read() as session:

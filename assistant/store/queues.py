@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 
 from assistant.domain.messages import EscalationStatus, HandoffState, OutboundStatus
-from assistant.store.db import Transactions
+from assistant.store.db import Transactions, found
 from assistant.store.errors import NotFoundError
 from assistant.store.escalations import username_of
 from assistant.store.records import (
@@ -66,11 +66,7 @@ class QueueStore(Transactions):
     # Escalations by id and by queue
 
     def escalation(self, escalation_id: int) -> EscalationRecord:
-        with self._read() as session:
-            row = session.get(Escalation, escalation_id)
-            if row is None:
-                raise NotFoundError(f"escalation {escalation_id}")
-            return EscalationRecord.from_row(row)
+        return self._read_record(Escalation, escalation_id, "escalation", EscalationRecord.from_row)
 
     def escalations(
         self, status: EscalationStatus | str | None = EscalationStatus.OPEN, queue: str | None = None, limit: int = 100
@@ -285,13 +281,9 @@ class QueueStore(Transactions):
 
     def detail(self, escalation_id: int, history_limit: int = 200) -> EscalationDetail:
         with self._read() as session:
-            row = session.get(Escalation, escalation_id)
-            if row is None:
-                raise NotFoundError(f"escalation {escalation_id}")
+            row = found(session, Escalation, escalation_id, "escalation")
             escalation = EscalationRecord.from_row(row)
-            conversation_row = session.get(Conversation, row.conversation_id)
-            if conversation_row is None:
-                raise NotFoundError(f"conversation {row.conversation_id}")
+            conversation_row = found(session, Conversation, row.conversation_id, "conversation")
             message_rows = session.execute(
                 select(Message, DecisionRow)
                 .outerjoin(DecisionRow, DecisionRow.message_id == Message.id)
@@ -299,9 +291,9 @@ class QueueStore(Transactions):
                 .order_by(Message.created_at.desc(), Message.id.desc())
                 .limit(history_limit)
             ).all()
-            messages = [MessageRecord.from_row(message, decision) for message, decision in reversed(message_rows)]
+            messages = [MessageRecord.with_decision(message, decision) for message, decision in reversed(message_rows)]
             notes = [
-                NoteRecord.from_row(note, username)
+                NoteRecord.from_row(note, username=username)
                 for note, username in session.execute(
                     select(Note, User.username)
                     .outerjoin(User, User.id == Note.user_id)
@@ -318,7 +310,7 @@ class QueueStore(Transactions):
                 )
             ]
             feedback = [
-                FeedbackRecord.from_row(f, username)
+                FeedbackRecord.from_row(f, username=username)
                 for f, username in session.execute(
                     select(SuggestionFeedback, User.username)
                     .outerjoin(User, User.id == SuggestionFeedback.user_id)
@@ -358,4 +350,4 @@ class QueueStore(Transactions):
                 .outerjoin(DecisionRow, DecisionRow.message_id == Message.id)
                 .where(Message.id == message_id)
             ).one_or_none()
-            return MessageRecord.from_row(found[0], found[1]) if found is not None else None
+            return MessageRecord.with_decision(found[0], found[1]) if found is not None else None

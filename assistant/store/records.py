@@ -1,15 +1,15 @@
-"""Every record the stores hand out: frozen dataclasses, each built from its row by its own `from_row`, the one
-place rows become records. Records carry no session: reading them never touches the database.
-Longer than 400 lines because every record of every aggregate lives here, so there is one converter per row."""
+"""Every record the stores hand out: frozen dataclasses, each built from its row by `FromRow.from_row`, the one
+place rows become records (a field says how its column converts, in `field(metadata=column(...))`). Records carry
+no session: reading them never touches the database. The KB editor's records are in `assistant.store.kb_records`."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 
-from assistant.domain.kb_entries import KBEntry
 from assistant.domain.messages import (
     Action,
     Choice,
@@ -21,32 +21,48 @@ from assistant.domain.messages import (
     Priority,
 )
 from assistant.domain.roles import Role
-from assistant.knowledge.knowledge_base import dump_entries
-from assistant.store.tables import (
-    SENDABLE_OUTBOUND_STATUSES,
-    ApiToken,
-    AuditEntry,
-    CannedReply,
-    Conversation,
-    DecisionRow,
-    Escalation,
-    GapCandidate,
-    KbEntryRow,
-    KbEntryVersionRow,
-    Message,
-    Note,
-    Outbound,
-    SuggestionFeedback,
-    User,
-)
+from assistant.store.tables import SENDABLE_OUTBOUND_STATUSES, DecisionRow, Message
 
-_Record = TypeVar("_Record")
+_Value = TypeVar("_Value")
+# The field metadata key under which a field keeps how it is read from its row.
+_READ = "read_from_row"
 
 
-def _columns(cls: type[_Record], row: object, **derived: Any) -> _Record:
-    """A record whose other fields are the row's columns of the same name."""
-    names = [f.name for f in dataclasses.fields(cast(Any, cls)) if f.init and f.name not in derived]
-    return cls(**{name: getattr(row, name) for name in names}, **derived)
+def column(convert: Callable[[Any], Any]) -> dict[str, Any]:
+    """Field metadata: read from the row's column of the same name through `convert` (the column holds the stored
+    form), as in `field(metadata=column(Priority))`."""
+    return {_READ: lambda row, name: convert(getattr(row, name))}
+
+
+def from_columns(build: Callable[[Any], Any]) -> dict[str, Any]:
+    """Field metadata: built from several of the row's columns by `build(row)`."""
+    return {_READ: lambda row, _name: build(row)}
+
+
+def optional(convert: Callable[[Any], _Value]) -> Callable[[Any], _Value | None]:
+    """`convert` for a nullable column: NULL stays None."""
+    return lambda value: None if value is None else convert(value)
+
+
+class FromRow:
+    """A record built from its row: every field is the row's column of the same name, read as the field says
+    (its metadata: `column`, `from_columns`); the keywords of `from_row` give the fields that are not columns."""
+
+    @classmethod
+    def from_row(cls, row: object, **derived: Any) -> Self:
+        values = dict(derived)
+        for f in dataclasses.fields(cast(Any, cls)):
+            if f.init and f.name not in derived:
+                values[f.name] = f.metadata[_READ](row, f.name) if _READ in f.metadata else getattr(row, f.name)
+        return cast(Self, cast(Any, cls)(**values))
+
+
+def _dict_or_none(stored: dict[str, str] | None) -> dict[str, str] | None:
+    return dict(stored) if stored else None
+
+
+def _or_none(stored: str | None) -> str | None:
+    return stored or None
 
 
 def choices_from(stored: list[dict[str, str]] | None) -> tuple[Choice, ...]:
@@ -55,14 +71,14 @@ def choices_from(stored: list[dict[str, str]] | None) -> tuple[Choice, ...]:
 
 
 @dataclass(frozen=True)
-class ConversationRecord:
+class ConversationRecord(FromRow):
     id: int
     platform: str
     conversation_key: str
     sender_id: str | None
     sender_name: str | None
     language: str | None
-    handoff: HandoffState
+    handoff: HandoffState = field(metadata=column(HandoffState))
     rephrase_asked: bool
     holding_reply_sent: bool
     assigned_agent: str | None
@@ -70,54 +86,35 @@ class ConversationRecord:
     last_bot_reply_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    reply_target: dict[str, str] | None = None
-
-    @classmethod
-    def from_row(cls, row: Conversation) -> ConversationRecord:
-        reply_target = dict(row.reply_target) if row.reply_target else None
-        return _columns(cls, row, handoff=HandoffState(row.handoff), reply_target=reply_target)
+    reply_target: dict[str, str] | None = field(default=None, metadata=column(_dict_or_none))
 
 
 @dataclass(frozen=True)
-class DecisionRecord:
+class DecisionRecord(FromRow):
     id: int
     message_id: int
-    action: Action
+    action: Action = field(metadata=column(Action))
     reason: str | None
     entry_id: str | None
     intent: str | None
     confidence: float
     queue: str | None
-    priority: Priority | None
+    priority: Priority | None = field(metadata=column(optional(Priority)))
     reply_kind: str | None
     reply: str | None
     suggested_answer: str | None
-    reasons: list[str]
-    scores: dict[str, float]
+    reasons: list[str] = field(metadata=column(list))
+    scores: dict[str, float] = field(metadata=column(dict))
     latency_ms: float
     created_at: datetime
-    kind: DecisionKind | None = None
-    choices: tuple[Choice, ...] = ()
-    picked: PickMethod | None = None
+    kind: DecisionKind | None = field(default=None, metadata=column(optional(DecisionKind)))
+    choices: tuple[Choice, ...] = field(default=(), metadata=column(choices_from))
+    picked: PickMethod | None = field(default=None, metadata=column(optional(PickMethod)))
     read_as: str | None = None
-
-    @classmethod
-    def from_row(cls, row: DecisionRow) -> DecisionRecord:
-        return _columns(
-            cls,
-            row,
-            action=Action(row.action),
-            priority=Priority(row.priority) if row.priority is not None else None,
-            reasons=list(row.reasons),
-            scores=dict(row.scores),
-            kind=DecisionKind(row.kind) if row.kind is not None else None,
-            choices=choices_from(row.choices),
-            picked=PickMethod(row.picked) if row.picked is not None else None,
-        )
 
 
 @dataclass(frozen=True)
-class MessageRecord:
+class MessageRecord(FromRow):
     """One message of a conversation's history, with the engine's decision about it (inbound only)."""
 
     id: int
@@ -134,20 +131,21 @@ class MessageRecord:
     agent_id: int | None = None
 
     @classmethod
-    def from_row(cls, row: Message, decision: DecisionRow | None = None) -> MessageRecord:
-        return _columns(cls, row, decision=DecisionRecord.from_row(decision) if decision is not None else None)
+    def with_decision(cls, row: Message, decision: DecisionRow | None) -> MessageRecord:
+        """The message with the engine's decision about it, when it has one."""
+        return cls.from_row(row, decision=DecisionRecord.from_row(decision) if decision is not None else None)
 
 
 @dataclass(frozen=True)
-class EscalationRecord:
+class EscalationRecord(FromRow):
     id: int
     conversation_id: int
     message_id: int | None
     queue: str
-    priority: Priority
+    priority: Priority = field(metadata=column(Priority))
     reason: str
     suggested_answer: str | None
-    status: EscalationStatus
+    status: EscalationStatus = field(metadata=column(EscalationStatus))
     sla_due_at: datetime
     created_at: datetime
     first_response_at: datetime | None
@@ -160,13 +158,9 @@ class EscalationRecord:
     updated_at: datetime | None = None
     version: int = 1
 
-    @classmethod
-    def from_row(cls, row: Escalation) -> EscalationRecord:
-        return _columns(cls, row, priority=Priority(row.priority), status=EscalationStatus(row.status))
-
 
 @dataclass(frozen=True)
-class OutboundRecord:
+class OutboundRecord(FromRow):
     id: int
     idempotency_key: str
     conversation_id: int
@@ -174,7 +168,7 @@ class OutboundRecord:
     platform: str
     mode: str
     text: str
-    status: OutboundStatus
+    status: OutboundStatus = field(metadata=column(OutboundStatus))
     attempts: int
     platform_message_id: str | None
     last_error: str | None
@@ -183,25 +177,23 @@ class OutboundRecord:
     author: str = "bot"
     agent_id: int | None = None
     # Quick replies / buttons sent with the text, stored with the reservation so every attempt sends the same.
-    choices: tuple[Choice, ...] = ()
+    choices: tuple[Choice, ...] = field(default=(), metadata=column(choices_from))
     # Derived, so callers need not know which statuses may be (re)sent.
     sendable: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sendable", self.status in SENDABLE_OUTBOUND_STATUSES)
 
-    @classmethod
-    def from_row(cls, row: Outbound) -> OutboundRecord:
-        return _columns(cls, row, status=OutboundStatus(row.status), choices=choices_from(row.choices))
-
 
 @dataclass(frozen=True)
-class UserRecord:
+class UserRecord(FromRow):
+    """A console user; `from_row` takes the user's queues as `queues=`."""
+
     id: int
     username: str
     display_name: str
     email: str | None
-    role: Role
+    role: Role = field(metadata=column(Role))
     is_active: bool
     capacity: int
     is_online: bool
@@ -212,13 +204,9 @@ class UserRecord:
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
-    @classmethod
-    def from_row(cls, row: User, queues: tuple[str, ...]) -> UserRecord:
-        return _columns(cls, row, role=Role(row.role), queues=queues)
-
 
 @dataclass(frozen=True)
-class TokenRecord:
+class TokenRecord(FromRow):
     id: int
     user_id: int
     name: str
@@ -226,13 +214,9 @@ class TokenRecord:
     last_used_at: datetime | None
     revoked_at: datetime | None
 
-    @classmethod
-    def from_row(cls, row: ApiToken) -> TokenRecord:
-        return _columns(cls, row)
-
 
 @dataclass(frozen=True)
-class AuditRecord:
+class AuditRecord(FromRow):
     id: int
     at: datetime
     user_id: int | None
@@ -242,10 +226,6 @@ class AuditRecord:
     object_id: str | None
     details: dict[str, Any]
     ip: str | None
-
-    @classmethod
-    def from_row(cls, row: AuditEntry) -> AuditRecord:
-        return _columns(cls, row)
 
 
 @dataclass(frozen=True)
@@ -287,7 +267,9 @@ class EscalationPage:
 
 
 @dataclass(frozen=True)
-class NoteRecord:
+class NoteRecord(FromRow):
+    """An internal note; `from_row` takes its author's name as `username=`."""
+
     id: int
     conversation_id: int
     escalation_id: int | None
@@ -296,27 +278,21 @@ class NoteRecord:
     text: str
     created_at: datetime
 
-    @classmethod
-    def from_row(cls, row: Note, username: str | None) -> NoteRecord:
-        return _columns(cls, row, username=username)
-
 
 @dataclass(frozen=True)
-class CannedReplyRecord:
+class CannedReplyRecord(FromRow):
     id: int
     shortcode: str
     language: str
-    queue: str | None  # None: offered in every queue
+    queue: str | None = field(metadata=column(_or_none))  # None: offered in every queue
     text: str
     updated_at: datetime
 
-    @classmethod
-    def from_row(cls, row: CannedReply) -> CannedReplyRecord:
-        return _columns(cls, row, queue=row.queue or None)
-
 
 @dataclass(frozen=True)
-class FeedbackRecord:
+class FeedbackRecord(FromRow):
+    """A verdict on a suggested answer; `from_row` takes its author's name as `username=`."""
+
     id: int
     escalation_id: int
     verdict: str
@@ -326,13 +302,9 @@ class FeedbackRecord:
     comment: str | None
     at: datetime
 
-    @classmethod
-    def from_row(cls, row: SuggestionFeedback, username: str | None) -> FeedbackRecord:
-        return _columns(cls, row, username=username)
-
 
 @dataclass(frozen=True)
-class GapCandidateRecord:
+class GapCandidateRecord(FromRow):
     id: int
     escalation_id: int | None
     conversation_id: int | None
@@ -342,10 +314,6 @@ class GapCandidateRecord:
     reason: str
     user_id: int | None
     at: datetime
-
-    @classmethod
-    def from_row(cls, row: GapCandidate) -> GapCandidateRecord:
-        return _columns(cls, row)
 
 
 @dataclass(frozen=True)
@@ -379,115 +347,3 @@ class ReplyReservation:
     outbound: OutboundRecord
     created: bool
     escalation: EscalationRecord
-
-
-@dataclass(frozen=True)
-class EntryContent:
-    """What an editor writes: the fields of one YAML entry."""
-
-    entry_id: str
-    questions: dict[str, list[str]]
-    answers: dict[str, str]
-    tags: list[str] = field(default_factory=list)
-    source_file: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.entry_id,
-            "tags": list(self.tags),
-            "questions": {lang: list(qs) for lang, qs in sorted(self.questions.items())},
-            "answers": dict(sorted(self.answers.items())),
-            "source_file": self.source_file,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EntryContent:
-        return cls(
-            entry_id=str(data["id"]),
-            questions={str(k): [str(q) for q in v] for k, v in dict(data.get("questions") or {}).items()},
-            answers={str(k): str(v) for k, v in dict(data.get("answers") or {}).items()},
-            tags=[str(t) for t in data.get("tags") or []],
-            source_file=data.get("source_file"),
-        )
-
-    def to_kb_entry(self, status: str) -> KBEntry:
-        return KBEntry(
-            id=self.entry_id,
-            questions={lang: list(qs) for lang, qs in self.questions.items()},
-            answers=dict(self.answers),
-            tags=list(self.tags),
-            status=status,
-            source_file=self.source_file,
-        )
-
-    def yaml_text(self) -> str:
-        """The entry as it would read in a KB file (what diffs compare)."""
-        text = dump_entries([self.to_kb_entry("published")]).removeprefix("entries:\n")
-        return text.replace("  status: published\n", "", 1)
-
-
-@dataclass(frozen=True)
-class KbEntryRecord:
-    content: EntryContent
-    status: str
-    version: int
-    published_version: int | None
-    updated_at: datetime
-    updated_by: str | None
-
-    @property
-    def entry_id(self) -> str:
-        return self.content.entry_id
-
-    @property
-    def is_live(self) -> bool:
-        return self.published_version is not None
-
-    def missing_languages(self, languages: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
-        """Per configured language, what is missing: 'questions' and/or 'answer'."""
-        missing: dict[str, list[str]] = {}
-        for lang in languages:
-            gaps = []
-            if not self.content.questions.get(lang):
-                gaps.append("questions")
-            if not self.content.answers.get(lang):
-                gaps.append("answer")
-            if gaps:
-                missing[lang] = gaps
-        return missing
-
-    @classmethod
-    def from_row(cls, row: KbEntryRow) -> KbEntryRecord:
-        content = EntryContent(row.entry_id, dict(row.questions), dict(row.answers), list(row.tags), row.source_file)
-        return _columns(cls, row, content=content)
-
-
-@dataclass(frozen=True)
-class KbVersionRecord:
-    entry_id: str
-    version: int
-    content: EntryContent
-    status: str
-    author: str | None
-    at: datetime
-    note: str | None
-
-    @classmethod
-    def from_row(cls, row: KbEntryVersionRow) -> KbVersionRecord:
-        return _columns(cls, row, content=EntryContent.from_dict(row.content))
-
-
-@dataclass(frozen=True)
-class ChangeResult:
-    """What a change did; `live_changed` says whether customers' answers changed (re-index needed)."""
-
-    record: KbEntryRecord
-    live_changed: bool
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    updated: int
-    unchanged: int
-    published: int

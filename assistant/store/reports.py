@@ -4,6 +4,7 @@ escalations by reason, SLA breaches per queue and verdicts on suggested answers.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, select
 
@@ -42,18 +43,12 @@ class ReportQueries(Transactions):
 
     def action_counts(self, since: datetime) -> dict[str, int]:
         """How many decisions of each action were taken since `since`."""
-        query = (
-            select(DecisionRow.action, func.count()).where(DecisionRow.created_at >= since).group_by(DecisionRow.action)
-        )
-        with self._read() as session:
-            return {str(action): int(count) for action, count in session.execute(query).all()}
+        return self._counts_per(DecisionRow.action, DecisionRow.created_at, since)
 
     def kind_counts(self, since: datetime) -> dict[str, int]:
         """How many decisions of each kind were taken since `since`; "kb_answer" is the count of answers.
         Decisions recorded without a kind (made outside the policy) count as "unknown"."""
-        query = select(DecisionRow.kind, func.count()).where(DecisionRow.created_at >= since).group_by(DecisionRow.kind)
-        with self._read() as session:
-            return {str(kind or "unknown"): int(count) for kind, count in session.execute(query).all()}
+        return self._counts_per(DecisionRow.kind, DecisionRow.created_at, since, unknown="unknown")
 
     def clarification_counts(self, since: datetime) -> dict[str, int]:
         """Clarifications since `since`: choices offered, requests to rephrase, and picks resolved (to an entry's
@@ -72,26 +67,20 @@ class ReportQueries(Transactions):
 
     def escalations_by_reason(self, since: datetime) -> dict[str, int]:
         """How many escalations were opened for each reason since `since`."""
-        query = (
-            select(Escalation.reason, func.count()).where(Escalation.created_at >= since).group_by(Escalation.reason)
-        )
-        with self._read() as session:
-            return {str(reason): int(count) for reason, count in session.execute(query).all()}
+        return self._counts_per(Escalation.reason, Escalation.created_at, since)
 
     def breach_counts(self, since: datetime) -> dict[str, int]:
         """SLA breaches flagged since `since`, per queue (for reports)."""
-        query = (
-            select(Escalation.queue, func.count()).where(Escalation.sla_breached_at >= since).group_by(Escalation.queue)
-        )
-        with self._read() as session:
-            return {str(queue): int(count) for queue, count in session.execute(query).all()}
+        return self._counts_per(Escalation.queue, Escalation.sla_breached_at, since)
 
     def feedback_counts(self, since: datetime) -> dict[str, int]:
         """Verdicts on suggested answers given since `since`."""
-        query = (
-            select(SuggestionFeedback.verdict, func.count())
-            .where(SuggestionFeedback.at >= since)
-            .group_by(SuggestionFeedback.verdict)
-        )
+        return self._counts_per(SuggestionFeedback.verdict, SuggestionFeedback.at, since)
+
+    def _counts_per(self, key: Any, at: Any, since: datetime, unknown: str | None = None) -> dict[str, int]:
+        """Rows whose time `at` is `since` or later, counted per value of `key`; a NULL or empty key counts under
+        `unknown` when that is given."""
+        query = select(key, func.count()).where(at >= since).group_by(key)
         with self._read() as session:
-            return {str(verdict): int(count) for verdict, count in session.execute(query).all()}
+            rows = session.execute(query).all()
+        return {str(value if value or unknown is None else unknown): int(count) for value, count in rows}

@@ -27,10 +27,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from assistant.domain.channels import InboundEvent
-from webhooks.adapters.base import WebhookRequest
+from assistant.settings import PlatformConfig
+from webhooks.adapters.base import PayloadError, PlatformAdapter, WebhookRequest
+
+# The budget of every adapter's "any signed body" property test: parsers are slow to reach deep into.
+FUZZ_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,11 @@ def api_fixture() -> Iterator[PlatformDouble]:
         yield double
 
 
+def enabled_config(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> PlatformConfig:
+    """An enabled platform's settings: a test module's defaults, with one test's overrides on top."""
+    return PlatformConfig(**{"enabled": True, **defaults, **overrides})
+
+
 def closed_url() -> str:
     """An http URL where nothing listens (connection refused: the request never left)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -240,3 +250,16 @@ def assert_well_formed(events: list[InboundEvent], platform: str) -> None:
             assert isinstance(event.message.text, str) and isinstance(event.message.sender_id, str)
             assert event.message.is_echo == (event.kind == "echo")
         assert InboundEvent.from_dict(event.to_dict()) == event
+
+
+def assert_parses_or_refuses(adapter: PlatformAdapter, request: WebhookRequest) -> list[InboundEvent] | None:
+    """A signed request passes `verify`; its body is then a PayloadError (None) or well-formed events the adapter
+    can acknowledge (returned, for checks of the platform's own)."""
+    adapter.verify(request)
+    try:
+        events = adapter.parse(request)
+    except PayloadError:
+        return None
+    assert_well_formed(events, adapter.name)
+    adapter.acknowledge(request, events)
+    return events

@@ -6,15 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -24,14 +18,18 @@ from hypothesis import strategies as st
 from assistant.domain.channels import InboundEvent, OutboundMessage
 from assistant.domain.messages import InboundMessage
 from assistant.settings import PlatformConfig
-from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse
-from webhooks.adapters.meta import (
-    HUMAN_AGENT_WINDOW,
-    REPLY_WINDOW,
-    InstagramAdapter,
-    MessengerAdapter,
-    WhatsAppAdapter,
+from tests.adapters.platform_double import (  # noqa: F401
+    PlatformDouble,
+    RecordedRequest,
+    api_fixture,
+    assert_parses_or_refuses,
+    closed_url,
+    enabled_config,
 )
+from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse
+from webhooks.adapters.meta.graph import HUMAN_AGENT_WINDOW, REPLY_WINDOW
+from webhooks.adapters.meta.page_messaging import InstagramAdapter, MessengerAdapter
+from webhooks.adapters.meta.whatsapp import WhatsAppAdapter
 
 SECRET = "test-app-secret"
 VERIFY = "meatyhamhock"
@@ -52,15 +50,15 @@ def sec(value: int) -> datetime:
 
 
 def config(**overrides: Any) -> PlatformConfig:
-    values: dict[str, Any] = {
-        "enabled": True,
-        "api_base_url": "http://graph.invalid/v23.0",
-        "app_secret": SECRET,
-        "verify_token": VERIFY,
-        "access_token": TOKEN,
-    }
-    values.update(overrides)
-    return PlatformConfig(**values)
+    return enabled_config(
+        {
+            "api_base_url": "http://graph.invalid/v23.0",
+            "app_secret": SECRET,
+            "verify_token": VERIFY,
+            "access_token": TOKEN,
+        },
+        overrides,
+    )
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -780,88 +778,17 @@ _ENTRY = _object(
 def test_any_signed_body_parses_or_is_a_payload_error(adapter_type: type[Any], entries: list[Any]) -> None:
     adapter = adapter_type(config())
     request = post({"object": adapter.object_type, "entry": entries})
-    adapter.verify(request)
-    try:
-        events = adapter.parse(request)
-    except PayloadError:
-        return
-    assert all(isinstance(e.event_id, str) and e.event_id and isinstance(e.conversation_key, str) for e in events)
-    assert all(e.platform == adapter.name for e in events)
-    assert adapter.parse(request) == events  # deterministic: redeliveries get the same ids
+    events = assert_parses_or_refuses(adapter, request)
+    if events is not None:
+        assert adapter.parse(request) == events  # deterministic: redeliveries get the same ids
 
 
 # -- sending, against a local stand-in for the Graph API ------------------------------------------------------
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class GraphStub:
-    base_url: str = ""
-    requests: list[Recorded] = field(default_factory=list)
-    # (status, JSON body, extra headers), served in turn; the last one repeats.
-    responses: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
-    delay: float = 0.0
-
-    def reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self.responses.append((status, body, headers or {}))
-
-
-class _QuietServer(ThreadingHTTPServer):
-    block_on_close = False  # a handler still sleeping past the client's timeout must not hold up teardown
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # the timeout test's client hangs up before the answer: a broken pipe is expected
-
-
-@pytest.fixture()
-def graph() -> Iterator[GraphStub]:
-    stub = GraphStub()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            parts = urlsplit(self.path)
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            stub.requests.append(
-                Recorded(
-                    "POST",
-                    parts.path,
-                    parse_qs(parts.query),
-                    {k.lower(): v for k, v in self.headers.items()},
-                    json.loads(raw),
-                )
-            )
-            status, body, headers = stub.responses[0] if len(stub.responses) == 1 else stub.responses.pop(0)
-            if stub.delay:
-                time.sleep(stub.delay)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = _QuietServer(("127.0.0.1", 0), Handler)
-    stub.base_url = f"http://127.0.0.1:{server.server_address[1]}/v23.0"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
+def graph_url(api: PlatformDouble) -> str:
+    """The stand-in Graph API, versioned like the real one."""
+    return f"{api.url}/v23.0"
 
 
 @pytest.fixture()
@@ -874,42 +801,42 @@ def outbound(platform: str, target: dict[str, str], mode: str = "reply", text: s
     return OutboundMessage(platform=platform, reply_target=target, text=text, idempotency_key="idem-1", mode=mode)
 
 
-def only_request(stub: GraphStub) -> Recorded:
-    [request] = stub.requests
+def only_request(api: PlatformDouble) -> RecordedRequest:
+    [request] = api.requests
     assert request.method == "POST"
     # The token travels in the Authorization header only: never in a URL that proxies and httpx log.
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.query == {}
     assert request.headers["content-type"].startswith("application/json")
     # Meta has no idempotency header: nothing of ours beyond the documented body may reach it.
-    assert "idem-1" not in json.dumps(request.body) and not any("idem" in k for k in request.headers)
+    assert "idem-1" not in request.body.decode() and not any("idem" in k for k in request.headers)
     return request
 
 
 DM_TARGET = {"recipient_id": PSID, "account_id": PAGE, "message_id": "m_1"}
 
 
-def test_messenger_reply(graph: GraphStub, client: httpx.Client) -> None:
-    graph.reply(200, {"recipient_id": PSID, "message_id": "AG5Hz2Uq7tuwNEhXfYYKj8mJEX"})
-    result = MessengerAdapter(config(api_base_url=graph.base_url)).send(client, outbound("messenger", DM_TARGET))
+def test_messenger_reply(api: PlatformDouble, client: httpx.Client) -> None:
+    api.reply(200, json={"recipient_id": PSID, "message_id": "AG5Hz2Uq7tuwNEhXfYYKj8mJEX"})
+    result = MessengerAdapter(config(api_base_url=graph_url(api))).send(client, outbound("messenger", DM_TARGET))
     assert result.ok and result.status == 200 and result.platform_message_id == "AG5Hz2Uq7tuwNEhXfYYKj8mJEX"
-    request = only_request(graph)
+    request = only_request(api)
     assert request.path == "/v23.0/me/messages"
-    assert request.body == {
+    assert request.json() == {
         "recipient": {"id": PSID},
         "messaging_type": "RESPONSE",
         "message": {"text": "We ship worldwide."},
     }
 
 
-def test_human_agent_tag(graph: GraphStub, client: httpx.Client) -> None:
-    graph.reply(200, {"recipient_id": IGSID, "message_id": "m_ig"})
+def test_human_agent_tag(api: PlatformDouble, client: httpx.Client) -> None:
+    api.reply(200, json={"recipient_id": IGSID, "message_id": "m_ig"})
     target = {"recipient_id": IGSID, "account_id": IG_ACCOUNT}
-    result = InstagramAdapter(config(api_base_url=graph.base_url)).send(
+    result = InstagramAdapter(config(api_base_url=graph_url(api))).send(
         client, outbound("instagram", target, mode="human_agent")
     )
     assert result.ok and result.platform_message_id == "m_ig"
-    assert only_request(graph).body == {
+    assert only_request(api).json() == {
         "recipient": {"id": IGSID},
         "messaging_type": "MESSAGE_TAG",
         "tag": "HUMAN_AGENT",
@@ -919,16 +846,16 @@ def test_human_agent_tag(graph: GraphStub, client: httpx.Client) -> None:
     assert HUMAN_AGENT_WINDOW.days == 7
 
 
-def test_private_reply(graph: GraphStub, client: httpx.Client) -> None:
-    graph.reply(200, {"recipient_id": "24242424", "message_id": "m_private"})
+def test_private_reply(api: PlatformDouble, client: httpx.Client) -> None:
+    api.reply(200, json={"recipient_id": "24242424", "message_id": "m_private"})
     target = {"comment_id": "5555_6666", "post_id": f"{PAGE}_5555", "account_id": PAGE}
-    result = MessengerAdapter(config(api_base_url=graph.base_url)).send(
+    result = MessengerAdapter(config(api_base_url=graph_url(api))).send(
         client, outbound("messenger", target, mode="private_reply")
     )
     assert result.ok and result.platform_message_id == "m_private"
-    request = only_request(graph)
+    request = only_request(api)
     assert request.path == "/v23.0/me/messages"
-    assert request.body == {
+    assert request.json() == {
         "recipient": {"comment_id": "5555_6666"},
         "messaging_type": "RESPONSE",
         "message": {"text": "We ship worldwide."},
@@ -943,34 +870,34 @@ def test_private_reply(graph: GraphStub, client: httpx.Client) -> None:
         (InstagramAdapter, "public_reply", "/v23.0/5555_6666/replies"),
     ],
 )
-def test_public_reply(graph: GraphStub, client: httpx.Client, adapter_type: type[Any], mode: str, path: str) -> None:
-    graph.reply(200, {"id": "5555_7777"})
-    result = adapter_type(config(api_base_url=graph.base_url)).send(
+def test_public_reply(api: PlatformDouble, client: httpx.Client, adapter_type: type[Any], mode: str, path: str) -> None:
+    api.reply(200, json={"id": "5555_7777"})
+    result = adapter_type(config(api_base_url=graph_url(api))).send(
         client, outbound(adapter_type.name, {"comment_id": "5555_6666", "account_id": PAGE}, mode=mode)
     )
     assert result.ok and result.platform_message_id == "5555_7777"
-    request = only_request(graph)
+    request = only_request(api)
     assert request.path == path
-    assert request.body == {"message": "We ship worldwide."}
+    assert request.json() == {"message": "We ship worldwide."}
 
 
 WA_TARGET = {"to": "16505551234", "phone_number_id": "106540352242922", "message_id": "wamid.question"}
 
 
-def test_whatsapp_reply_quotes_the_question(graph: GraphStub, client: httpx.Client) -> None:
-    graph.reply(
+def test_whatsapp_reply_quotes_the_question(api: PlatformDouble, client: httpx.Client) -> None:
+    api.reply(
         200,
-        {
+        json={
             "messaging_product": "whatsapp",
             "contacts": [{"input": "16505551234", "wa_id": "16505551234"}],
             "messages": [{"id": "wamid.answer"}],
         },
     )
-    result = WhatsAppAdapter(config(api_base_url=graph.base_url)).send(client, outbound("whatsapp", WA_TARGET))
+    result = WhatsAppAdapter(config(api_base_url=graph_url(api))).send(client, outbound("whatsapp", WA_TARGET))
     assert result.ok and result.platform_message_id == "wamid.answer"
-    request = only_request(graph)
+    request = only_request(api)
     assert request.path == "/v23.0/106540352242922/messages"
-    assert request.body == {
+    assert request.json() == {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": "16505551234",
@@ -980,24 +907,28 @@ def test_whatsapp_reply_quotes_the_question(graph: GraphStub, client: httpx.Clie
     }
 
 
-def test_whatsapp_without_message_id_uses_configured_number(graph: GraphStub, client: httpx.Client) -> None:
-    graph.reply(200, {"messages": [{"id": "wamid.answer"}]})
-    adapter = WhatsAppAdapter(config(api_base_url=graph.base_url, phone_number_id="555000"))
+def test_whatsapp_without_message_id_uses_configured_number(api: PlatformDouble, client: httpx.Client) -> None:
+    api.reply(200, json={"messages": [{"id": "wamid.answer"}]})
+    adapter = WhatsAppAdapter(config(api_base_url=graph_url(api), phone_number_id="555000"))
     assert adapter.send(client, outbound("whatsapp", {"to": "16505551234"})).ok
-    request = only_request(graph)
-    assert request.path == "/v23.0/555000/messages" and "context" not in request.body
+    request = only_request(api)
+    assert request.path == "/v23.0/555000/messages" and "context" not in request.json()
 
 
-def test_429_with_retry_after(graph: GraphStub, client: httpx.Client) -> None:
-    graph.reply(429, {"error": {"message": "(#4) Application request limit reached", "code": 4}}, {"Retry-After": "7"})
-    result = MessengerAdapter(config(api_base_url=graph.base_url)).send(client, outbound("messenger", DM_TARGET))
+def test_429_with_retry_after(api: PlatformDouble, client: httpx.Client) -> None:
+    api.reply(
+        429,
+        json={"error": {"message": "(#4) Application request limit reached", "code": 4}},
+        headers={"Retry-After": "7"},
+    )
+    result = MessengerAdapter(config(api_base_url=graph_url(api))).send(client, outbound("messenger", DM_TARGET))
     assert not result.ok and result.status == 429 and result.retryable and result.retry_after == 7.0
     assert not result.outcome_unknown
 
 
-def test_500_is_retryable(graph: GraphStub, client: httpx.Client) -> None:
-    graph.reply(500, {"error": {"message": "An unexpected error has occurred.", "code": 2}})
-    result = WhatsAppAdapter(config(api_base_url=graph.base_url)).send(client, outbound("whatsapp", WA_TARGET))
+def test_500_is_retryable(api: PlatformDouble, client: httpx.Client) -> None:
+    api.reply(500, json={"error": {"message": "An unexpected error has occurred.", "code": 2}})
+    result = WhatsAppAdapter(config(api_base_url=graph_url(api))).send(client, outbound("whatsapp", WA_TARGET))
     assert not result.ok and result.status == 500 and result.retryable
 
 
@@ -1005,11 +936,11 @@ def test_500_is_retryable(graph: GraphStub, client: httpx.Client) -> None:
     ("status", "code"), [(400, 613), (400, 4), (403, 17), (400, 32), (400, 130429), (400, 131056), (400, "80007")]
 )
 def test_graph_throttling_codes_are_retryable(
-    graph: GraphStub, client: httpx.Client, status: int, code: int | str
+    api: PlatformDouble, client: httpx.Client, status: int, code: int | str
 ) -> None:
-    graph.reply(
+    api.reply(
         status,
-        {
+        json={
             "error": {
                 "message": f"(#{code}) Calls to this api have exceeded the rate limit.",
                 "type": "OAuthException",
@@ -1018,7 +949,7 @@ def test_graph_throttling_codes_are_retryable(
             }
         },
     )
-    result = MessengerAdapter(config(api_base_url=graph.base_url)).send(client, outbound("messenger", DM_TARGET))
+    result = MessengerAdapter(config(api_base_url=graph_url(api))).send(client, outbound("messenger", DM_TARGET))
     assert not result.ok and result.status == status and result.retryable
 
 
@@ -1036,27 +967,23 @@ def test_graph_throttling_codes_are_retryable(
         {"unexpected": True},
     ],
 )
-def test_other_client_errors_are_final(graph: GraphStub, client: httpx.Client, body: Any) -> None:
-    graph.reply(400, body)
-    result = MessengerAdapter(config(api_base_url=graph.base_url)).send(client, outbound("messenger", DM_TARGET))
+def test_other_client_errors_are_final(api: PlatformDouble, client: httpx.Client, body: Any) -> None:
+    api.reply(400, json=body)
+    result = MessengerAdapter(config(api_base_url=graph_url(api))).send(client, outbound("messenger", DM_TARGET))
     assert not result.ok and result.status == 400 and not result.retryable and not result.outcome_unknown
     assert result.error
 
 
-def test_timeout_after_sending_is_outcome_unknown(graph: GraphStub) -> None:
-    graph.reply(200, {"message_id": "late"})
-    graph.delay = 1.0
+def test_timeout_after_sending_is_outcome_unknown(api: PlatformDouble) -> None:
+    api.reply(200, json={"message_id": "late"}, delay=1.0)
     with httpx.Client(timeout=0.2) as impatient:
-        result = MessengerAdapter(config(api_base_url=graph.base_url)).send(impatient, outbound("messenger", DM_TARGET))
+        result = MessengerAdapter(config(api_base_url=graph_url(api))).send(impatient, outbound("messenger", DM_TARGET))
     assert not result.ok and result.outcome_unknown and not result.retryable
-    assert len(graph.requests) == 1  # it did reach the server: a blind resend could duplicate it
+    assert len(api.requests) == 1  # it did reach the server: a blind resend could duplicate it
 
 
 def test_refused_connection_is_retryable(client: httpx.Client) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    adapter = MessengerAdapter(config(api_base_url=f"http://127.0.0.1:{port}/v23.0"))
+    adapter = MessengerAdapter(config(api_base_url=f"{closed_url()}/v23.0"))
     result = adapter.send(client, outbound("messenger", DM_TARGET))
     assert not result.ok and result.retryable and not result.outcome_unknown
     assert TOKEN not in (result.error or "")
@@ -1080,9 +1007,9 @@ def test_unsendable_messages_are_refused_without_a_request(adapter: Any, message
     assert not result.ok and not result.retryable and not result.outcome_unknown and result.status is None
 
 
-def test_ids_from_payloads_cannot_rewrite_the_path(graph: GraphStub, client: httpx.Client) -> None:
-    graph.reply(200, {"id": "x"})
-    MessengerAdapter(config(api_base_url=graph.base_url)).send(
+def test_ids_from_payloads_cannot_rewrite_the_path(api: PlatformDouble, client: httpx.Client) -> None:
+    api.reply(200, json={"id": "x"})
+    MessengerAdapter(config(api_base_url=graph_url(api))).send(
         client, outbound("messenger", {"comment_id": "../../me/feed"}, mode="public_reply")
     )
-    assert only_request(graph).path == "/v23.0/..%2F..%2Fme%2Ffeed/comments"
+    assert only_request(api).path == "/v23.0/..%2F..%2Fme%2Ffeed/comments"

@@ -14,7 +14,8 @@ from tests.adapters import platform_rules
 from tests.adapters.choice_samples import FIFTEEN, FIVE_PL, HUMAN, THREE, TWINS, numbered_text
 from tests.adapters.platform_double import PlatformDouble, api_fixture, assert_well_formed  # noqa: F401
 from tests.adapters.test_meta import IG_ACCOUNT, IGSID, PAGE, PSID, TOKEN, config, receive
-from webhooks.adapters.meta import InstagramAdapter, MessengerAdapter, WhatsAppAdapter
+from webhooks.adapters.meta.page_messaging import InstagramAdapter, MessengerAdapter
+from webhooks.adapters.meta.whatsapp import WhatsAppAdapter
 
 WA_TARGET = {"to": "16505551234", "phone_number_id": "106540352242922", "message_id": "wamid.question"}
 PAGE_ADAPTERS = [(MessengerAdapter, PSID, PAGE), (InstagramAdapter, IGSID, IG_ACCOUNT)]

@@ -4,9 +4,9 @@ Playwright. Screenshots go to tests/artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
@@ -18,11 +18,13 @@ from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from assistant.domain.channels import InboundEvent
-from assistant.settings import Settings, load_settings
-from assistant.store import AccountStore, Store, UserRecord
-from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
+from assistant.settings import Settings
+from assistant.store import AccountStore, Store
+from tests.adapters.platform_double import PlatformDouble
 from tests.conftest import REDIS_SERVER, ROOT
-from tests.console.support import PASSWORD, TEST_SECRET_KEY
+from tests.console.support import PASSWORD, TEST_SECRET_KEY, MakeUser, user_maker
+from tests.live_service import configured_service
+from tests.workers import WorkerWaits, start_worker, stop_worker
 
 BROWSER_REDIS_URL = f"{REDIS_SERVER}/12"
 CHROMIUM = "/usr/bin/chromium"
@@ -30,51 +32,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-d
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TELEGRAM_SECRET = "tg-browser-secret-token"
 TELEGRAM_BOT_TOKEN = "123456:BROWSER-TEST-TOKEN"
-SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SLACK_BOT_TOKEN = "xoxb-browser-test-token"
-# What Telegram's sendMessage and Slack's chat.postMessage answer on success.
-PLATFORM_SUCCESS = ScriptedResponse(
-    200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}, "ts": "1.000100"}'
-)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "live_worker: the live_server also runs a real Celery worker")
-
-
-def write_live_config(path: Path, url: str, data_dir: Path, database: Path, api_url: str) -> None:
-    path.write_text(
-        f"""
-kb_dir = "{ROOT / "knowledge_base"}"
-data_dir = "{data_dir}"
-nlu_file = "{ROOT / "training" / "nlu.yml"}"
-
-[service]
-redis_url = "{BROWSER_REDIS_URL}"
-database_url = "sqlite:///{database}"
-public_base_url = "{url}"
-send_timeout_seconds = 1.5
-send_max_retries = 3
-
-[security]
-secret_key = "{TEST_SECRET_KEY}"
-
-[platforms.telegram]
-enabled = true
-api_base_url = "{api_url}"
-secret_token = "{TELEGRAM_SECRET}"
-bot_token = "{TELEGRAM_BOT_TOKEN}"
-per_chat_per_second = 50
-
-[platforms.slack]
-enabled = true
-api_base_url = "{api_url}"
-signing_secret = "{SLACK_SIGNING_SECRET}"
-bot_token = "{SLACK_BOT_TOKEN}"
-per_chat_per_second = 50
-""",
-        encoding="utf-8",
-    )
 
 
 class _Dispatch:
@@ -88,7 +50,7 @@ class _Dispatch:
 
 
 @dataclass
-class LiveServer:
+class LiveServer(WorkerWaits):
     url: str
     app: Flask
     settings: Settings
@@ -101,19 +63,8 @@ class LiveServer:
     enqueued: list[InboundEvent] = field(default_factory=list)
     worker: Popen[bytes] | None = None
 
-    def make_user(
-        self,
-        role: str = "agent",
-        queues: tuple[str, ...] = (),
-        username: str | None = None,
-        password: str = PASSWORD,
-        capacity: int = 5,
-        display_name: str | None = None,
-    ) -> UserRecord:
-        name = username or f"{role}{len(self.accounts.users()) + 1}"
-        return self.accounts.create_user(
-            name, password, role, display_name=display_name, queues=queues, capacity=capacity
-        )
+    def __post_init__(self) -> None:
+        self.make_user: MakeUser = user_maker(self.accounts)
 
     def enqueue(self, event: InboundEvent) -> None:
         """With a worker: onto the Celery queue it consumes; without: recorded in `enqueued`."""
@@ -125,38 +76,28 @@ class LiveServer:
         celery_app.send_task("ca.process_event", args=[event.to_dict()], queue="community-assistant")
 
     def start_worker(self) -> None:
-        from tests.service.conftest import start_worker
-
         self.worker = start_worker(self.config_path, self.worker_log)
-
-    def wait_for(self, predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        tail = self.worker_log.read_text(errors="replace")[-3000:] if self.worker_log.exists() else ""
-        raise AssertionError(f"timed out waiting for {what}; worker log tail:\n{tail}")
 
 
 @pytest.fixture()
 def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
-    redis = Redis.from_url(BROWSER_REDIS_URL)
-    redis.ping()  # a real Redis is required: fail, never skip
-    redis.flushdb()
     wants_worker = request.node.get_closest_marker("live_worker") is not None
     data_dir = request.getfixturevalue("trained_data_dir") if wants_worker else tmp_path / "data"
     dispatch = _Dispatch()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, dispatch, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    previous_config = os.environ.get("CA_CONFIG")
-    with PlatformDouble(default=PLATFORM_SUCCESS) as api:
-        config = tmp_path / "live.toml"
-        write_live_config(config, url, data_dir, tmp_path / "live.db", api.url)
-        os.environ["CA_CONFIG"] = str(config)
-        settings = load_settings()
+    config = tmp_path / "live.toml"
+    with configured_service(
+        config,
+        data_dir,
+        BROWSER_REDIS_URL,
+        f"sqlite:///{tmp_path / 'live.db'}",
+        telegram=(TELEGRAM_SECRET, TELEGRAM_BOT_TOKEN),
+        slack_bot_token=SLACK_BOT_TOKEN,
+        service={"public_base_url": url, "send_timeout_seconds": 1.5, "send_max_retries": 3},
+        security={"secret_key": TEST_SECRET_KEY},
+    ) as configured:
+        settings, api, redis = configured.settings, configured.api, configured.redis
         from webhooks.app import create_app
 
         holder: list[LiveServer] = []
@@ -173,17 +114,10 @@ def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live
                 live.start_worker()
             yield live
         finally:
-            from tests.service.conftest import stop_worker
-
             stop_worker(live.worker)
             server.shutdown()
             thread.join(timeout=10)
             store.close()
-            if previous_config is None:
-                os.environ.pop("CA_CONFIG", None)
-            else:
-                os.environ["CA_CONFIG"] = previous_config
-            redis.flushdb()
 
 
 @pytest.fixture(scope="session")
@@ -201,33 +135,34 @@ def browser() -> Iterator[Any]:
             instance.close()
 
 
-@pytest.fixture()
-def browser_page(browser: Any) -> Iterator[Any]:
-    """A fresh page (own cookies) in a laptop-sized window; `browser.new_context(viewport=...)` for others."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+@contextmanager
+def _open_page(browser: Any, **context_options: Any) -> Iterator[Any]:
+    """A fresh page in a context of its own (own cookies), 15 s for each step; the context closes after the test."""
+    context = browser.new_context(**context_options)
     context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.js_errors = errors  # type: ignore[attr-defined]
     try:
-        yield page
+        yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture()
+def browser_page(browser: Any) -> Iterator[Any]:
+    """A page in a laptop-sized window, its JavaScript errors in `page.js_errors`; `browser.new_context(viewport=...)`
+    for others."""
+    with _open_page(browser, viewport={"width": 1280, "height": 800}, locale="en-GB") as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.js_errors = errors
+        yield page
 
 
 @pytest.fixture()
 def phone_page(browser: Any) -> Iterator[Any]:
     """A page 375 px wide, touch and all, for the phone layout."""
-    context = browser.new_context(
-        viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True, has_touch=True
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    try:
+    phone = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+    with _open_page(browser, **phone) as page:
         yield page
-    finally:
-        context.close()
 
 
 @pytest.fixture()

@@ -14,7 +14,8 @@ import pytest
 
 from assistant.domain.messages import HandoffState
 from assistant.store import ConsoleStore
-from tests.browser.conftest import SLACK_SIGNING_SECRET, LiveServer, sign_in
+from tests.browser.conftest import LiveServer, sign_in
+from tests.live_service import SLACK_SIGNING_SECRET
 
 
 def slack_delivery(text: str, channel: str) -> tuple[bytes, dict[str, str]]:

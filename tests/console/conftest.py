@@ -3,8 +3,7 @@ role, and clients that are signed in through the login form or carry a bearer to
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,11 @@ from assistant.domain.channels import InboundEvent
 from assistant.settings import Settings, load_settings
 from assistant.store import AccountStore, UserRecord
 from tests.conftest import REDIS_SERVER, ROOT
-from tests.console.support import PASSWORD, TEST_SECRET_KEY, ConsoleClient
+from tests.console.support import PASSWORD, TEST_SECRET_KEY, ConsoleClient, MakeUser, user_maker
+from tests.live_service import flushed_redis
 
 CONSOLE_REDIS_URL = f"{REDIS_SERVER}/13"
 
-MakeUser = Callable[..., UserRecord]
 ClientFor = Callable[[UserRecord], ConsoleClient]
 
 
@@ -40,17 +39,20 @@ def console_test_settings(tmp_path: Path, redis_url: str = CONSOLE_REDIS_URL, **
 
 
 @pytest.fixture()
-def console_redis() -> Iterator[Redis]:
-    client = Redis.from_url(CONSOLE_REDIS_URL)
-    client.ping()  # a real Redis is required: fail, never skip
-    client.flushdb()
-    yield client
-    client.flushdb()
+def console_redis_url() -> str:
+    """The Redis db of the console's tests; a suite that owns another db overrides this."""
+    return CONSOLE_REDIS_URL
 
 
 @pytest.fixture()
-def console_settings(tmp_path: Path, console_redis: Redis) -> Settings:
-    return console_test_settings(tmp_path)
+def console_redis(console_redis_url: str) -> Iterator[Redis]:
+    with flushed_redis(console_redis_url) as client:
+        yield client
+
+
+@pytest.fixture()
+def console_settings(tmp_path: Path, console_redis: Redis, console_redis_url: str) -> Settings:
+    return console_test_settings(tmp_path, redis_url=console_redis_url)
 
 
 @pytest.fixture()
@@ -77,22 +79,7 @@ def accounts(console_app: Flask) -> AccountStore:
 @pytest.fixture()
 def make_user(accounts: AccountStore) -> MakeUser:
     """make_user(role, queues=(), username=None, password=PASSWORD, capacity=5, display_name=None)."""
-    counter = itertools.count(1)
-
-    def make(
-        role: str = "agent",
-        queues: Iterable[str] = (),
-        username: str | None = None,
-        password: str = PASSWORD,
-        capacity: int = 5,
-        display_name: str | None = None,
-    ) -> UserRecord:
-        name = username or f"{role}{next(counter)}"
-        return accounts.create_user(
-            name, password, role, display_name=display_name, queues=tuple(queues), capacity=capacity
-        )
-
-    return make
+    return user_maker(accounts)
 
 
 @pytest.fixture()

@@ -3,16 +3,44 @@ console's htmx does, and the token scraped from a page's meta tag."""
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from assistant.store import AccountStore, UserRecord
+
 PASSWORD = "correct-horse-battery-staple"
 TEST_SECRET_KEY = "console-tests-secret-key-not-for-production"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+MakeUser = Callable[..., UserRecord]
+
+
+def user_maker(accounts: AccountStore) -> MakeUser:
+    """make(role="agent", queues=(), username=None, password=PASSWORD, capacity=5, display_name=None): an account
+    made through the real AccountStore, named role + a number unless a username is given."""
+    counter = itertools.count(1)
+
+    def make(
+        role: str = "agent",
+        queues: Iterable[str] = (),
+        username: str | None = None,
+        password: str = PASSWORD,
+        capacity: int = 5,
+        display_name: str | None = None,
+    ) -> UserRecord:
+        name = username or f"{role}{next(counter)}"
+        return accounts.create_user(
+            name, password, role, display_name=display_name, queues=tuple(queues), capacity=capacity
+        )
+
+    return make
 
 
 def extract_csrf(html: str) -> str:

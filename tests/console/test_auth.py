@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from assistant.settings import load_settings, session_secret
 from assistant.store import AccountError, AccountStore, UserRecord
-from tests.console.conftest import ClientFor, MakeUser, console_test_settings
-from tests.console.support import PASSWORD, ConsoleClient, extract_csrf
+from tests.console.conftest import ClientFor, console_test_settings
+from tests.console.support import PASSWORD, ConsoleClient, MakeUser, extract_csrf
 
 
 def _login_form(client: ConsoleClient, username: str, password: str, **extra: str) -> Any:

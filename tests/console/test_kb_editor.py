@@ -4,7 +4,7 @@ side languages with missing translations flagged, escaped HTML, save conflicts, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,8 @@ from redis import Redis
 from assistant.settings import Settings
 from assistant.store import AccountStore, KbStore
 from tests.conftest import REDIS_SERVER
-from tests.console.conftest import ClientFor, MakeUser, console_test_settings
-from tests.console.support import ConsoleClient
+from tests.console.conftest import ClientFor, console_test_settings
+from tests.console.support import ConsoleClient, MakeUser
 from webhooks.console.kb.context import REINDEX_EXTENSION, STORE_EXTENSION
 
 # Redis db 10 belongs to the KB editor's tests (12-15 are other suites', 11 live re-indexing's).
@@ -31,12 +31,8 @@ HOURS: dict[str, Any] = {
 
 
 @pytest.fixture()
-def console_redis() -> Iterator[Redis]:
-    client = Redis.from_url(KB_REDIS_URL)
-    client.ping()  # a real Redis is required: fail, never skip
-    client.flushdb()
-    yield client
-    client.flushdb()
+def console_redis_url() -> str:
+    return KB_REDIS_URL
 
 
 @pytest.fixture()

@@ -14,9 +14,9 @@ from assistant.settings import Settings
 from assistant.store import AccountStore, ConsoleStore, KbStore, Store
 from assistant.store.db import migrate
 from assistant.store.tables import GapCandidate
-from tests.console.conftest import ClientFor, MakeUser, console_test_settings
+from tests.console.conftest import ClientFor, console_test_settings
 from tests.console.seeding import seed_escalation
-from tests.console.support import ConsoleClient
+from tests.console.support import ConsoleClient, MakeUser
 
 REFUND = [
     ("Can I get my money back for a broken gift card?", "en"),

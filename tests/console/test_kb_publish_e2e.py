@@ -4,42 +4,40 @@ answer back. Real Redis (db 10), SQLite, Flask app, worker, and the platform dou
 
 from __future__ import annotations
 
-import itertools
-import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from flask.testing import FlaskClient
-from redis import Redis
 
 from assistant.knowledge.index_versions import read_pointer
-from assistant.settings import Settings, load_settings
+from assistant.settings import Settings
 from assistant.store import AccountStore, KbStore
-from assistant.store.db import make_engine, migrate
-from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
+from assistant.store.db import make_engine
+from tests.adapters.platform_double import PlatformDouble
 from tests.conftest import REDIS_SERVER, ROOT, write_legacy_layout
-from tests.service.conftest import post_telegram, start_worker, stop_worker, telegram_update
+from tests.live_service import ask_over_telegram, configured_service
+from tests.workers import WorkerWaits, start_worker, stop_worker
 
 REDIS_URL = f"{REDIS_SERVER}/10"  # the KB editor's test database
 SECRET = "kb-e2e-secret"
 BOT_TOKEN = "777777:KB-E2E"
-SEND_PATH = f"/bot{BOT_TOKEN}/sendMessage"
 QUESTION = "What are your opening hours?"
 ENTRY = "store-opening-hours"
 NEW_ANSWER = "Edited in the console: the showroom is open every day from 6:00 to 23:00."
-_ids = itertools.count(int(time.time()) % 1_000_000 * 1000 + 500)
 
 
 @dataclass
-class Service:
+class Service(WorkerWaits):
     settings: Settings
     api: PlatformDouble
     client: FlaskClient
     editor_token: str
     worker_log: Path
+    # Re-indexing the whole KB in the worker takes a while on two cores.
+    wait_seconds: ClassVar[float] = 180.0
 
     def call(self, method: str, path: str, body: object = None) -> dict[str, object]:
         response = self.client.open(
@@ -50,26 +48,7 @@ class Service:
         return result
 
     def ask(self, text: str) -> str:
-        """A Telegram message through the webhook; the worker's reply to that chat."""
-        chat = next(_ids)
-        assert post_telegram(self.client, telegram_update(text, chat), SECRET) == 200
-        replies: list[str] = []
-
-        def replied() -> bool:
-            sends = [r.json() for r in self.api.requests if r.path.endswith(SEND_PATH)]
-            replies.extend(str(s["text"]) for s in sends if s.get("chat_id") == chat)
-            return bool(replies)
-
-        self.wait_for(replied, f"a reply to chat {chat}")
-        return replies[0]
-
-    def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; worker log:\n{self.worker_log.read_text()[-3000:]}")
+        return ask_over_telegram(self, self.client, self.api, text, SECRET, BOT_TOKEN)
 
     def index_version(self) -> int | None:
         pointer = read_pointer(self.settings.index_dir)
@@ -78,49 +57,22 @@ class Service:
 
 @pytest.fixture()
 def service(trained_data_dir: Path, tmp_path: Path) -> Iterator[Service]:
-    redis = Redis.from_url(REDIS_URL)
-    redis.ping()  # a real Redis is required: fail, never skip
-    redis.flushdb()
     data_dir = write_legacy_layout(trained_data_dir, tmp_path / "data")
     database_url = f"sqlite:///{tmp_path / 'kb-e2e.db'}"
-    success = ScriptedResponse(200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 1}}')
-    with PlatformDouble(default=success) as api:
-        config = tmp_path / "kb-e2e.toml"
-        config.write_text(
-            f"""
-kb_dir = "{ROOT / "knowledge_base"}"
-data_dir = "{data_dir}"
-nlu_file = "{ROOT / "training" / "nlu.yml"}"
-
-[policy]
-answer_in_business_hours = true
-
-[live_index]
-check_seconds = 0
-
-[service]
-redis_url = "{REDIS_URL}"
-database_url = "{database_url}"
-
-[security]
-secret_key = "kb-e2e-test-key-0123456789abcdef0123"
-
-[platforms.telegram]
-enabled = true
-api_base_url = "{api.url}"
-secret_token = "{SECRET}"
-bot_token = "{BOT_TOKEN}"
-per_chat_per_second = 50
-""",
-            encoding="utf-8",
-        )
-        previous = os.environ.get("CA_CONFIG")
-        os.environ["CA_CONFIG"] = str(config)
+    config = tmp_path / "kb-e2e.toml"
+    with configured_service(
+        config,
+        data_dir,
+        REDIS_URL,
+        database_url,
+        telegram=(SECRET, BOT_TOKEN),
+        policy={"answer_in_business_hours": True},
+        live_index={"check_seconds": 0},
+        security={"secret_key": "kb-e2e-test-key-0123456789abcdef0123"},
+    ) as configured:
         worker = None
         engine = make_engine(database_url)
         try:
-            settings = load_settings()
-            migrate(database_url)
             # The team's YAML goes into the editor's database: from now on the database is what gets indexed.
             KbStore(engine).import_yaml(ROOT / "knowledge_base")
             accounts = AccountStore(engine)
@@ -129,16 +81,11 @@ per_chat_per_second = 50
             worker = start_worker(config, tmp_path / "worker.log")
             from webhooks.app import create_app
 
-            client = create_app(settings).test_client()
-            yield Service(settings, api, client, token, tmp_path / "worker.log")
+            client = create_app(configured.settings).test_client()
+            yield Service(configured.settings, configured.api, client, token, tmp_path / "worker.log")
         finally:
             stop_worker(worker)
             engine.dispose()
-            if previous is None:
-                os.environ.pop("CA_CONFIG", None)
-            else:
-                os.environ["CA_CONFIG"] = previous
-            redis.flushdb()
 
 
 def test_publish_through_the_api_then_roll_back(service: Service) -> None:

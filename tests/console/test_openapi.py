@@ -9,7 +9,8 @@ from typing import Any
 from flask import Flask
 from openapi_spec_validator import validate
 
-from tests.console.conftest import ClientFor, MakeUser
+from tests.console.conftest import ClientFor
+from tests.console.support import MakeUser
 from webhooks.console.openapi import api_routes
 
 

@@ -4,27 +4,20 @@ transfer, resolve, hand back, feedback, canned replies, stale state, and the aud
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from redis import Redis
 
 from assistant.domain.messages import EscalationReason, HandoffState, Priority
 from assistant.store import AccountStore, ConsoleStore, Store
-from tests.adapters.platform_double import PlatformDouble, ScriptedResponse
-from tests.conftest import REDIS_SERVER, ROOT
-from tests.console.conftest import ClientFor, MakeUser
+from tests.adapters.platform_double import PlatformDouble
+from tests.console.conftest import ClientFor
 from tests.console.seeding import seed_escalation
-from tests.console.support import ConsoleClient
+from tests.console.support import MakeUser
 
 Sent = list[tuple[int, dict[str, str], str]]
 
@@ -43,7 +36,7 @@ def console(store: Store) -> ConsoleStore:
 
 @pytest.fixture()
 def sent(console_app: Flask) -> Sent:
-    """Replies handed to delivery (these tests run no worker; the end-to-end test below does)."""
+    """Replies handed to delivery (these tests run no worker; test_queues_e2e.py does)."""
     calls: Sent = []
     console_app.extensions["console.queues.deliver"] = lambda *args: calls.append(args)
     return calls
@@ -403,154 +396,6 @@ def test_every_api_route_is_in_the_openapi_document(make_user: MakeUser, api_cli
     assert reply["x-roles"] == ["admin", "agent"] and "409" in reply["responses"]
     assert "ReplyIn" in document["components"]["schemas"]
     assert "/api/v1/queues/{queue}/escalations" in document["paths"]
-
-
-# End to end with a real Celery worker: webhook → worker → escalation → agent's reply → platform double.
-
-E2E_REDIS_URL = f"{REDIS_SERVER}/12"
-
-
-@dataclass
-class Worked:
-    app: Flask
-    store: Store
-    api: PlatformDouble
-    log: Path
-    worker: subprocess.Popen[bytes]
-
-    def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; worker log:\n{self.log.read_text()[-3000:]}")
-
-    def replies(self, chat: int) -> list[str]:
-        sends = [r.json() for r in self.api.requests if r.path.endswith("/sendMessage")]
-        return [str(body["text"]) for body in sends if body.get("chat_id") == chat]
-
-
-@pytest.fixture(scope="module")
-def worked(trained_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worked]:
-    from assistant.settings import load_settings
-    from assistant.store.db import migrate
-    from tests.console.support import TEST_SECRET_KEY
-    from tests.service.conftest import TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET, start_worker, stop_worker
-    from webhooks.app import create_app
-
-    tmp = tmp_path_factory.mktemp("console-e2e")
-    redis = Redis.from_url(E2E_REDIS_URL)
-    redis.ping()  # a real Redis is required: fail, never skip
-    redis.flushdb()
-    success = ScriptedResponse(200, {"Content-Type": "application/json"}, b'{"ok": true, "result": {"message_id": 5}}')
-    with PlatformDouble(default=success) as api:
-        config = tmp / "console.toml"
-        config.write_text(
-            f"""
-kb_dir = "{ROOT / "knowledge_base"}"
-data_dir = "{trained_data_dir}"
-nlu_file = "{ROOT / "training" / "nlu.yml"}"
-
-[policy]
-answer_in_business_hours = true  # the bot answers whatever the clock says when the test runs
-
-[service]
-redis_url = "{E2E_REDIS_URL}"
-database_url = "sqlite:///{tmp / "console.db"}"
-send_timeout_seconds = 1.5
-
-[security]
-secret_key = "{TEST_SECRET_KEY}"
-
-[platforms.telegram]
-enabled = true
-api_base_url = "{api.url}"
-secret_token = "{TELEGRAM_SECRET}"
-bot_token = "{TELEGRAM_BOT_TOKEN}"
-per_chat_per_second = 50
-""",
-            encoding="utf-8",
-        )
-        previous = os.environ.get("CA_CONFIG")
-        os.environ["CA_CONFIG"] = str(config)
-        try:
-            settings = load_settings()
-            migrate(settings.service.database_url)
-            app = create_app(settings)
-            app.test_client_class = ConsoleClient
-            log = tmp / "worker.log"
-            worker = start_worker(config, log)
-            worked = Worked(app, Store.from_url(settings.service.database_url), api, log, worker)
-            try:
-                yield worked
-            finally:
-                stop_worker(worked.worker)
-                worked.store.close()
-        finally:
-            if previous is None:
-                os.environ.pop("CA_CONFIG", None)
-            else:
-                os.environ["CA_CONFIG"] = previous
-            redis.flushdb()
-
-
-def test_an_agents_reply_reaches_the_platform_and_silences_the_bot_until_handed_back(worked: Worked) -> None:
-    from tests.service.test_service import post_telegram, telegram_update
-
-    accounts: AccountStore = worked.app.extensions["console.accounts"]()
-    agent = accounts.create_user("erin", "correct-horse-battery-staple", "agent", queues=("support",))
-    client = worked.app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.issue_token(agent.id, 'e2e')}"
-    webhooks = worked.app.test_client()
-    chat = int(time.time() * 1000) % 1_000_000_000
-    assert post_telegram(webhooks, telegram_update("I want to talk to a human", chat)) == 200
-    worked.wait_for(lambda: worked.replies(chat), "the holding reply")
-
-    def escalation() -> dict[str, Any] | None:
-        items = client.get("/api/v1/queues/support/escalations").get_json()["items"]
-        return next((item for item in items if item["sender_name"] == "Anna"), None)
-
-    worked.wait_for(escalation, "the escalation in the support queue")
-    found = escalation()
-    assert found is not None and found["reason"] == "human_requested"
-    escalation_id = found["id"]
-    assert (
-        client.post(f"/api/v1/escalations/{escalation_id}/claim", json={"version": found["version"]}).status_code == 200
-    )
-    reply = client.post(
-        f"/api/v1/escalations/{escalation_id}/reply", json={"text": "Hi Anna, Erin here.", "idempotency_key": "e2e-1"}
-    )
-    assert reply.status_code == 202, reply.get_json()
-    worked.wait_for(lambda: "Hi Anna, Erin here." in worked.replies(chat), "the agent's reply at the platform")
-    conversation = worked.store.conversation("telegram", str(chat))
-
-    def agent_turn() -> bool:
-        return any(m.author == "agent" and m.agent_id == agent.id for m in worked.store.history(conversation.id))
-
-    worked.wait_for(agent_turn, "the agent's reply recorded as delivered")
-    assert worked.store.conversation_state(conversation.id).handoff == HandoffState.HUMAN
-    detail = client.get(f"/api/v1/escalations/{escalation_id}").get_json()
-    assert [m["author"] for m in detail["messages"]] == ["customer", "bot", "agent"]
-    assert detail["messages"][2]["agent"] == "erin" and detail["pending_replies"] == []
-    assert detail["escalation"]["first_response_at"] is not None
-
-    before = len(worked.replies(chat))
-    followup = telegram_update("How long does delivery take?", chat)
-    assert post_telegram(webhooks, followup) == 200
-    worked.wait_for(
-        lambda: worked.store.inbound_message_id("telegram", str(followup["update_id"])) is not None,
-        "the follow-up to be recorded",
-    )
-    worked.wait_for(lambda: worked.store.history(conversation.id)[-1].decision is not None, "its decision")
-    time.sleep(1.5)  # the time a bot reply would need to show up
-    assert len(worked.replies(chat)) == before  # a person owns the conversation: the bot stays silent
-
-    handed = client.post(f"/api/v1/escalations/{escalation_id}/hand-back", json={})
-    assert handed.status_code == 200
-    assert post_telegram(webhooks, telegram_update("How long does delivery take?", chat)) == 200
-    worked.wait_for(lambda: len(worked.replies(chat)) == before + 1, "the bot answering again")
-    assert worked.store.conversation_state(conversation.id).handoff == HandoffState.BOT
 
 
 def test_the_claim_race_on_postgresql_has_one_winner() -> None:

@@ -46,7 +46,7 @@ def test_the_kb_editor_use_cases_need_no_app(tmp_path: Path) -> None:
     with pytest.raises(KbValidationError, match="reserved"):
         editor.save(EntryContent("new", content.questions, content.answers), None, None, "draft")
     changed = editor.transition("returns", "published", record.version, None)
-    assert changed.reindexed and reindexed == [f"published returns v{changed.record.version} by eve"]
+    assert changed.live_changed and reindexed == [f"published returns v{changed.record.version} by eve"]
     assert [(action, entry) for action, _, entry in audited] == [("kb.create", "returns"), ("kb.published", "returns")]
     assert editor.publish_warnings(changed.record) == []  # no engine: no warnings, never an error
     with pytest.raises(NotReady, match="assistant train"):

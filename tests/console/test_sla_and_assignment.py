@@ -15,8 +15,8 @@ from assistant.services.timers import auto_assign as timers_auto_assign
 from assistant.services.timers import flag_sla_breaches
 from assistant.settings import ConsoleConfig, QueueConfig, QueueRule, Settings
 from assistant.store import AccountStore, ConsoleStore, Store
-from tests.console.conftest import MakeUser
 from tests.console.seeding import seed_escalation
+from tests.console.support import MakeUser
 from webhooks.runtime import Runtime
 
 ROUTING = ConsoleConfig(

@@ -16,7 +16,8 @@ from assistant.domain.channels import InboundEvent
 from assistant.domain.messages import HUMAN_CHOICE, Action, Choice, ConversationState, Decision, InboundMessage
 from tests.adapters import platform_rules
 from tests.adapters.platform_double import webhook_request
-from tests.service.conftest import TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET, Service, telegram_update
+from tests.live_service import TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET, telegram_update
+from tests.service.conftest import Service
 
 _ids = itertools.count(int(time.time()) % 1_000_000 * 1000 + 400_000)
 SEND_PATH = f"/bot{TELEGRAM_BOT_TOKEN}/sendMessage"

@@ -12,16 +12,9 @@ import time
 from flask.testing import FlaskClient
 
 from assistant.domain.messages import HandoffState
-from tests.service.conftest import (
-    SLACK_SIGNING_SECRET,
-    TELEGRAM_BOT_TOKEN,
-    TELEGRAM_SECRET,
-    Service,
-    post_telegram,
-    start_worker,
-    stop_worker,
-    telegram_update,
-)
+from tests.live_service import SLACK_SIGNING_SECRET, TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET, post_telegram, telegram_update
+from tests.service.conftest import Service
+from tests.workers import start_worker, stop_worker
 
 _ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
 SEND_PATH = f"/bot{TELEGRAM_BOT_TOKEN}/sendMessage"

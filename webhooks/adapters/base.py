@@ -14,6 +14,7 @@ import httpx
 
 from assistant.domain.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.errors import AuthError, BadInput, PlatformError
+from assistant.settings import PlatformConfig
 from webhooks.adapters.choices import ChoiceLimits
 
 
@@ -90,10 +91,22 @@ class PlatformAdapter(Protocol):
         """Deliver one message through the platform's API (base URL from settings); see signing.request_json."""
 
 
+class ConfiguredAdapter:
+    """The state every adapter starts from: its platform's settings (secrets, API base URL, own ids)."""
+
+    def __init__(self, config: PlatformConfig) -> None:
+        self.config = config
+
+
 def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
     left = a.encode() if isinstance(a, str) else a
     right = b.encode() if isinstance(b, str) else b
     return hmac.compare_digest(left, right)
+
+
+def refused(reason: str) -> SendResult:
+    """Nothing was sent and retrying cannot help (no token configured, a reply target it cannot use)."""
+    return SendResult(ok=False, error=reason)
 
 
 def result_from_response(response: httpx.Response, message_id: str | None = None) -> SendResult:

@@ -47,20 +47,28 @@ from nacl.signing import VerifyKey
 
 from assistant.domain.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.domain.messages import InboundMessage
-from assistant.settings import PlatformConfig
-from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse, result_from_response
+from webhooks.adapters.base import (
+    ConfiguredAdapter,
+    PayloadError,
+    SignatureError,
+    WebhookRequest,
+    WebhookResponse,
+    refused,
+    result_from_response,
+)
 from webhooks.adapters.choices import Button, ChoiceLimits, buttons, our_choice
 from webhooks.adapters.signing import (
     check_timestamp,
-    compact_json,
     from_epoch,
     id_string,
     json_object,
+    json_response,
     parse_json_object,
-    request_json,
+    posted_json,
     require_secret,
     response_json,
     seconds_or_none,
+    send_json,
 )
 
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
@@ -74,7 +82,7 @@ BUTTONS_PER_ROW = 5
 CHOICE_LIMITS = ChoiceLimits(max_choices=5 * BUTTONS_PER_ROW, title_chars=80, payload_chars=100)
 
 
-class DiscordAdapter:
+class DiscordAdapter(ConfiguredAdapter):
     """Discord interactions over the Interactions Endpoint URL, plus replies to Gateway channel messages."""
 
     name: ClassVar[str] = "discord"
@@ -82,22 +90,14 @@ class DiscordAdapter:
     # Create Message: `content` up to 2,000 characters; no reply window.
     rules: ClassVar[PlatformRules] = PlatformRules(max_text_chars=2000)
 
-    def __init__(self, config: PlatformConfig) -> None:
-        self.config = config
-
     # --- inbound ------------------------------------------------------------------------------------------------
 
     def handshake(self, request: WebhookRequest) -> WebhookResponse | None:
-        if request.method.upper() != "POST":
-            return None
-        try:
-            interaction = parse_json_object(request.body)
-        except PayloadError:
-            return None
-        if interaction.get("type") != PING:
+        interaction = posted_json(request)
+        if interaction is None or interaction.get("type") != PING:
             return None
         self.verify(request)  # a PONG only for a PING Discord signed, whichever order the view calls us in
-        return _json_response({"type": PONG})
+        return json_response({"type": PONG})
 
     def verify(self, request: WebhookRequest) -> None:
         public_key = require_secret(self.config.public_key, "discord public_key")
@@ -192,13 +192,13 @@ class DiscordAdapter:
         """Within Discord's 3 s: defer commands (the answer edits it later), acknowledge anything else silently."""
         kind = parse_json_object(request.body).get("type")
         if kind == PING:
-            return _json_response({"type": PONG})
+            return json_response({"type": PONG})
         if kind == AUTOCOMPLETE:
-            return _json_response({"type": AUTOCOMPLETE_RESULT, "data": {"choices": []}})
+            return json_response({"type": AUTOCOMPLETE_RESULT, "data": {"choices": []}})
         picked = any(event.message is not None and event.message.choice_payload for event in events)
         if kind in (MESSAGE_COMPONENT, MODAL_SUBMIT) and not picked:
-            return _json_response({"type": DEFERRED_UPDATE_MESSAGE})
-        return _json_response({"type": DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE})
+            return json_response({"type": DEFERRED_UPDATE_MESSAGE})
+        return json_response({"type": DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE})
 
     # --- outbound -----------------------------------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ class DiscordAdapter:
             return result
         if target.get("channel_id"):
             return self._send_channel(client, message)
-        return SendResult(ok=False, error="reply_target has neither an interaction token nor a channel_id")
+        return refused("reply_target has neither an interaction token nor a channel_id")
 
     def _send_interaction(self, client: httpx.Client, message: OutboundMessage) -> SendResult:
         target = message.reply_target
@@ -222,14 +222,12 @@ class DiscordAdapter:
         if rows:
             payload["components"] = rows
         if target.get("followup"):
-            outcome = request_json(client, "POST", webhook, payload)
-        else:
-            outcome = request_json(client, "PATCH", f"{webhook}/messages/@original", payload)
-        return outcome if isinstance(outcome, SendResult) else read_result(outcome)
+            return send_json(client, "POST", webhook, payload, read_result)
+        return send_json(client, "PATCH", f"{webhook}/messages/@original", payload, read_result)
 
     def _send_channel(self, client: httpx.Client, message: OutboundMessage) -> SendResult:
         if not self.config.bot_token:
-            return SendResult(ok=False, error="discord bot_token is not configured")
+            return refused("discord bot_token is not configured")
         target = message.reply_target
         payload: dict[str, Any] = {
             "content": message.text,
@@ -246,14 +244,14 @@ class DiscordAdapter:
                 "channel_id": target["channel_id"],
                 "fail_if_not_exists": False,
             }
-        outcome = request_json(
+        return send_json(
             client,
             "POST",
             f"{self._base()}/channels/{target['channel_id']}/messages",
             payload,
+            read_result,
             headers={"Authorization": f"Bot {self.config.bot_token}"},
         )
-        return outcome if isinstance(outcome, SendResult) else read_result(outcome)
 
     def _base(self) -> str:
         return self.config.api_base_url.rstrip("/")
@@ -262,9 +260,7 @@ class DiscordAdapter:
 def read_result(response: httpx.Response) -> SendResult:
     """2xx with the message object, or the error; a 429 body's float `retry_after` wins over the rounded header."""
     body = response_json(response)
-    if response.is_success:
-        return SendResult(ok=True, status=response.status_code, platform_message_id=id_string(body.get("id")))
-    result = result_from_response(response)
+    result = result_from_response(response, id_string(body.get("id")))
     if response.status_code == 429:
         retry_after = seconds_or_none(body.get("retry_after"))
         if retry_after is not None:
@@ -314,7 +310,3 @@ def _command_text(data: dict[str, Any]) -> str:
     if strings:
         return strings[0][1]
     return f"/{data.get('name')}" if isinstance(data.get("name"), str) else ""
-
-
-def _json_response(payload: dict[str, Any]) -> WebhookResponse:
-    return WebhookResponse(status=200, body=compact_json(payload).decode(), content_type="application/json")

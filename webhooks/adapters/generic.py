@@ -39,8 +39,15 @@ from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookV
 
 from assistant.domain.channels import NO_RULES, InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.domain.messages import InboundMessage
-from assistant.settings import PlatformConfig
-from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse, result_from_response
+from webhooks.adapters.base import (
+    ConfiguredAdapter,
+    PayloadError,
+    SignatureError,
+    WebhookRequest,
+    WebhookResponse,
+    refused,
+    result_from_response,
+)
 from webhooks.adapters.choices import ChoiceLimits
 from webhooks.adapters.signing import (
     check_timestamp,
@@ -49,9 +56,9 @@ from webhooks.adapters.signing import (
     json_object,
     language_hint,
     parse_json_object,
-    request_json,
     require_secret,
     response_json,
+    send_json,
     utc,
 )
 
@@ -59,16 +66,13 @@ MESSAGE_CREATED = "message.created"
 SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
-class GenericAdapter:
+class GenericAdapter(ConfiguredAdapter):
     """Standard Webhooks in and out."""
 
     name: ClassVar[str] = "generic"
     # No quick replies or buttons here: a clarification's options arrive as the numbered list in the text.
     choice_limits: ClassVar[ChoiceLimits | None] = None
     rules: ClassVar[PlatformRules] = NO_RULES
-
-    def __init__(self, config: PlatformConfig) -> None:
-        self.config = config
 
     def _webhook(self) -> Webhook:
         secret = require_secret(self.config.webhook_secret, "generic webhook_secret")
@@ -157,14 +161,14 @@ class GenericAdapter:
     def send(self, client: httpx.Client, message: OutboundMessage, now: datetime | None = None) -> SendResult:
         base = self.config.api_base_url.rstrip("/")
         if not base:
-            return SendResult(ok=False, error="generic api_base_url is not configured")
+            return refused("generic api_base_url is not configured")
         try:
             webhook = self._webhook()
         except SignatureError as error:
-            return SendResult(ok=False, error=error.reason)
+            return refused(error.reason)
         conversation_id = message.reply_target.get("conversation_id")
         if not conversation_id:
-            return SendResult(ok=False, error="reply_target has no conversation_id")
+            return refused("reply_target has no conversation_id")
         body = compact_json(
             {"conversation_id": conversation_id, "reply_to": message.reply_target.get("reply_to"), "text": message.text}
         )
@@ -175,14 +179,13 @@ class GenericAdapter:
             "webhook-timestamp": str(int(moment.timestamp())),
             "webhook-signature": webhook.sign(msg_id, moment, body.decode()),
         }
-        outcome = request_json(client, "POST", f"{base}/messages", {}, headers=headers, body=body)
-        if isinstance(outcome, SendResult):
-            return outcome
-        if outcome.is_success:
-            return SendResult(
-                ok=True, status=outcome.status_code, platform_message_id=id_string(response_json(outcome).get("id"))
-            )
-        return result_from_response(outcome)
+        return send_json(client, "POST", f"{base}/messages", {}, read_result, headers=headers, body=body)
+
+
+def read_result(response: httpx.Response) -> SendResult:
+    """The other side's answer: 2xx with the stored message's `id`, or the usual reading of an error."""
+    message_id = id_string(response_json(response).get("id")) if response.is_success else None
+    return result_from_response(response, message_id)
 
 
 def outbound_id(idempotency_key: str) -> str:

@@ -10,9 +10,9 @@ from assistant.settings import PlatformConfig, Settings
 from webhooks.adapters.base import PlatformAdapter
 
 ADAPTERS: dict[str, str] = {
-    "messenger": "webhooks.adapters.meta:MessengerAdapter",
-    "instagram": "webhooks.adapters.meta:InstagramAdapter",
-    "whatsapp": "webhooks.adapters.meta:WhatsAppAdapter",
+    "messenger": "webhooks.adapters.meta.page_messaging:MessengerAdapter",
+    "instagram": "webhooks.adapters.meta.page_messaging:InstagramAdapter",
+    "whatsapp": "webhooks.adapters.meta.whatsapp:WhatsAppAdapter",
     "slack": "webhooks.adapters.slack:SlackAdapter",
     "telegram": "webhooks.adapters.telegram:TelegramAdapter",
     "discord": "webhooks.adapters.discord:DiscordAdapter",

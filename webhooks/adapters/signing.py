@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ import httpx
 
 from assistant.domain.channels import SendResult
 from assistant.settings import SUPPORTED_LANGUAGES
-from webhooks.adapters.base import PayloadError, SignatureError
+from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest, WebhookResponse
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: what the platforms send, and what they signed
@@ -69,6 +69,17 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
+def posted_json(request: WebhookRequest) -> dict[str, Any] | None:
+    """The body of a POST as a JSON object, else None: how a handshake spots its own body (url_verification, PING)
+    while leaving every other request, malformed ones included, to `parse`."""
+    if request.method.upper() != "POST":
+        return None
+    try:
+        return parse_json_object(request.body)
+    except PayloadError:
+        return None
+
+
 def json_object(value: Any) -> dict[str, Any]:
     """`value` if it is a JSON object, else an empty one (for optional nested objects)."""
     return value if isinstance(value, dict) else {}
@@ -114,6 +125,11 @@ def compact_json(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def json_response(payload: Mapping[str, Any]) -> WebhookResponse:
+    """A 200 whose JSON body the platform reads (Discord's PONG and deferrals, Telegram's method call, X's CRC)."""
+    return WebhookResponse(status=200, body=compact_json(payload).decode(), content_type="application/json")
+
+
 # --- outbound ---------------------------------------------------------------------------------------------------
 
 
@@ -138,6 +154,20 @@ def request_json(
         return SendResult(ok=False, retryable=True, error=f"not sent: {type(error).__name__}")
     except (httpx.TimeoutException, httpx.TransportError) as error:
         return SendResult(ok=False, outcome_unknown=True, error=f"sent, no answer: {type(error).__name__}")
+
+
+def send_json(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    payload: Mapping[str, Any],
+    read: Callable[[httpx.Response], SendResult],
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+) -> SendResult:
+    """`request_json`, with the platform's answer read by `read`; a transport failure is its own SendResult."""
+    outcome = request_json(client, method, url, payload, headers=headers, body=body)
+    return outcome if isinstance(outcome, SendResult) else read(outcome)
 
 
 def response_json(response: httpx.Response) -> dict[str, Any]:

@@ -52,13 +52,14 @@ import httpx
 
 from assistant.domain.channels import InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.domain.messages import InboundMessage
-from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
+    ConfiguredAdapter,
     PayloadError,
     SignatureError,
     WebhookRequest,
     WebhookResponse,
     constant_time_equal,
+    refused,
     result_from_response,
 )
 from webhooks.adapters.choices import Button, ChoiceLimits, buttons, our_choice
@@ -69,10 +70,11 @@ from webhooks.adapters.signing import (
     id_string,
     json_object,
     parse_json_object,
-    request_json,
+    posted_json,
     require_secret,
     response_json,
     retry_after_header,
+    send_json,
 )
 
 # Slack errors that say "try again later" rather than "this request is wrong".
@@ -87,7 +89,7 @@ SECTION_TEXT_CHARS = 3000
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
-class SlackAdapter:
+class SlackAdapter(ConfiguredAdapter):
     """Slack Events API over HTTP (not Socket Mode)."""
 
     name: ClassVar[str] = "slack"
@@ -95,19 +97,11 @@ class SlackAdapter:
     # chat.postMessage: a message `text` of up to 40,000 characters; no reply window.
     rules: ClassVar[PlatformRules] = PlatformRules(max_text_chars=40_000)
 
-    def __init__(self, config: PlatformConfig) -> None:
-        self.config = config
-
     # --- inbound ------------------------------------------------------------------------------------------------
 
     def handshake(self, request: WebhookRequest) -> WebhookResponse | None:
-        if request.method.upper() != "POST":
-            return None
-        try:
-            payload = parse_json_object(request.body)
-        except PayloadError:
-            return None
-        if payload.get("type") != "url_verification":
+        payload = posted_json(request)
+        if payload is None or payload.get("type") != "url_verification":
             return None
         self.verify(request)  # never echo a challenge that Slack did not sign, whatever order the view uses
         challenge = payload.get("challenge")
@@ -275,10 +269,10 @@ class SlackAdapter:
     def send(self, client: httpx.Client, message: OutboundMessage) -> SendResult:
         token = self.config.bot_token
         if not token:
-            return SendResult(ok=False, error="slack bot_token is not configured")
+            return refused("slack bot_token is not configured")
         channel = message.reply_target.get("channel")
         if not channel:
-            return SendResult(ok=False, error="reply_target has no channel")
+            return refused("reply_target has no channel")
         payload: dict[str, Any] = {"channel": channel, "text": message.text}
         options = buttons(message.choices, CHOICE_LIMITS)
         if options and message.text.strip() and len(message.text) <= SECTION_TEXT_CHARS:
@@ -286,16 +280,14 @@ class SlackAdapter:
             payload["blocks"] = choice_blocks(message.text, options)
         if message.reply_target.get("thread_ts"):
             payload["thread_ts"] = message.reply_target["thread_ts"]
-        outcome = request_json(
+        return send_json(
             client,
             "POST",
             f"{self.config.api_base_url.rstrip('/')}/chat.postMessage",
             payload,
+            read_result,
             headers={"Authorization": f"Bearer {token}"},
         )
-        if isinstance(outcome, SendResult):
-            return outcome
-        return read_result(outcome)
 
 
 def choice_blocks(text: str, options: list[Button]) -> list[dict[str, Any]]:
@@ -336,7 +328,7 @@ def read_result(response: httpx.Response) -> SendResult:
     if not response.is_success:
         return result_from_response(response)
     if body.get("ok") is True:
-        return SendResult(ok=True, status=response.status_code, platform_message_id=id_string(body.get("ts")))
+        return result_from_response(response, id_string(body.get("ts")))
     error = str(body.get("error") or "ok=false")
     retryable = error in RETRYABLE_ERRORS
     return SendResult(

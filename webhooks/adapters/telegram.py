@@ -37,25 +37,28 @@ from assistant.domain.channels import InboundEvent, OutboundMessage, PlatformRul
 from assistant.domain.messages import InboundMessage
 from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
+    ConfiguredAdapter,
     PayloadError,
     SignatureError,
     WebhookRequest,
     WebhookResponse,
     constant_time_equal,
+    refused,
     result_from_response,
 )
 from webhooks.adapters.choices import ChoiceLimits, buttons, our_choice
 from webhooks.adapters.signing import (
-    compact_json,
     from_epoch,
     id_string,
     json_object,
+    json_response,
     language_hint,
     parse_json_object,
     request_json,
     require_secret,
     response_json,
     seconds_or_none,
+    send_json,
 )
 
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query"]
@@ -73,16 +76,13 @@ MESSAGE_FIELDS = {
 PUBLIC_CHAT_TYPES = ("group", "supergroup", "channel")  # a tuple: JSON values may be unhashable
 
 
-class TelegramAdapter:
+class TelegramAdapter(ConfiguredAdapter):
     """Telegram bots over an HTTPS webhook."""
 
     name: ClassVar[str] = "telegram"
     choice_limits: ClassVar[ChoiceLimits | None] = CHOICE_LIMITS
     # sendMessage: `text` of 1-4,096 characters; a bot may answer a chat any time.
     rules: ClassVar[PlatformRules] = PlatformRules(max_text_chars=4096)
-
-    def __init__(self, config: PlatformConfig) -> None:
-        self.config = config
 
     def _api(self, method: str) -> str:
         return f"{self.config.api_base_url.rstrip('/')}/bot{self.config.bot_token}/{method}"
@@ -133,8 +133,7 @@ class TelegramAdapter:
         query_id = id_string(query.get("id"))
         if query_id is None:
             return WebhookResponse(status=200)
-        answer = {"method": "answerCallbackQuery", "callback_query_id": query_id}
-        return WebhookResponse(status=200, body=compact_json(answer).decode(), content_type="application/json")
+        return json_response({"method": "answerCallbackQuery", "callback_query_id": query_id})
 
     def _callback_event(self, query: dict[str, Any]) -> InboundEvent:
         """A tap on an inline-keyboard button: one of our choices becomes a message carrying its payload, with the
@@ -225,10 +224,10 @@ class TelegramAdapter:
 
     def send(self, client: httpx.Client, message: OutboundMessage) -> SendResult:
         if not self.config.bot_token:
-            return SendResult(ok=False, error="telegram bot_token is not configured")
+            return refused("telegram bot_token is not configured")
         chat_id = message.reply_target.get("chat_id")
         if not chat_id:
-            return SendResult(ok=False, error="reply_target has no chat_id")
+            return refused("reply_target has no chat_id")
         payload: dict[str, Any] = {"chat_id": _chat_id(chat_id), "text": message.text}
         try:
             if message.reply_target.get("message_id"):
@@ -239,25 +238,18 @@ class TelegramAdapter:
             if message.reply_target.get("message_thread_id"):
                 payload["message_thread_id"] = int(message.reply_target["message_thread_id"])
         except ValueError:
-            return SendResult(ok=False, error="reply_target message_id / message_thread_id must be integers")
+            return refused("reply_target message_id / message_thread_id must be integers")
         keyboard = [[{"text": b.title, "callback_data": b.payload}] for b in buttons(message.choices, CHOICE_LIMITS)]
         if keyboard:
             payload["reply_markup"] = {"inline_keyboard": keyboard}  # one option per row: titles stay readable
-        outcome = request_json(client, "POST", self._api("sendMessage"), payload)
-        if isinstance(outcome, SendResult):
-            return outcome
-        return read_result(outcome)
+        return send_json(client, "POST", self._api("sendMessage"), payload, read_result)
 
 
 def read_result(response: httpx.Response) -> SendResult:
     """A Bot API answer: `ok: true` with the sent Message, or an error (`parameters.retry_after` on flood control)."""
     body = response_json(response)
     if response.is_success and body.get("ok") is True:
-        return SendResult(
-            ok=True,
-            status=response.status_code,
-            platform_message_id=id_string(json_object(body.get("result")).get("message_id")),
-        )
+        return result_from_response(response, id_string(json_object(body.get("result")).get("message_id")))
     result = result_from_response(response)
     retry_after = seconds_or_none(json_object(body.get("parameters")).get("retry_after"))
     status = response.status_code

@@ -39,13 +39,14 @@ import httpx
 
 from assistant.domain.channels import NO_RULES, InboundEvent, OutboundMessage, PlatformRules, SendResult
 from assistant.domain.messages import InboundMessage
-from assistant.settings import PlatformConfig
 from webhooks.adapters.base import (
+    ConfiguredAdapter,
     PayloadError,
     SignatureError,
     WebhookRequest,
     WebhookResponse,
     constant_time_equal,
+    refused,
     result_from_response,
 )
 from webhooks.adapters.choices import ChoiceLimits
@@ -55,11 +56,12 @@ from webhooks.adapters.signing import (
     hmac_sha256,
     id_string,
     json_object,
+    json_response,
     parse_json_object,
-    request_json,
     require_secret,
     response_json,
     seconds_or_none,
+    send_json,
 )
 
 CRC_TOKEN = re.compile(r"[A-Za-z0-9_\-=+/.:]{1,512}")
@@ -67,16 +69,13 @@ HANDLED = ("direct_message_events", "tweet_create_events")
 OTHER_KINDS = {"direct_message_mark_read_events": "read"}
 
 
-class XAdapter:
+class XAdapter(ConfiguredAdapter):
     """X Account Activity webhooks for one or more subscribed accounts."""
 
     name: ClassVar[str] = "x"
     # No quick replies or buttons here: a clarification's options arrive as the numbered list in the text.
     choice_limits: ClassVar[ChoiceLimits | None] = None
     rules: ClassVar[PlatformRules] = NO_RULES
-
-    def __init__(self, config: PlatformConfig) -> None:
-        self.config = config
 
     def _sign(self, message: bytes) -> str:
         secret = require_secret(self.config.consumer_secret, "x consumer_secret")
@@ -90,8 +89,7 @@ class XAdapter:
             return None
         if not CRC_TOKEN.fullmatch(token):
             raise PayloadError("crc_token has characters outside the token alphabet")
-        body = compact_json({"response_token": self._sign(token.encode())}).decode()
-        return WebhookResponse(status=200, body=body, content_type="application/json")
+        return json_response({"response_token": self._sign(token.encode())})
 
     def verify(self, request: WebhookRequest) -> None:
         expected = self._sign(request.body)
@@ -214,7 +212,7 @@ class XAdapter:
     def send(self, client: httpx.Client, message: OutboundMessage) -> SendResult:
         token = self.config.access_token
         if not token:
-            return SendResult(ok=False, error="x access_token is not configured")
+            return refused("x access_token is not configured")
         target = message.reply_target
         base = self.config.api_base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"}
@@ -222,33 +220,18 @@ class XAdapter:
         if not participant and message.mode == "private_reply":
             participant = target.get("author_id")  # answer a public mention privately
         if participant:
-            outcome = request_json(
-                client,
-                "POST",
-                f"{base}/dm_conversations/with/{participant}/messages",
-                {"text": message.text},
-                headers=headers,
-            )
-            field = "dm_event_id"
-        elif target.get("in_reply_to_tweet_id"):
-            reply = {"in_reply_to_tweet_id": target["in_reply_to_tweet_id"]}
-            outcome = request_json(
-                client, "POST", f"{base}/tweets", {"text": message.text, "reply": reply}, headers=headers
-            )
-            field = "id"
-        else:
-            return SendResult(ok=False, error="reply_target has neither participant_id nor in_reply_to_tweet_id")
-        if isinstance(outcome, SendResult):
-            return outcome
-        return read_result(outcome, field)
+            url = f"{base}/dm_conversations/with/{participant}/messages"
+            return send_json(client, "POST", url, {"text": message.text}, read_dm_result, headers=headers)
+        if target.get("in_reply_to_tweet_id"):
+            payload = {"text": message.text, "reply": {"in_reply_to_tweet_id": target["in_reply_to_tweet_id"]}}
+            return send_json(client, "POST", f"{base}/tweets", payload, read_post_result, headers=headers)
+        return refused("reply_target has neither participant_id nor in_reply_to_tweet_id")
 
 
 def read_result(response: httpx.Response, id_field: str, now: float | None = None) -> SendResult:
     """2xx with `data.<id_field>`, or the error; a 429's wait comes from the reset epoch of the exhausted limit."""
-    if response.is_success:
-        data = json_object(response_json(response).get("data"))
-        return SendResult(ok=True, status=response.status_code, platform_message_id=id_string(data.get(id_field)))
-    result = result_from_response(response)
+    data = json_object(response_json(response).get("data")) if response.is_success else {}
+    result = result_from_response(response, id_string(data.get(id_field)))
     if response.status_code != 429:
         return result
     headers = response.headers
@@ -258,6 +241,16 @@ def read_result(response: httpx.Response, id_field: str, now: float | None = Non
     reset_at = seconds_or_none(reset)
     wait = max(reset_at - (time.time() if now is None else now), 0.0) if reset_at is not None else result.retry_after
     return SendResult(ok=False, status=429, retryable=True, retry_after=wait, error=result.error)
+
+
+def read_dm_result(response: httpx.Response) -> SendResult:
+    """A sent direct message: its id is `data.dm_event_id`."""
+    return read_result(response, "dm_event_id")
+
+
+def read_post_result(response: httpx.Response) -> SendResult:
+    """A published reply post: its id is `data.id`."""
+    return read_result(response, "id")
 
 
 def _items(value: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from assistant.services.kb_gaps import GapDeps, GapDraft, draft_from_cluster, ga
 from assistant.store import KbStore
 from webhooks.console.auth.identity import audit, current_account
 from webhooks.console.kb.context import EDIT_ROLES
-from webhooks.console.openapi import json_body, json_response, query_model
+from webhooks.console.openapi import json_body, json_response, model_from, query_model
 from webhooks.console.routes import ConsoleBlueprint
 from webhooks.runtime import Runtime
 
@@ -90,13 +90,7 @@ class DraftOut(BaseModel):
 
 def _draft_out(draft: GapDraft) -> DraftOut:
     record = draft.record
-    return DraftOut(
-        entry_id=record.entry_id,
-        status=record.status,
-        version=record.version,
-        questions=record.content.questions,
-        answers=record.content.answers,
-    )
+    return model_from(DraftOut, record, questions=record.content.questions, answers=record.content.answers)
 
 
 @bp.api(

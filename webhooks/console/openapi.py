@@ -121,6 +121,13 @@ def json_response(model: BaseModel, status: int = 200) -> Response:
     return response
 
 
+def model_from(model: type[M], source: object, **values: Any) -> M:
+    """`model` with `values`, every other field read from `source`'s attribute of the same name: the answer
+    models mirror the use cases' records, so a mapping names only the fields that differ."""
+    read = {name: getattr(source, name) for name in model.model_fields if name not in values}
+    return model(**read, **values)
+
+
 def query_model(model: type[M]) -> M:
     """The query string as `model` (repeated keys become lists where the field is a list); 422 when invalid."""
     values: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """Each console view declared once: `ConsoleBlueprint.api` registers a JSON endpoint's Flask rule, its role check
-(`api_auth_required`) and its OpenAPI entry; `ConsoleBlueprint.page` registers an HTML page's rules and its
-sign-in and role check (`page_login_required`)."""
+(`api_auth_required`) and its OpenAPI entry (`change`: the POST that changes one object, 404/409);
+`ConsoleBlueprint.page` registers an HTML page's rules and its sign-in and role check (`page_login_required`)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,22 @@ class ConsoleBlueprint(Blueprint):
             return guarded
 
         return decorator
+
+    def change(
+        self,
+        rule: str,
+        summary: str,
+        request: type[BaseModel],
+        response: type[BaseModel],
+        *,
+        roles: Sequence[str],
+        tags: tuple[str, ...],
+    ) -> Callable[[View], View]:
+        """A POST that changes one object and answers with it as it is now: 404 for none, 409 when it changed
+        meanwhile (a stale version) or the move is refused."""
+        return self.api(
+            "post", rule, summary, request=request, response=response, roles=roles, tags=tags, errors=(404, 409)
+        )
 
     def page(
         self, rule: str, *rules: str, roles: Sequence[str], methods: Sequence[str] = ("GET",)

@@ -12,11 +12,12 @@ from werkzeug.exceptions import NotFound
 
 from assistant import errors
 from assistant.domain.roles import Role
+from assistant.services.api_tokens import issue_token
 from assistant.store import UserRecord
 from webhooks.console.auth.guards import ALL_ROLES
 from webhooks.console.auth.identity import accounts, audit, current_account
 from webhooks.console.auth.pages import revoke_token
-from webhooks.console.openapi import json_body, json_response, query_model
+from webhooks.console.openapi import json_body, json_response, model_from, query_model
 from webhooks.console.routes import ConsoleBlueprint
 
 bp = ConsoleBlueprint("accounts_api", __name__)
@@ -96,16 +97,7 @@ class AuditQuery(BaseModel):
 
 
 def me_out(user: UserRecord) -> MeOut:
-    return MeOut(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=user.role,
-        queues=list(user.queues),
-        capacity=user.capacity,
-        is_online=user.is_online,
-        last_seen_at=user.last_seen_at,
-    )
+    return model_from(MeOut, user, queues=list(user.queues))
 
 
 @bp.api("get", "/api/v1/me", "The caller's account", response=MeOut, roles=ALL_ROLES, tags=("accounts",))
@@ -129,10 +121,6 @@ def api_presence() -> Response:
     return json_response(me_out(user))
 
 
-def _token_out(token: Any) -> TokenOut:
-    return TokenOut(id=token.id, name=token.name, created_at=token.created_at, last_used_at=token.last_used_at)
-
-
 @bp.api(
     "get",
     "/api/v1/tokens",
@@ -143,7 +131,7 @@ def _token_out(token: Any) -> TokenOut:
 )
 def api_tokens() -> Response:
     tokens = accounts().tokens(current_account().id)
-    return json_response(TokenListOut(tokens=[_token_out(token) for token in tokens]))
+    return json_response(TokenListOut(tokens=[model_from(TokenOut, token) for token in tokens]))
 
 
 @bp.api(
@@ -158,12 +146,9 @@ def api_tokens() -> Response:
 )
 def api_issue_token() -> Response:
     body = json_body(TokenIn)
-    user = current_account()
-    token = accounts().issue_token(user.id, body.name)  # an AccountError is answered 422 by the error handler
-    issued = accounts().tokens(user.id)[-1]
-    audit("token_issue", "api_token", issued.id, name=issued.name)
-    out = TokenIssuedOut(**_token_out(issued).model_dump(), token=token)
-    return json_response(out, 201)
+    # An AccountError is answered 422 by the error handler.
+    issued = issue_token(accounts(), current_account().id, body.name, audit)
+    return json_response(model_from(TokenIssuedOut, issued.record, token=issued.token), 201)
 
 
 @bp.api(
@@ -195,9 +180,7 @@ def api_revoke_token(token_id: int) -> Response:
 def api_users() -> Response:
     query = query_model(UserQuery)
     users = accounts().users(role=query.role, online=query.online, queue=query.queue)
-    return json_response(
-        UserListOut(users=[UserOut(**me_out(u).model_dump(), email=u.email, is_active=u.is_active) for u in users])
-    )
+    return json_response(UserListOut(users=[model_from(UserOut, user, queues=list(user.queues)) for user in users]))
 
 
 @bp.api(
@@ -218,4 +201,4 @@ def api_audit() -> Response:
         object_id=query.object_id,
         limit=query.limit,
     )
-    return json_response(AuditListOut(entries=[AuditOut(**entry.__dict__) for entry in entries]))
+    return json_response(AuditListOut(entries=[model_from(AuditOut, entry) for entry in entries]))

@@ -13,6 +13,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from assistant.domain.roles import Role
+from assistant.services.api_tokens import issue_token
 from assistant.store import AccountError, UserRecord
 from webhooks.console.auth.guards import ALL_ROLES
 from webhooks.console.auth.identity import (
@@ -105,16 +106,14 @@ def account_issue_token() -> str | tuple[str, int]:
     user = current_account()
     name = request.form.get("name", "")
     try:
-        token = accounts().issue_token(user.id, name)
+        issued = issue_token(accounts(), user.id, name, audit)
     except AccountError as error:
         flash(str(error), "error")
         return render_template(
             "console/account.html", user=user, tokens=accounts().tokens(user.id), new_token=None
         ), 400
-    issued = accounts().tokens(user.id)[-1]
-    audit("token_issue", "api_token", issued.id, name=issued.name)
     # Rendered once, never stored in plain text: the page says to copy it now.
-    return render_template("console/account.html", user=user, tokens=accounts().tokens(user.id), new_token=token)
+    return render_template("console/account.html", user=user, tokens=accounts().tokens(user.id), new_token=issued.token)
 
 
 @bp.page("/console/account/tokens/<int:token_id>/revoke", roles=ALL_ROLES, methods=("POST",))

@@ -22,7 +22,7 @@ def register_kb_editor(app: Flask, runtime: Runtime, reindex: Reindex | None = N
     app.extensions[RUNTIME_EXTENSION] = runtime
     # Built on first use: creating the app must not need the database (the readiness probe reports it).
     app.extensions[STORE_EXTENSION] = functools.cache(lambda: KbStore(runtime.store.engine))
-    app.extensions.setdefault(REINDEX_EXTENSION, reindex or default_reindex(runtime))
+    app.extensions.setdefault(REINDEX_EXTENSION, reindex or default_reindex(app))
     # The API's store errors are answered by the one error handler: not found 404, invalid content 422, a move
     # the workflow forbids 409, a save on an old version 409 with this body.
     add_error_body(app, KbConflictError, conflict_body)

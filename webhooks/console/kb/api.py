@@ -4,7 +4,10 @@ the result."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response
+from pydantic import BaseModel
 
 from assistant.services.kb_editing import Draft
 from assistant.store import EntryContent
@@ -29,10 +32,11 @@ from webhooks.console.kb.schemas import (
     entry_out,
     preview_out,
     summary,
+    version_detail_out,
     version_out,
 )
 from webhooks.console.openapi import json_body, json_response, query_model
-from webhooks.console.routes import ConsoleBlueprint
+from webhooks.console.routes import ConsoleBlueprint, View
 
 bp = ConsoleBlueprint("kb_api", __name__)
 
@@ -104,15 +108,16 @@ def api_save(entry_id: str) -> Response:
     return json_response(entry_out(record))
 
 
-@bp.api(
-    "post",
-    "/api/v1/kb/entries/<entry_id>/transition",
+def _entry_action(action: str, summary: str, body: type[BaseModel]) -> Callable[[View], View]:
+    """An editor's move of one entry, POST /api/v1/kb/entries/<entry_id>/<action>: answered with the entry as it
+    is now; a stale `expected_version`, or a move the workflow forbids: 409."""
+    return bp.change(f"/api/v1/kb/entries/<entry_id>/{action}", summary, body, EntryOut, roles=EDIT_ROLES, tags=("kb",))
+
+
+@_entry_action(
+    "transition",
     "Move along draft → review → published → archived (publish and archive re-index the live KB)",
-    request=TransitionIn,
-    response=EntryOut,
-    roles=EDIT_ROLES,
-    tags=("kb",),
-    errors=(404, 409),
+    TransitionIn,
 )
 def api_transition(entry_id: str) -> Response:
     body = json_body(TransitionIn)
@@ -144,12 +149,7 @@ def api_versions(entry_id: str) -> Response:
     errors=(404,),
 )
 def api_version(entry_id: str, version: int) -> Response:
-    record = kb_store().version(entry_id, version)
-    base = version_out(record).model_dump()
-    content = record.content
-    return json_response(
-        VersionDetailOut(**base, questions=content.questions, answers=content.answers, tags=content.tags)
-    )
+    return json_response(version_detail_out(kb_store().version(entry_id, version)))
 
 
 @bp.api(
@@ -168,15 +168,10 @@ def api_diff(entry_id: str) -> Response:
     return json_response(DiffOut(entry_id=entry_id, v1=query.v1, v2=query.v2, diff=diff))
 
 
-@bp.api(
-    "post",
-    "/api/v1/kb/entries/<entry_id>/restore",
+@_entry_action(
+    "restore",
     "Restore an old version as a new draft, or (publish=true) roll back: live at once and re-indexed",
-    request=RestoreIn,
-    response=EntryOut,
-    roles=EDIT_ROLES,
-    tags=("kb",),
-    errors=(404, 409),
+    RestoreIn,
 )
 def api_restore(entry_id: str) -> Response:
     body = json_body(RestoreIn)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import current_app
+from flask import Flask, current_app
 
 from assistant.domain.roles import Role
 from assistant.services.kb_editing import KbEditingDeps, KbEditor, Reindex
@@ -38,8 +38,9 @@ def kb_store() -> KbStore:
     return store
 
 
-def default_reindex(runtime: Runtime) -> Reindex:
-    """Queue LIVEINDEX's re-index task; a tree without it only logs (the next `assistant index` picks it up)."""
+def default_reindex(app: Flask) -> Reindex:
+    """Queue LIVEINDEX's re-index task on `app`'s Celery; a tree without it only logs (the next `assistant index`
+    picks it up)."""
 
     def reindex(reason: str) -> None:
         try:
@@ -47,7 +48,7 @@ def default_reindex(runtime: Runtime) -> Reindex:
         except ImportError:
             log.warning("no live re-index available (webhooks.kb_publish missing): %s", reason)
             return
-        request_reindex(runtime, reason)
+        request_reindex(app, reason)
 
     return reindex
 

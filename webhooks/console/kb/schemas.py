@@ -12,6 +12,7 @@ from assistant.services.kb_editing import Preview
 from assistant.store import KbConflictError, KbEntryRecord, KbVersionRecord
 from assistant.store.kb import TRANSITIONS
 from webhooks.console.kb.context import settings
+from webhooks.console.openapi import model_from
 
 PER_PAGE = 50
 
@@ -189,23 +190,15 @@ def summary(record: KbEntryRecord) -> dict[str, Any]:
 
 
 def entry_out(record: KbEntryRecord) -> EntryOut:
-    return EntryOut(
-        **summary(record),
-        questions=record.content.questions,
-        answers=record.content.answers,
-        source_file=record.content.source_file,
-        allowed_transitions=list(TRANSITIONS[record.status]),
-    )
+    return model_from(EntryOut, record.content, **summary(record), allowed_transitions=list(TRANSITIONS[record.status]))
 
 
 def version_out(version: KbVersionRecord) -> VersionOut:
-    return VersionOut(
-        version=version.version,
-        status=version.status,
-        author=version.author,
-        at=version.at,
-        note=version.note,
-    )
+    return model_from(VersionOut, version)
+
+
+def version_detail_out(version: KbVersionRecord) -> VersionDetailOut:
+    return model_from(VersionDetailOut, version.content, **version_out(version).model_dump())
 
 
 def conflict_body(conflict: KbConflictError) -> dict[str, Any]:

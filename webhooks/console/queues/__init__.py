@@ -35,7 +35,7 @@ def register_queues(app: Flask, runtime: Runtime, deliver: Deliver | None = None
     app.extensions[RUNTIME_EXTENSION] = runtime
     # Built on first use: creating the app must not need the database (the readiness probe reports it).
     app.extensions[STORE_EXTENSION] = functools.cache(lambda: ConsoleStore(runtime.store.engine))
-    app.extensions.setdefault(DELIVER_EXTENSION, deliver or celery_deliver(runtime.settings.service.redis_url))
+    app.extensions.setdefault(DELIVER_EXTENSION, deliver or celery_deliver(app))
     set_queue_links(app, _queue_links(runtime.settings))
     add_error_body(app, ClaimConflictError, claim_conflict_body)
     add_error_body(app, HandoffTransitionError, handoff_conflict_body)

@@ -3,10 +3,14 @@ and the agent's actions on it; canned replies. Each view parses, calls one agent
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, request
 
 from assistant.domain.messages import HandoffState
-from webhooks.console.openapi import json_body, json_response, query_model
+from assistant.services.agent_actions import AgentActions
+from assistant.store import EscalationRecord
+from webhooks.console.openapi import json_body, json_response, model_from, query_model
 from webhooks.console.queues.context import (
     CANNED_EDIT_ROLES,
     CANNED_READ_ROLES,
@@ -14,7 +18,15 @@ from webhooks.console.queues.context import (
     actions,
     console_store,
 )
-from webhooks.console.queues.mapping import canned_out, detail_out, escalation_out, listing_out, queue_out
+from webhooks.console.queues.mapping import (
+    canned_out,
+    changed_out,
+    detail_out,
+    feedback_out,
+    listing_out,
+    note_out,
+    queue_out,
+)
 from webhooks.console.queues.schemas import (
     CannedReplyIn,
     CannedReplyListOut,
@@ -37,7 +49,7 @@ from webhooks.console.queues.schemas import (
     TransferIn,
     VersionIn,
 )
-from webhooks.console.routes import ConsoleBlueprint
+from webhooks.console.routes import ConsoleBlueprint, View
 
 bp = ConsoleBlueprint("queues_api", __name__)
 WORK = WORK_ROLES
@@ -107,21 +119,23 @@ def api_escalation(escalation_id: int) -> Response:
     return json_response(detail_out(actions().conversation(escalation_id)))
 
 
-@bp.api(
-    "post",
-    "/api/v1/escalations/<int:escalation_id>/claim",
-    "Claim an open escalation; if someone else holds it: 409 with who",
-    request=VersionIn,
-    response=EscalationOut,
-    roles=WORK,
-    tags=("escalations",),
-    errors=(404, 409),
-)
-def api_claim(escalation_id: int) -> Response:
-    body = _version_body()
+def _escalation_action(action: str, summary: str, body: type[VersionIn]) -> Callable[[View], View]:
+    """An agent's change to one escalation, POST /api/v1/escalations/<id>/<action>: answered with the escalation
+    as it is now; a stale `version`, or someone else holding it: 409."""
+    rule = f"/api/v1/escalations/<int:escalation_id>/{action}"
+    return bp.change(rule, summary, body, EscalationOut, roles=WORK, tags=("escalations",))
+
+
+def _changed(change: Callable[[AgentActions], EscalationRecord]) -> Response:
+    """Run one agent action on the caller's behalf and answer with the escalation it changed."""
     agent = actions()
-    record = agent.claim(escalation_id, body.version)
-    return json_response(escalation_out(record, agent.user.username))
+    return json_response(changed_out(agent, change(agent)))
+
+
+@_escalation_action("claim", "Claim an open escalation; if someone else holds it: 409 with who", VersionIn)
+def api_claim(escalation_id: int) -> Response:
+    version = _version_body().version
+    return _changed(lambda agent: agent.claim(escalation_id, version))
 
 
 @bp.api(
@@ -142,12 +156,12 @@ def api_reply(escalation_id: int) -> Response:
     key = body.idempotency_key or request.headers.get("Idempotency-Key")
     agent = actions()
     result = agent.reply(escalation_id, body.text, key, body.version, body.human_agent_tag)
-    out = ReplyOut(
+    out = model_from(
+        ReplyOut,
+        result.outbound,
         outbound_id=result.outbound.id,
-        status=result.outbound.status,
-        mode=result.outbound.mode,
         created=result.created,
-        escalation=escalation_out(result.escalation, agent.holder_name(result.escalation)),
+        escalation=changed_out(agent, result.escalation),
     )
     return json_response(out, 202 if result.created else 200)
 
@@ -164,70 +178,41 @@ def api_reply(escalation_id: int) -> Response:
     errors=(404,),
 )
 def api_note(escalation_id: int) -> Response:
-    note = actions().note(escalation_id, json_body(NoteIn).text)
-    return json_response(NoteOut(id=note.id, text=note.text, author=note.username, created_at=note.created_at), 201)
+    return json_response(note_out(actions().note(escalation_id, json_body(NoteIn).text)), 201)
 
 
-@bp.api(
-    "post",
-    "/api/v1/escalations/<int:escalation_id>/priority",
-    "Set the priority (a higher one can pull the SLA due time earlier, never later)",
-    request=PriorityIn,
-    response=EscalationOut,
-    roles=WORK,
-    tags=("escalations",),
-    errors=(404, 409),
+@_escalation_action(
+    "priority", "Set the priority (a higher one can pull the SLA due time earlier, never later)", PriorityIn
 )
 def api_priority(escalation_id: int) -> Response:
     body = json_body(PriorityIn)
-    agent = actions()
-    record = agent.set_priority(escalation_id, body.priority, body.version)
-    return json_response(escalation_out(record, agent.holder_name(record)))
+    return _changed(lambda agent: agent.set_priority(escalation_id, body.priority, body.version))
 
 
-@bp.api(
-    "post",
-    "/api/v1/escalations/<int:escalation_id>/transfer",
-    "Move to another queue, where it waits unclaimed",
-    request=TransferIn,
-    response=EscalationOut,
-    roles=WORK,
-    tags=("escalations",),
-    errors=(404, 409),
-)
+@_escalation_action("transfer", "Move to another queue, where it waits unclaimed", TransferIn)
 def api_transfer(escalation_id: int) -> Response:
     body = json_body(TransferIn)
-    return json_response(escalation_out(actions().transfer(escalation_id, body.queue, body.version), None))
+    return _changed(lambda agent: agent.transfer(escalation_id, body.queue, body.version))
 
 
-@bp.api(
-    "post",
-    "/api/v1/escalations/<int:escalation_id>/resolve",
+@_escalation_action(
+    "resolve",
     "Resolve: the conversation is closed (the customer's next message starts afresh with the bot)",
-    request=VersionIn,
-    response=EscalationOut,
-    roles=WORK,
-    tags=("escalations",),
-    errors=(404, 409),
+    VersionIn,
 )
 def api_resolve(escalation_id: int) -> Response:
-    record = actions().settle(escalation_id, HandoffState.CLOSED, _version_body().version)
-    return json_response(escalation_out(record, None))
+    version = _version_body().version
+    return _changed(lambda agent: agent.settle(escalation_id, HandoffState.CLOSED, version))
 
 
-@bp.api(
-    "post",
-    "/api/v1/escalations/<int:escalation_id>/hand-back",
+@_escalation_action(
+    "hand-back",
     "Hand the conversation back to the bot (resolves the escalation; the bot answers the next message)",
-    request=VersionIn,
-    response=EscalationOut,
-    roles=WORK,
-    tags=("escalations",),
-    errors=(404, 409),
+    VersionIn,
 )
 def api_hand_back(escalation_id: int) -> Response:
-    record = actions().settle(escalation_id, HandoffState.BOT, _version_body().version)
-    return json_response(escalation_out(record, None))
+    version = _version_body().version
+    return _changed(lambda agent: agent.settle(escalation_id, HandoffState.BOT, version))
 
 
 @bp.api(
@@ -244,10 +229,7 @@ def api_hand_back(escalation_id: int) -> Response:
 def api_feedback(escalation_id: int) -> Response:
     body = json_body(FeedbackIn)
     record = actions().feedback(escalation_id, body.verdict, body.entry_id, body.comment)
-    out = FeedbackOut(
-        verdict=record.verdict, author=record.username, entry_id=record.entry_id, comment=record.comment, at=record.at
-    )
-    return json_response(out, 201)
+    return json_response(feedback_out(record), 201)
 
 
 @bp.api(

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g
+from celery import Celery
+from flask import Flask, current_app, g
 
 from assistant.domain.reply_windows import ReplyWindow, reply_window
 from assistant.domain.roles import Role
@@ -63,13 +64,15 @@ def request_queue_counts() -> dict[str, QueueCounts]:
     return counts
 
 
-def celery_deliver(redis_url: str) -> Deliver:
-    """Queue `deliver_reply` on this app's broker: the same task, retries and idempotency as the bot's replies."""
+def celery_deliver(app: Flask) -> Deliver:
+    """Queue `deliver_reply` through `app`'s own Celery app (its broker and queue): the same task, retries and
+    idempotency as the bot's replies."""
 
     def deliver(outbound_id: int, reply_target: dict[str, str], conversation_key: str) -> None:
-        from webhooks.celery_app import deliver_reply, enqueue_on
+        from webhooks.celery_app import CELERY_EXTENSION, deliver_reply
 
-        enqueue_on(redis_url, deliver_reply, outbound_id, reply_target, conversation_key)
+        celery: Celery = app.extensions[CELERY_EXTENSION]
+        celery.tasks[deliver_reply.name].apply_async(args=[outbound_id, reply_target, conversation_key])
 
     return deliver
 

@@ -8,6 +8,7 @@ from typing import Any, Literal, cast
 
 from assistant.domain.handoff import HandoffTransitionError
 from assistant.services.agent_actions import (
+    AgentActions,
     ConversationView,
     QueueListing,
     QueueView,
@@ -22,8 +23,11 @@ from assistant.store import (
     DecisionRecord,
     EscalationListItem,
     EscalationRecord,
+    FeedbackRecord,
     MessageRecord,
+    NoteRecord,
 )
+from webhooks.console.openapi import model_from
 from webhooks.console.queues.schemas import (
     CannedReplyOut,
     ConflictOut,
@@ -41,7 +45,6 @@ from webhooks.console.queues.schemas import (
     ReplyWindowOut,
 )
 
-PriorityName = Literal["low", "normal", "high", "urgent"]
 ConflictKind = Literal["stale", "held", "resolved", "reply_window", "no_reply_target", "handoff"]
 
 
@@ -71,136 +74,86 @@ def reply_conflict_body(error: ReplyConflictError) -> dict[str, Any]:
 
 
 def queue_out(view: QueueView) -> QueueOut:
-    return QueueOut(
-        name=view.name,
-        title=view.title,
-        configured=view.configured,
-        open=view.counts.open,
-        claimed=view.counts.claimed,
-        breached=view.counts.breached,
-        next_due_at=view.counts.next_due_at,
-    )
+    return model_from(QueueOut, view.counts, name=view.name, title=view.title, configured=view.configured)
 
 
 def escalation_out(escalation: EscalationRecord, holder: str | None, now: datetime | None = None) -> EscalationOut:
-    return EscalationOut(
-        id=escalation.id,
-        conversation_id=escalation.conversation_id,
-        queue=escalation.queue,
-        status=escalation.status,
-        priority=cast(PriorityName, priority_name(escalation.priority)),
-        reason=escalation.reason,
-        sla_due_at=escalation.sla_due_at,
+    return model_from(
+        EscalationOut,
+        escalation,
+        priority=priority_name(escalation.priority),
         sla_breached=is_breached(escalation, now or utc_now()),
-        sla_breached_at=escalation.sla_breached_at,
-        created_at=escalation.created_at,
-        claimed_at=escalation.claimed_at,
-        first_response_at=escalation.first_response_at,
-        resolved_at=escalation.resolved_at,
         holder=holder if escalation.status == "claimed" else None,
-        version=escalation.version,
     )
+
+
+def changed_out(agent: AgentActions, escalation: EscalationRecord) -> EscalationOut:
+    """The escalation after one of `agent`'s actions; the holder's name is looked up only while someone holds it."""
+    return escalation_out(escalation, agent.holder_name(escalation) if escalation.status == "claimed" else None)
 
 
 def item_out(item: EscalationListItem, now: datetime) -> EscalationItemOut:
-    base = escalation_out(item.escalation, item.holder, now)
-    return EscalationItemOut(
-        **base.model_dump(),
-        platform=item.platform,
-        sender_name=item.sender_name,
-        language=item.language,
-        handoff=item.handoff.value,
-        preview=item.preview,
-    )
+    base = escalation_out(item.escalation, item.holder, now).model_dump()
+    return model_from(EscalationItemOut, item, **base, handoff=item.handoff.value)
 
 
 def listing_out(listing: QueueListing) -> EscalationListOut:
-    page = listing.page
-    return EscalationListOut(
+    return model_from(
+        EscalationListOut,
+        listing.page,
         queue=listing.queue.name,
         show=listing.show,
-        items=[item_out(item, listing.now) for item in page.items],
-        page=page.page,
-        per_page=page.per_page,
-        total=page.total,
-        pages=page.pages,
+        items=[item_out(item, listing.now) for item in listing.page.items],
         token=listing.token,
     )
 
 
 def decision_out(decision: DecisionRecord | None) -> DecisionOut | None:
-    if decision is None:
-        return None
-    return DecisionOut(
-        action=decision.action.value,
-        reason=decision.reason,
-        entry_id=decision.entry_id,
-        intent=decision.intent,
-        confidence=decision.confidence,
-        reply_kind=decision.reply_kind,
-        suggested_answer=decision.suggested_answer,
-        reasons=decision.reasons,
-        scores=decision.scores,
-    )
+    return model_from(DecisionOut, decision, action=decision.action.value) if decision is not None else None
+
+
+def _agent_name(agents: dict[int, str], agent_id: int | None) -> str | None:
+    return agents.get(agent_id) if agent_id is not None else None
 
 
 def message_out(message: MessageRecord, agents: dict[int, str]) -> MessageOut:
-    return MessageOut(
-        id=message.id,
-        direction=message.direction,
-        author=message.author,
-        text=message.text,
-        language=message.language,
-        created_at=message.created_at,
-        agent=agents.get(message.agent_id) if message.agent_id is not None else None,
-        decision=decision_out(message.decision),
+    return model_from(
+        MessageOut, message, agent=_agent_name(agents, message.agent_id), decision=decision_out(message.decision)
     )
+
+
+def note_out(note: NoteRecord) -> NoteOut:
+    return model_from(NoteOut, note, author=note.username)
+
+
+def feedback_out(feedback: FeedbackRecord) -> FeedbackOut:
+    return model_from(FeedbackOut, feedback, author=feedback.username)
 
 
 def canned_out(reply: CannedReplyRecord) -> CannedReplyOut:
-    return CannedReplyOut(
-        id=reply.id, shortcode=reply.shortcode, language=reply.language, queue=reply.queue, text=reply.text
-    )
+    return model_from(CannedReplyOut, reply)
 
 
 def detail_out(view: ConversationView) -> EscalationDetailOut:
-    detail, window, now = view.detail, view.window, view.now
-    conversation = detail.conversation
+    detail, conversation = view.detail, view.detail.conversation
     return EscalationDetailOut(
-        escalation=escalation_out(detail.escalation, detail.holder, now),
+        escalation=escalation_out(detail.escalation, detail.holder, view.now),
         suggested_answer=detail.escalation.suggested_answer,
         decision=decision_out(detail.trigger.decision if detail.trigger else None),
-        conversation=ConversationOut(
-            id=conversation.id,
-            platform=conversation.platform,
-            sender_name=conversation.sender_name,
-            language=conversation.language,
+        conversation=model_from(
+            ConversationOut,
+            conversation,
             handoff=conversation.handoff.value,
-            last_inbound_at=conversation.last_inbound_at,
             can_reply=bool(conversation.reply_target),
-            reply_window=ReplyWindowOut(
-                open=window.open, closes_at=window.closes_at, human_agent_until=window.human_agent_until
-            ),
+            reply_window=model_from(ReplyWindowOut, view.window),
         ),
         messages=[message_out(message, detail.agents) for message in detail.messages],
-        notes=[NoteOut(id=n.id, text=n.text, author=n.username, created_at=n.created_at) for n in detail.notes],
+        notes=[note_out(note) for note in detail.notes],
         pending_replies=[
-            PendingReplyOut(
-                id=o.id,
-                text=o.text,
-                status=o.status,
-                mode=o.mode,
-                attempts=o.attempts,
-                last_error=o.last_error,
-                agent=detail.agents.get(o.agent_id) if o.agent_id is not None else None,
-                created_at=o.created_at,
-            )
-            for o in detail.undelivered
-            if o.author == "agent"
+            model_from(PendingReplyOut, outbound, agent=_agent_name(detail.agents, outbound.agent_id))
+            for outbound in detail.undelivered
+            if outbound.author == "agent"
         ],
-        feedback=[
-            FeedbackOut(verdict=f.verdict, author=f.username, entry_id=f.entry_id, comment=f.comment, at=f.at)
-            for f in detail.feedback
-        ],
+        feedback=[feedback_out(feedback) for feedback in detail.feedback],
         token=view.token,
     )

@@ -1,5 +1,5 @@
-"""Choices on Meta's platforms, beside `meta.py` (which is long enough): Messenger and Instagram quick replies, WhatsApp
-reply buttons and list messages, and the payload of a tapped one read back from the webhook."""
+"""Choices on Meta's platforms: Messenger and Instagram quick replies, WhatsApp reply buttons and list messages, and
+the payload of a tapped one read back from the webhook."""
 
 # Contracts followed (developers.facebook.com):
 # - Messenger quick replies (/docs/messenger-platform/send-messages/quick-replies, reference
