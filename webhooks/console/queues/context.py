@@ -30,7 +30,7 @@ CANNED_EDIT_ROLES = (Role.EDITOR,)
 
 @dataclass(frozen=True)
 class AdapterWindows:
-    """The reply windows as the platform adapters declare them (webhooks.adapters.reply_windows reads them)."""
+    """The reply windows as the platform adapters declare them (assistant.domain.reply_windows reads them)."""
 
     offer_human_agent_tag: bool
 
