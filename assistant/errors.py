@@ -11,6 +11,8 @@ in `assistant/cli.py` (the `assistant` group).
     │   ├── NluDataError              the Rasa NLU training file (nlu_data)
     │   ├── CalendarError             business hours that never open or never close (business_hours)
     │   ├── AccountError              a user, password, role or token name refused (store.errors)
+    │   ├── ConfigurationError        a deployment the service must not run on: e.g. a Redis that may
+    │   │                             evict queue keys (webhooks.redis_requirements)
     │   ├── KbValidationError         editor content that would break the bot (store.errors)
     │   └── RequestValidationError    a body or query failing its model, with per-field `details`
     │                                 (webhooks.console.openapi)
@@ -27,9 +29,12 @@ in `assistant/cli.py` (the `assistant` group).
     │   ├── KbTransitionError         a move the KB workflow does not allow (store.errors)
     │   ├── HandoffTransitionError    a bot/human hand-off move not allowed (handoff)
     │   └── ReplyConflictError        reply window closed, no reply address (services.reply_rules)
-    ├── NotReady                      index or models missing or stale: run `assistant train`        503 / 2
+    ├── NotReady                      index or models missing or stale: run `assistant train`;       503 / 2
+    │   │                             or a part the service needs is down for now
     │   ├── IndexMismatchError        (retrieval)
-    │   └── ModelMismatchError        (intent_model)
+    │   ├── ModelMismatchError        (intent_model)
+    │   ├── StoreUnavailableError     the database did not take a write (store.errors)
+    │   └── QueueUnavailableError     the task queue did not take a task (services.intake)
     └── PlatformError                 an outside platform's request or answer    its `status`, else 502 / 2
         └── WebhookError              a webhook request refused (webhooks.adapters.base); `status` is
             │                         the one the platform's contract asks for (401, 403, 400)
@@ -57,6 +62,11 @@ class InputError(AssistantError):
 
 class BadInput(InputError):
     """Input that cannot be used at all: not JSON, empty, over a limit, not one of the choices."""
+
+
+class ConfigurationError(InputError):
+    """A setting of the deployment (not of one request) that the service refuses to run with; the message says
+    what to set instead. Raised at start-up, so the command line's exit 2 is what an operator sees."""
 
 
 class AuthError(AssistantError):

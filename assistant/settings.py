@@ -110,7 +110,6 @@ class PlatformConfig(BaseModel):
     consumer_secret: str | None = None  # X: CRC and x-twitter-webhooks-signature
     webhook_secret: str | None = None  # Standard Webhooks: whsec_… base64 key
     own_ids: list[str] = []  # our page / bot / account ids: their messages are echoes
-    dedupe_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)  # at least the platform's retry window
     signature_tolerance_seconds: int = Field(300, gt=0)
     requests_per_second: float = Field(20.0, gt=0)  # outbound, per platform
     per_chat_per_second: float = Field(1.0, gt=0)  # outbound, per conversation
@@ -139,12 +138,44 @@ class ServiceConfig(BaseModel):
     database_url: str = "sqlite:///.data/community-assistant.db"
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = Field(1_000_000, gt=0)
-    conversation_lock_seconds: int = Field(60, gt=0)
+    # How long the lock on a conversation being decided lives: a worker killed while holding it blocks that
+    # conversation this long at most. Deciding takes milliseconds; the engine is loaded before the lock is taken.
+    conversation_lock_seconds: int = Field(15, gt=0)
+    # How long a task waits for that lock before it retries later (and frees its worker for other conversations).
+    conversation_lock_wait_seconds: float = Field(5.0, gt=0)
     send_timeout_seconds: float = Field(10.0, gt=0)
     send_max_retries: int = Field(5, ge=0)
     helpdesk_url: str | None = None  # POST escalations here as signed webhooks (Zendesk/Freshdesk-style)
     helpdesk_secret: str | None = None
     sla_first_response_minutes: dict[str, int] = {"urgent": 30, "high": 60, "normal": 240, "low": 1440}
+
+
+class ReliabilityConfig(BaseModel):
+    """What keeps an acknowledged message from being lost: the edge's text limit, the durable inbox's and outbox's
+    sweepers (run by Celery beat) and the limits of a task (README, "Production")."""
+
+    # A longer inbound text is stored cut here, with the length received kept on the message.
+    max_text_chars: int = Field(20_000, ge=100)
+    # A stored event not decided this long after it was due is queued again by the inbox sweeper.
+    inbox_grace_seconds: float = Field(60.0, gt=0)
+    # Queueings (the webhook's, then each sweep's) before an event that never got decided goes to a person as
+    # `processing_failed`: a message that kills its worker every time must not loop for ever.
+    inbox_max_attempts: int = Field(4, ge=1)
+    # A reply left pending or failed this long past its due time is queued again by the outbox sweeper.
+    outbox_grace_seconds: float = Field(60.0, gt=0)
+    # A bot's reply not out this long after it was decided goes to a person instead.
+    outbox_deadline_seconds: float = Field(3600.0, gt=0)
+    sweep_interval_seconds: float = Field(15.0, gt=0)
+    sweep_batch: int = Field(500, ge=1)
+    # A delivery with more events than this is stored, then queued by one task in the background, so the webhook
+    # answers within the platform's deadline (Meta batches up to thousands).
+    direct_enqueue_max: int = Field(20, ge=1)
+    # Celery retries of a failing decision before it goes to a person (backoff 2, 4, 8, … s).
+    process_max_retries: int = Field(5, ge=0)
+    # Per task (prefork pool): a soft limit raises inside the task, the hard one kills the process; the broker
+    # redelivers a task that was never acknowledged after `celery_visibility_timeout`.
+    task_soft_time_limit_seconds: int = Field(120, gt=0)
+    task_time_limit_seconds: int = Field(180, gt=0)
 
 
 QUEUE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -275,14 +306,17 @@ class Settings(BaseSettings):
     policy: PolicyConfig = PolicyConfig()
     models: ModelConfig = ModelConfig()
     service: ServiceConfig = ServiceConfig()
+    reliability: ReliabilityConfig = ReliabilityConfig()
     security: SecurityConfig = SecurityConfig()
     console: ConsoleConfig = ConsoleConfig()
     live_index: LiveIndexConfig = LiveIndexConfig()
     platforms: dict[str, PlatformConfig] = Field(default_factory=default_platforms)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Seconds Redis waits for a worker to acknowledge a task (tasks are acknowledged late) before it hands the task
-    # to another worker: a worker killed mid-task has its task redelivered after this long.
-    celery_visibility_timeout: int = Field(3600, gt=0)
+    # to another worker: a worker killed mid-task has its task redelivered after this long. Longer than any retry's
+    # countdown (at most 300 s) and the hard task time limit, or a task waiting for its countdown would be handed
+    # out twice; the inbox and outbox sweepers recover a lost task sooner than this.
+    celery_visibility_timeout: int = Field(600, gt=0)
 
     @field_validator("platforms")
     @classmethod

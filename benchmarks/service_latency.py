@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--replies", type=int, default=100)
+    parser.add_argument("--drain", type=int, default=500, help="messages posted at once to time the queue's drain")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "service_latency.json")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "assistant.cli", "ready-or-train"], cwd=ROOT, check=True)
@@ -190,6 +191,8 @@ def main() -> None:
             try:
                 results["reply"] = reply_latency(args.replies, double.received)
                 print("message in → reply out:", json.dumps(results["reply"]))
+                results["drain"] = queue_drain(args.drain, double.received)
+                print("queue drain, one worker:", json.dumps(results["drain"]))
             finally:
                 stop_worker(worker)
         finally:
@@ -237,6 +240,37 @@ def reply_latency(count: int, received: dict[int, float]) -> dict[str, float]:
         time.sleep(0.05)
     values = [(received[n] - t) * 1000 for n, t in sent.items() if n in received]
     return {"messages": count, "replied": len(values), **latency_summary(values, (50, 90, 99))}
+
+
+def queue_drain(count: int, received: dict[int, float]) -> dict[str, float]:
+    """`count` messages posted as fast as one client can (a backlog, as after a night of traffic or a worker
+    restart), then timed until the last reply reaches Telegram: the worker's throughput, messages per second."""
+    import httpx
+
+    texts = ["How long does delivery take?", "Où est ma commande ?", "Как вернуть товар?", "Jak usunąć konto?"]
+    first = 50_000_000
+    started = time.perf_counter()
+    with httpx.Client() as client:
+        for i in range(count):
+            client.post(
+                f"http://127.0.0.1:{PORT}/webhooks/telegram",
+                content=telegram_update(first + i, texts[i % len(texts)]),
+                headers=WEBHOOK_HEADERS,
+            )
+    posted = time.perf_counter() - started
+    wanted = range(first, first + count)
+    deadline = time.monotonic() + max(120.0, count / 10)
+    while time.monotonic() < deadline and not all(n in received for n in wanted):
+        time.sleep(0.05)
+    done = [received[n] for n in wanted if n in received]
+    seconds = (max(done) - started) if done else float("nan")
+    return {
+        "messages": count,
+        "replied": len(done),
+        "posting_seconds": round(posted, 2),
+        "drain_seconds": round(seconds, 2),
+        "messages_per_second": round(len(done) / seconds, 1) if done else 0.0,
+    }
 
 
 if __name__ == "__main__":

@@ -14,8 +14,11 @@ if ! command -v redis-server >/dev/null; then
   fi
 fi
 mkdir -p .data/redis
-redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir "$PWD/.data/redis" \
-  --logfile "$PWD/.data/redis/redis.log"
+# As production needs it: the append-only file (fsync once a second) so a restart keeps the queued tasks, and
+# noeviction so memory pressure fails writes (the webhook answers 503, the platform retries) instead of evicting
+# queue keys, which have no TTL. webhooks.redis_requirements.check_redis_policy refuses the allkeys-* policies.
+redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly yes --appendfsync everysec \
+  --maxmemory-policy noeviction --dir "$PWD/.data/redis" --logfile "$PWD/.data/redis/redis.log"
 for _ in $(seq 1 50); do
   (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && exit 0
   sleep 0.1

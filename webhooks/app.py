@@ -1,40 +1,31 @@
-"""The Flask application: one webhook endpoint per platform (verify on raw bytes, dedupe, enqueue, answer
-at once), health and readiness probes. The engine never runs inside a request."""
+"""The Flask application: one webhook endpoint per platform (verify on raw bytes, store in the durable inbox,
+queue, answer at once), health and readiness probes. The engine never runs inside a request."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import Celery
 from flask import Flask, Response, jsonify, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from assistant.domain.channels import InboundEvent
+from assistant.services import intake
 from assistant.services.publishing import index_readiness
 from assistant.settings import Settings, load_settings
 from webhooks.adapters.base import WebhookRequest, WebhookResponse
-from webhooks.celery_app import celery_config, celery_init_app, process_event
+from webhooks.celery_app import celery_config, celery_init_app, intake_for
 from webhooks.console import register_console
-from webhooks.dedupe import EventDeduplicator
 from webhooks.http_errors import install_error_handler
+from webhooks.redis_requirements import check_redis_policy
 from webhooks.runtime import RUNTIME_EXTENSION, Runtime
 
 log = logging.getLogger("community_assistant.webhooks")
 Enqueue = Callable[[InboundEvent], None]
-
-
-def celery_enqueue(celery: Celery, event: InboundEvent) -> None:
-    """Queue the event for a worker on `celery`'s broker (the app's own: its settings' Redis)."""
-    # A fixed argsrepr keeps the message text out of the task headers (and the logs and monitors that show
-    # them), and saves Celery rendering it: about a third of the request's time.
-    task = celery.tasks[process_event.name]
-    task.apply_async(args=[event.to_dict()], argsrepr=f"({event.platform}:{event.event_id})", kwargsrepr="{}")
 
 
 def _response(answer: WebhookResponse) -> Response:
@@ -50,16 +41,16 @@ def _error(status: int, message: str) -> Response:
 def create_app(settings: Settings | None = None, enqueue: Enqueue | None = None) -> Flask:
     settings = settings or load_settings()
     runtime = Runtime(settings)
+    # Refuses a Redis that may evict queued tasks (README, "Production").
+    check_redis_policy(runtime.redis)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.service.max_body_bytes
     app.config["CELERY"] = celery_config(settings)
     # The views, the console and the Celery tasks (through `current_app`) all use this one runtime.
     app.extensions[RUNTIME_EXTENSION] = runtime
     celery = celery_init_app(app)
-    enqueue = enqueue or functools.partial(celery_enqueue, celery)
     install_error_handler(app)
     adapters = runtime.adapters
-    dedupe = EventDeduplicator(runtime.redis)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -91,36 +82,19 @@ def create_app(settings: Settings | None = None, enqueue: Enqueue | None = None)
         if answer is not None:
             return _response(answer)
         events = adapter.parse(incoming)
-        try:
-            queued = _queue(platform, events)
-        except (RedisError, OSError) as error:
-            # Nothing is acknowledged that was not queued: a 503 makes the platform deliver again.
-            log.warning("%s webhook: queue unavailable (%s); answered 503", platform, type(error).__name__)
-            return _error(503, "temporarily unable to queue the event; retry later")
+        # Nothing is acknowledged that was not stored: a database that refuses is a 503 (the platform delivers
+        # again); a queue that is down is not, the sweeper queues what was stored.
+        accepted = intake.accept(intake_for(runtime, celery, enqueue), events, incoming.received_at)
         log.info(
-            "%s webhook: %d events, %d queued, %.1f ms",
+            "%s webhook: %d events, %d new, %d queued%s, %.1f ms",
             platform,
             len(events),
-            queued,
+            accepted.stored,
+            accepted.queued,
+            " (queue down: the sweeper queues the rest)" if accepted.deferred else "",
             (time.perf_counter() - started) * 1000,
         )
         return _response(adapter.acknowledge(incoming, events))
-
-    def _queue(platform: str, events: list[InboundEvent]) -> int:
-        ttl = settings.platforms[platform].dedupe_ttl_seconds
-        queued = 0
-        for event in events:
-            if event.message is None or event.kind not in ("message", "comment"):
-                continue
-            if not dedupe.claim(platform, event.event_id, ttl):
-                continue
-            try:
-                enqueue(event)
-            except Exception:
-                dedupe.release(platform, event.event_id)
-                raise
-            queued += 1
-        return queued
 
     @app.get("/healthz")
     def healthz() -> Response:

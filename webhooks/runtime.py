@@ -146,13 +146,24 @@ class Runtime:
 
     def conversation_lock(self, key: str) -> Lock:
         """The Redis lock every worker takes before deciding a message of the conversation `key`."""
-        seconds = self.settings.service.conversation_lock_seconds
-        lock: Lock = self.redis.lock(f"{LOCK_PREFIX}{key}", timeout=seconds, blocking_timeout=seconds)
+        service = self.settings.service
+        lock: Lock = self.redis.lock(
+            f"{LOCK_PREFIX}{key}",
+            timeout=service.conversation_lock_seconds,
+            blocking_timeout=service.conversation_lock_wait_seconds,
+        )
         return lock
 
     def inbound(self) -> Inbound:
-        """The inbound use case's dependencies, with the engine serving now (a new index version swaps it)."""
-        return Inbound(self.store, self.engine, self.conversation_lock, self.escalations)
+        """The inbound use case's dependencies; its engine is the one serving when it decides (a new index version
+        swaps it), loaded only then."""
+        return Inbound(
+            self.store,
+            lambda: self.engine,
+            self.conversation_lock,
+            self.escalations,
+            self.settings.reliability.process_max_retries,
+        )
 
     def outbox(self, clock: Clock | None = None) -> Outbox:
         """The delivery use case's dependencies; `clock` is the wall clock unless a caller fixes the time."""
@@ -163,6 +174,8 @@ class Runtime:
             self.escalations,
             self.settings.service.send_max_retries,
             clock or utc_now,
+            self.settings.service.send_timeout_seconds,
+            self.settings.reliability.outbox_deadline_seconds,
         )
 
     @cached_property

@@ -45,6 +45,7 @@ class InboundEvent:
                 "is_public": message.is_public,
                 "is_echo": message.is_echo,
                 "choice_payload": message.choice_payload,
+                "received_chars": message.received_chars,
             },
             "reply_target": dict(self.reply_target),
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,

@@ -71,6 +71,14 @@ class Priority(enum.IntEnum):
     URGENT = 4
 
 
+class InboxStatus(enum.StrEnum):
+    """Where a verified webhook event stands in the durable inbox (the `inbox` table)."""
+
+    RECEIVED = "received"  # stored and queued, not decided yet: the sweeper queues it again if it stalls
+    DONE = "done"  # decided (its payload is dropped: the message row holds what is kept)
+    FAILED = "failed"  # could not be decided after every attempt: a person has it as `processing_failed`
+
+
 class EscalationReason(enum.StrEnum):
     HUMAN_REQUESTED = "human_requested"
     COMPLAINT = "complaint"
@@ -81,6 +89,7 @@ class EscalationReason(enum.StrEnum):
     IN_HOURS_POLICY = "in_hours_policy"
     FEEDBACK = "feedback"
     DELIVERY_FAILED = "delivery_failed"
+    PROCESSING_FAILED = "processing_failed"  # the service could not decide the message: a person reads it
     ABUSE = "abuse"
     SPAM = "spam"
 
@@ -102,6 +111,8 @@ class InboundMessage:
     # The payload of a quick reply or button the sender tapped (a `Choice.payload` we offered), when the platform
     # says so; a typed pick ("2", "shipping times") arrives as plain text instead and is matched by the engine.
     choice_payload: str | None = None
+    # The text's length as received when it was longer than the service stores (`text` holds the start only).
+    received_chars: int | None = None
 
 
 CHOICE_PREFIX = "choose:"

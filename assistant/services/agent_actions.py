@@ -10,10 +10,10 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from assistant.domain.business_hours import BusinessHours
-from assistant.domain.messages import HandoffState, Priority
+from assistant.domain.messages import HandoffState, InboxStatus, Priority
 from assistant.domain.roles import Role
 from assistant.domain.sla import first_response_due
 from assistant.errors import BadInput, Forbidden, NotFound
@@ -38,6 +38,8 @@ from assistant.store.escalations import GAP_REASONS
 
 PRIORITY_NAMES = {priority.name.lower(): priority for priority in Priority}
 VERDICTS = ("right", "wrong", "missing")
+# The queue list counts the messages the service could not decide over this window.
+FAILURE_WINDOW = timedelta(days=7)
 
 # deliver(outbound_id, reply_target, conversation_key): queue a reserved reply for sending.
 Deliver = Callable[[int, dict[str, str], str], None]
@@ -72,6 +74,8 @@ class QueueOverview:
     queues: list[QueueView]
     token: str  # the change token at the time of reading
     now: datetime
+    # Messages the service could not decide in the last `FAILURE_WINDOW` (each is a processing_failed escalation).
+    processing_failed: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,9 @@ class AgentActions:
         return [view for view in views if can_see_queue(self.user, view.name)]
 
     def overview(self) -> QueueOverview:
-        return QueueOverview(self.queues(), self.changes_token(), self.deps.now())
+        now = self.deps.now()
+        failed = self.store.inbox_counts(since=now - FAILURE_WINDOW)[InboxStatus.FAILED]
+        return QueueOverview(self.queues(), self.changes_token(), now, failed)
 
     def known_queue(self, queue: str) -> QueueView:
         """The queue if it exists (404 otherwise) and the caller may see it (403 otherwise)."""

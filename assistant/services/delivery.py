@@ -8,7 +8,7 @@ import enum
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from assistant.domain.channels import Channel, OutboundMessage
 from assistant.domain.messages import OutboundStatus
@@ -45,7 +45,8 @@ class Delivery:
 @dataclass(frozen=True)
 class Outbox:
     """What delivering a reply needs: the store, one channel per enabled platform, the rate limits, escalations for
-    what cannot go out, the send retry limit and a clock."""
+    what cannot go out, the send retry limit, a clock, the send timeout (how long one send may hold a row) and the
+    deadline after which a reply not out yet goes to a person instead."""
 
     store: Store
     channels: Mapping[str, Channel]
@@ -53,6 +54,13 @@ class Outbox:
     escalations: Escalations
     max_retries: int
     clock: Clock
+    send_timeout_seconds: float = 10.0
+    deadline_seconds: float = 3600.0
+
+    @property
+    def send_hold(self) -> timedelta:
+        """Longer than one send can hold a row: connect, write and read may each take the timeout."""
+        return timedelta(seconds=3 * self.send_timeout_seconds + 1)
 
 
 def backoff_seconds(attempt: int, retry_after: float | None) -> float:
@@ -70,7 +78,13 @@ def deliver_reply(
     record = store.outbound(outbound_id)
     if record is None or record.status in (OutboundStatus.SENT, OutboundStatus.UNKNOWN, OutboundStatus.DEAD):
         return Delivery(DeliveryOutcome.ALREADY_DONE)
+    now = deps.clock()
+    if record.sendable and now - record.created_at > timedelta(seconds=deps.deadline_seconds):
+        store.mark_refused(outbound_id, f"not delivered within {deps.deadline_seconds:.0f} s of being decided")
+        return _undelivered(deps, record)
     if not deps.allow_send(record.platform, conversation_key or str(record.conversation_id)):
+        # Due again after the wait, so the outbox sweeper leaves it to this task's retry.
+        store.outbound_requeued(outbound_id, now + timedelta(seconds=RATE_LIMITED_RETRY_SECONDS))
         return Delivery(DeliveryOutcome.RETRY, RATE_LIMITED_RETRY_SECONDS)
     channel = deps.channels.get(record.platform)
     if channel is None:
@@ -82,13 +96,13 @@ def deliver_reply(
         store.mark_refused(outbound_id, f"outside the platform's {window} reply window")
         return _undelivered(deps, record)
     if record.status == OutboundStatus.SENDING:
-        # Only a redelivered task finds a row still "sending": the worker that held it died mid-send
-        # (acks_late), so the platform may or may not have it. Never resend blindly; a person decides.
-        if store.mark_unknown(outbound_id, "the worker died while sending"):
-            log.warning("reply %s: worker died mid-send; outcome unknown, not resent", outbound_id)
-            return _undelivered(deps, record, DeliveryOutcome.UNKNOWN)
-        return Delivery(DeliveryOutcome.BUSY)
-    if not store.mark_sending(outbound_id):
+        held = now - (record.due_at or record.created_at)
+        if held < deps.send_hold:
+            # Another task may be sending it right now (a sweep queued this one too): look again once that send
+            # must have ended.
+            return Delivery(DeliveryOutcome.RETRY, (deps.send_hold - held).total_seconds())
+        return held_too_long(deps, record)
+    if not store.mark_sending(outbound_id, now):
         return Delivery(DeliveryOutcome.BUSY)
     result = channel.send(
         OutboundMessage(record.platform, reply_target, record.text, record.idempotency_key, record.mode, record.choices)
@@ -110,11 +124,21 @@ def deliver_reply(
         return _undelivered(deps, record, DeliveryOutcome.UNKNOWN)
     attempts = record.attempts + 1
     if result.retryable and attempts <= deps.max_retries:
-        store.mark_failed(outbound_id, result.error or f"HTTP {result.status}", retryable=True)
-        return Delivery(DeliveryOutcome.RETRY, backoff_seconds(attempts, result.retry_after))
-    store.mark_failed(outbound_id, result.error or f"HTTP {result.status}", retryable=False)
+        wait = backoff_seconds(attempts, result.retry_after)
+        store.mark_failed(outbound_id, result.error or f"HTTP {result.status}", now + timedelta(seconds=wait))
+        return Delivery(DeliveryOutcome.RETRY, wait)
+    store.mark_failed(outbound_id, result.error or f"HTTP {result.status}", None)
     log.warning("reply %s failed for good (HTTP %s)", outbound_id, result.status)
     return _undelivered(deps, record)
+
+
+def held_too_long(deps: Outbox, record: OutboundRecord) -> Delivery:
+    """A row "sending" for longer than a send can take: the worker that held it died mid-send (acks_late), so the
+    platform may or may not have it. Never resent blindly; a person decides."""
+    if deps.store.mark_unknown(record.id, "the worker died while sending"):
+        log.warning("reply %s: worker died mid-send; outcome unknown, not resent", record.id)
+        return _undelivered(deps, record, DeliveryOutcome.UNKNOWN)
+    return Delivery(DeliveryOutcome.BUSY)
 
 
 def _by_person(record: OutboundRecord) -> bool:

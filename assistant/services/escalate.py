@@ -69,12 +69,21 @@ class Escalations:
             self.sla_due(priority, now),
         )
 
+    def processing_failed(self, conversation_id: int, message_id: int | None, now: datetime) -> int:
+        """A message the service could not decide goes to a person; the escalation's id."""
+        return self._to_person(conversation_id, message_id, EscalationReason.PROCESSING_FAILED, None, now)
+
     def undelivered(self, conversation_id: int, message_id: int | None, text: str, now: datetime) -> None:
-        """A reply that could not be delivered is not lost: a person gets the conversation and the text. A
-        conversation a person took meanwhile (or closed) stays as they left it; the escalation tells them."""
+        """A reply that could not be delivered is not lost: a person gets the conversation and the text."""
+        self._to_person(conversation_id, message_id, EscalationReason.DELIVERY_FAILED, text, now)
+
+    def _to_person(
+        self, conversation_id: int, message_id: int | None, reason: EscalationReason, text: str | None, now: datetime
+    ) -> int:
+        # A conversation a person took meanwhile (or closed) stays as they left it; the escalation tells them.
         conversation = self.store.conversation_by_id(conversation_id)
-        reason = EscalationReason.DELIVERY_FAILED.value
-        queue = self.queue_for(conversation.platform, reason)
-        self.open(conversation_id, message_id, queue, Priority.HIGH, reason, text, now)
+        queue = self.queue_for(conversation.platform, reason.value)
+        escalation_id = self.open(conversation_id, message_id, queue, Priority.HIGH, reason.value, text, now)
         if may_move(conversation.handoff, HandoffState.WAITING_FOR_HUMAN):
             self.store.set_handoff(conversation_id, HandoffState.WAITING_FOR_HUMAN)
+        return escalation_id

@@ -4,10 +4,11 @@ escalation that follow from the decision, and reserve the reply (sent by the del
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from assistant.domain.channels import InboundEvent
 from assistant.domain.kb_entries import KnowledgeBase
@@ -17,12 +18,16 @@ from assistant.domain.messages import (
     DecisionKind,
     EscalationReason,
     HandoffState,
+    InboxStatus,
     OutboundStatus,
     Priority,
 )
 from assistant.pipeline import Engine
+from assistant.services.delivery import backoff_seconds
 from assistant.services.escalate import Escalations
 from assistant.store import Store
+
+log = logging.getLogger("community_assistant.worker")
 
 # Holds one conversation while its event is decided (key: "platform:conversation_key"); the runtime gives a lock
 # shared by every worker, so two messages of one conversation are never decided at once.
@@ -34,6 +39,7 @@ class ProcessOutcome(enum.StrEnum):
     DUPLICATE = "duplicate"  # recorded and decided by an earlier attempt, nothing left to do
     RESUMED = "resumed"  # decided earlier, but its reply is still to be sent
     ACKNOWLEDGED = "acknowledged"  # an event we only acknowledge (no message to decide)
+    FAILED = "failed"  # could not be decided after every attempt: a person has it (processing_failed)
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,14 @@ class Processed:
 
 @dataclass(frozen=True)
 class Inbound:
-    """What processing an event needs: the store, the engine serving now, the conversation lock and escalations."""
+    """What processing an event needs: the store, the engine serving now (a callable: only deciding loads it), the
+    conversation lock, escalations and how many failed attempts are retried before a person gets the message."""
 
     store: Store
-    engine: Engine
+    engine: Callable[[], Engine]
     lock: ConversationLock
     escalations: Escalations
+    max_retries: int = 5
 
 
 def reply_key(event: InboundEvent) -> str:
@@ -63,11 +71,20 @@ def reply_key(event: InboundEvent) -> str:
 
 
 def process_event(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
+    """Decide one event (idempotently: a second run finishes what the first left) and mark it done in the inbox."""
+    processed = _process(deps, event, now)
+    deps.store.inbox_done(event.platform, event.event_id, now)
+    return processed
+
+
+def _process(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
     message = event.message
     if message is None or event.kind not in ("message", "comment"):
         return Processed(ProcessOutcome.ACKNOWLEDGED)
     store = deps.store
     conversation = store.conversation(event.platform, event.conversation_key, message.sender_id, message.sender_name)
+    # Loaded before the lock (the first message of a worker loads the model): the lock lives only seconds.
+    engine = deps.engine()
     with deps.lock(f"{event.platform}:{event.conversation_key}"):
         message_id = store.record_inbound(
             conversation.id,
@@ -78,6 +95,7 @@ def process_event(deps: Inbound, event: InboundEvent, now: datetime) -> Processe
             message.is_public,
             now,
             reply_target=event.reply_target,
+            received_chars=message.received_chars,
         )
         if message_id is None:
             # Recorded by an earlier attempt; if it also decided, only an unsent reply may be left to finish.
@@ -95,7 +113,6 @@ def process_event(deps: Inbound, event: InboundEvent, now: datetime) -> Processe
             # A new message after a person closed the conversation starts a new one with the bot.
             store.set_handoff(conversation.id, HandoffState.BOT)
             state.handoff = HandoffState.BOT
-        engine = deps.engine
         decision = engine.decide(message, state, now)
         store.record_decision(message_id, decision)
         escalation_id = apply_decision(
@@ -114,6 +131,7 @@ def process_event(deps: Inbound, event: InboundEvent, now: datetime) -> Processe
                 text,
                 # Stored with the reservation: a retried or resumed send offers the same options.
                 choices=decision.choices if text == decision.reply else (),
+                reply_target=event.reply_target,
             )
             outbound_id = record.id
     return Processed(ProcessOutcome.DECIDED, outbound_id=outbound_id, escalation_id=escalation_id)
@@ -173,3 +191,47 @@ def apply_decision(
             holding_reply_sent=True if decision.reply else None,
         )
     return escalation_id
+
+
+def failed_attempt(
+    deps: Inbound, event: InboundEvent, attempt: int, error: BaseException, now: datetime
+) -> float | None:
+    """After attempt number `attempt` (0 for the first) failed: the seconds to wait before the next one, with the
+    inbox told so the sweeper leaves the event to that retry; or None once every retry is spent and a person has
+    the message (`give_up`)."""
+    reason = f"{type(error).__name__}: {error}"
+    if attempt >= deps.max_retries:
+        give_up(deps, event, reason, now)
+        return None
+    wait = backoff_seconds(attempt + 1, None)
+    try:
+        deps.store.inbox_postponed(event.platform, event.event_id, now + timedelta(seconds=wait), reason)
+    except Exception:  # the database may be what failed: the retry still runs, and the sweeper is a fallback
+        log.warning("event %s:%s: could not postpone its inbox row", event.platform, event.event_id)
+    return wait
+
+
+def give_up(deps: Inbound, event: InboundEvent, reason: str, now: datetime) -> int | None:
+    """The event could not be decided: record it if it is not yet, mark it failed in the inbox and open a
+    `processing_failed` escalation with it, so a person reads it; the escalation's id (None when the event was
+    settled meanwhile, or carries no message)."""
+    store = deps.store
+    message = event.message
+    if message is None or not store.inbox_failed(event.platform, event.event_id, reason, now):
+        record = store.inbox_event(event.platform, event.event_id)
+        if message is None or (record is not None and record.status != InboxStatus.RECEIVED):
+            return None
+    conversation = store.conversation(event.platform, event.conversation_key, message.sender_id, message.sender_name)
+    message_id = store.record_inbound(
+        conversation.id,
+        event.platform,
+        event.event_id,
+        message.text,
+        message.language,
+        message.is_public,
+        now,
+        reply_target=event.reply_target,
+        received_chars=message.received_chars,
+    ) or store.inbound_message_id(event.platform, event.event_id)
+    log.error("event %s:%s could not be decided (%s): handed to a person", event.platform, event.event_id, reason)
+    return deps.escalations.processing_failed(conversation.id, message_id, now)

@@ -13,6 +13,7 @@ from assistant.store.errors import (
     KbTransitionError,
     KbValidationError,
     NotFoundError,
+    StoreUnavailableError,
 )
 from assistant.store.kb import KbStore
 from assistant.store.kb_records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord
@@ -28,6 +29,7 @@ from assistant.store.records import (
     FeedbackRecord,
     GapCandidateRecord,
     HandoffChange,
+    InboxRecord,
     MessageRecord,
     NoteRecord,
     OutboundRecord,
@@ -58,6 +60,7 @@ __all__ = [
     "GapCandidateRecord",
     "HandoffChange",
     "ImportResult",
+    "InboxRecord",
     "KbConflictError",
     "KbEntryRecord",
     "KbNotFoundError",
@@ -73,6 +76,7 @@ __all__ = [
     "QueueCounts",
     "ReplyReservation",
     "Store",
+    "StoreUnavailableError",
     "TokenRecord",
     "UserRecord",
     "current_revision",

@@ -179,8 +179,10 @@ class ConversationStore(Transactions):
         is_public: bool,
         at: datetime,
         reply_target: dict[str, str] | None = None,
+        received_chars: int | None = None,
     ) -> int | None:
         """The new message's id, or None when (platform, event_id) was recorded before (a redelivery).
+        `received_chars`: the text's length as received, when `text` is only its start.
 
         `reply_target` (what the adapter needs to answer) is kept on the conversation, so a person can reply
         later; the latest message's target wins, as it is the one the platform expects an answer to.
@@ -195,6 +197,7 @@ class ConversationStore(Transactions):
                 "text": text,
                 "language": language,
                 "is_public": is_public,
+                "received_chars": received_chars,
                 "created_at": at,
             }
             message_id = insert_if_new(session, self._insert(Message), ["platform", "platform_event_id"], message)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.errors import AssistantError, Conflict, InputError, NotFound
+from assistant.errors import AssistantError, Conflict, InputError, NotFound, NotReady
 from assistant.store.kb_records import EntryContent, KbEntryRecord
 from assistant.store.records import EscalationRecord
 
@@ -55,3 +55,8 @@ class KbConflictError(Conflict):
         self.current = current
         self.submitted = submitted
         self.diff = diff
+
+
+class StoreUnavailableError(NotReady):
+    """The database did not take a write that must happen before anything is acknowledged (it is down, locked past
+    its busy timeout, or full): the caller answers "try again later" and loses nothing."""

@@ -35,6 +35,7 @@ def reserve_row(
     author: str = "bot",
     agent_id: int | None = None,
     choices: Sequence[Choice] = (),
+    reply_target: dict[str, str] | None = None,
 ) -> tuple[Outbound, bool]:
     """(row, created) for the key, in the caller's transaction: the bot's sends and a person's reply (the escalation
     store's `reserve_reply`) share it, so both are idempotent the same way."""
@@ -51,6 +52,8 @@ def reserve_row(
         "status": OutboundStatus.PENDING.value,
         "attempts": 0,
         "created_at": created_at,
+        "due_at": created_at,
+        "reply_target": reply_target,
     }
     new_id = insert_if_new(session, insert, ["idempotency_key"], values)
     row = session.scalars(select(Outbound).where(Outbound.idempotency_key == idempotency_key)).one()
@@ -73,8 +76,10 @@ class OutboundStore(Transactions):
         author: str = "bot",
         agent_id: int | None = None,
         choices: Sequence[Choice] = (),
+        reply_target: dict[str, str] | None = None,
     ) -> tuple[OutboundRecord, bool]:
-        """(row, created): the send for this key; an existing key returns its row unchanged, created False."""
+        """(row, created): the send for this key; an existing key returns its row unchanged, created False.
+        `reply_target` (where it goes) is kept for a sweeper that has to queue the send again."""
         with self._write() as session:
             row, created = reserve_row(
                 session,
@@ -89,6 +94,7 @@ class OutboundStore(Transactions):
                 author=author,
                 agent_id=agent_id,
                 choices=choices,
+                reply_target=reply_target,
             )
             return OutboundRecord.from_row(row), created
 
@@ -100,13 +106,13 @@ class OutboundStore(Transactions):
             row = session.scalars(select(Outbound).where(Outbound.idempotency_key == idempotency_key)).one_or_none()
             return OutboundRecord.from_row(row) if row is not None else None
 
-    def mark_sending(self, outbound_id: int) -> bool:
-        """Atomically pending/failed → sending, counting the attempt; False when someone else holds it, or it
-        was sent, is unknown or dead. Only the caller that got True may call the platform."""
+    def mark_sending(self, outbound_id: int, at: datetime) -> bool:
+        """Atomically pending/failed → sending at `at`, counting the attempt; False when someone else holds it, or
+        it was sent, is unknown or dead. Only the caller that got True may call the platform."""
         return self._transition(
             outbound_id,
             SENDABLE_OUTBOUND_STATUSES,
-            {"status": OutboundStatus.SENDING.value, "attempts": Outbound.attempts + 1},
+            {"status": OutboundStatus.SENDING.value, "attempts": Outbound.attempts + 1, "due_at": at},
         )
 
     def mark_sent(self, outbound_id: int, platform_message_id: str | None, at: datetime) -> bool:
@@ -117,16 +123,30 @@ class OutboundStore(Transactions):
             {"status": OutboundStatus.SENT.value, "platform_message_id": platform_message_id, "sent_at": at},
         )
 
-    def mark_failed(self, outbound_id: int, error: str, retryable: bool) -> bool:
-        """sending → failed (retryable: mark_sending may take it again) or dead (final)."""
-        return self._transition(
-            outbound_id,
-            (OutboundStatus.SENDING,),
-            {
-                "status": (OutboundStatus.FAILED if retryable else OutboundStatus.DEAD).value,
-                "last_error": error[:MAX_ERROR_CHARS],
-            },
-        )
+    def mark_failed(self, outbound_id: int, error: str, retry_at: datetime | None) -> bool:
+        """sending → failed, to be taken again by mark_sending from `retry_at`, or with no `retry_at` → dead
+        (final)."""
+        values: dict[str, Any] = {
+            "status": (OutboundStatus.FAILED if retry_at is not None else OutboundStatus.DEAD).value,
+            "last_error": error[:MAX_ERROR_CHARS],
+        }
+        if retry_at is not None:
+            values["due_at"] = retry_at
+        return self._transition(outbound_id, (OutboundStatus.SENDING,), values)
+
+    def stalled_outbound(self, before: datetime, sending_before: datetime, limit: int) -> list[OutboundRecord]:
+        """Sends nobody is working on, oldest first: pending or failed ones due before `before` (their task was lost
+        or is late), and ones held "sending" since before `sending_before` (longer than any send takes: the
+        worker died mid-send)."""
+        sendable = Outbound.status.in_(SENDABLE_OUTBOUND_STATUSES) & (Outbound.due_at < before)
+        held = (Outbound.status == OutboundStatus.SENDING.value) & (Outbound.due_at < sending_before)
+        with self._read() as session:
+            rows = session.scalars(select(Outbound).where(sendable | held).order_by(Outbound.due_at).limit(limit))
+            return [OutboundRecord.from_row(row) for row in rows]
+
+    def outbound_requeued(self, outbound_id: int, at: datetime) -> bool:
+        """A sendable row queued again at `at`: due from then, so the next sweep leaves it to that task."""
+        return self._transition(outbound_id, SENDABLE_OUTBOUND_STATUSES, {"due_at": at})
 
     def mark_refused(self, outbound_id: int, error: str) -> bool:
         """pending/failed → dead without an attempt: the send was refused before calling the platform (the

@@ -16,6 +16,7 @@ from assistant.domain.messages import (
     DecisionKind,
     EscalationStatus,
     HandoffState,
+    InboxStatus,
     OutboundStatus,
     PickMethod,
     Priority,
@@ -129,6 +130,8 @@ class MessageRecord(FromRow):
     created_at: datetime
     decision: DecisionRecord | None = None
     agent_id: int | None = None
+    # The length received when the text was longer than the service stores (`text` is its start).
+    received_chars: int | None = None
 
     @classmethod
     def with_decision(cls, row: Message, decision: DecisionRow | None) -> MessageRecord:
@@ -178,11 +181,29 @@ class OutboundRecord(FromRow):
     agent_id: int | None = None
     # Quick replies / buttons sent with the text, stored with the reservation so every attempt sends the same.
     choices: tuple[Choice, ...] = field(default=(), metadata=column(choices_from))
+    due_at: datetime | None = None
+    reply_target: dict[str, str] | None = field(default=None, metadata=column(_dict_or_none))
     # Derived, so callers need not know which statuses may be (re)sent.
     sendable: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sendable", self.status in SENDABLE_OUTBOUND_STATUSES)
+
+
+@dataclass(frozen=True)
+class InboxRecord(FromRow):
+    """One event of the durable inbox; `payload` is the stored `InboundEvent.to_dict()` (None once decided)."""
+
+    id: int
+    platform: str
+    event_id: str
+    payload: dict[str, Any] | None
+    status: InboxStatus = field(metadata=column(InboxStatus))
+    attempts: int
+    received_at: datetime
+    due_at: datetime
+    done_at: datetime | None
+    last_error: str | None
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,16 @@ from sqlalchemy import Engine
 from assistant.store.conversations import ConversationStore
 from assistant.store.db import SUPPORTED_BACKENDS, make_engine
 from assistant.store.escalations import EscalationStore
+from assistant.store.inbox import InboxStore
 from assistant.store.notes import NoteStore
 from assistant.store.outbound import OutboundStore
 from assistant.store.queues import QueueStore
 from assistant.store.reports import ReportQueries
 
 
-class Store(ConversationStore, EscalationStore, QueueStore, OutboundStore, ReportQueries):
-    """Conversations, messages, decisions, escalations and outbound sends on SQLite or PostgreSQL: what the
-    worker, the helpdesk push, the reports and the command line use.
+class Store(ConversationStore, EscalationStore, QueueStore, InboxStore, OutboundStore, ReportQueries):
+    """Conversations, messages, decisions, escalations, the durable inbox and outbound sends on SQLite or PostgreSQL:
+    what the webhooks, the worker, the helpdesk push, the reports and the command line use.
 
     The schema must already exist: run `assistant.store.db.migrate(url)` first (it is cheap when current).
     """
@@ -36,7 +37,7 @@ class Store(ConversationStore, EscalationStore, QueueStore, OutboundStore, Repor
         self.engine.dispose()
 
 
-class ConsoleStore(EscalationStore, QueueStore, NoteStore, ReportQueries):
+class ConsoleStore(EscalationStore, QueueStore, NoteStore, InboxStore, ReportQueries):
     """What the agent console reads and changes: queues and their escalations (ordered, counted, claimed, moved),
     notes, canned replies, feedback on suggested answers and content-gap candidates. Changes to an escalation lock
     its row and check it (status, holder and, when given, version), so concurrent agents cannot overwrite each

@@ -30,7 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from assistant.domain.kb_entries import STATUSES as KB_STATUSES
-from assistant.domain.messages import EscalationStatus, HandoffState, OutboundStatus
+from assistant.domain.messages import EscalationStatus, HandoffState, InboxStatus, OutboundStatus
 from assistant.domain.roles import ROLES
 
 DIRECTIONS = ("in", "out")
@@ -40,6 +40,7 @@ ESCALATION_STATUSES: tuple[str, ...] = tuple(status.value for status in Escalati
 ACTIVE_ESCALATION_STATUSES: tuple[str, ...] = (EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value)
 OUTBOUND_STATUSES: tuple[str, ...] = tuple(status.value for status in OutboundStatus)
 OUTBOUND_AUTHORS = ("bot", "agent")
+INBOX_STATUSES: tuple[str, ...] = tuple(status.value for status in InboxStatus)
 SENDABLE_OUTBOUND_STATUSES: tuple[str, ...] = (OutboundStatus.PENDING.value, OutboundStatus.FAILED.value)
 VERDICTS = ("right", "wrong", "missing")
 ALL_QUEUES = ""  # canned_replies.queue for a reply offered in every queue
@@ -152,6 +153,8 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
     is_public: Mapped[bool] = mapped_column(default=False)
+    # The length received when the text was longer than the service stores (`text` is its start).
+    received_chars: Mapped[int | None] = mapped_column(Integer)
     # The person who wrote an agent message (users.id).
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -242,6 +245,7 @@ class Outbound(Base):
         CheckConstraint(in_list("status", OUTBOUND_STATUSES), name="status"),
         CheckConstraint(in_list("author", OUTBOUND_AUTHORS), name="author"),
         Index("ix_outbound_conversation_id", "conversation_id"),
+        Index("ix_outbound_status_due_at", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -263,6 +267,37 @@ class Outbound(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a delivery task should next hold the row (a retry's backoff moves it on); the outbox sweeper takes
+    # rows left past it, whose task was lost with a Redis restart or a killed worker.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where the reply goes (the adapter's target of the message answered), for a sweeper that queues it again.
+    reply_target: Mapped[dict[str, str] | None] = mapped_column(json_type())
+
+
+class InboxEvent(Base):
+    """The durable inbox: every verified webhook event, stored before the webhook answers, so Redis never holds a
+    message that exists nowhere else."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id", name="uq_inbox_platform_event"),
+        CheckConstraint(in_list("status", INBOX_STATUSES), name="status"),
+        # The sweeper reads the received events past their due time.
+        Index("ix_inbox_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(255))
+    # The cleaned event (`InboundEvent.to_dict`); NULL once decided, when the message row holds what is kept.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(json_type())
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.RECEIVED.value)
+    # How often it was queued (the webhook's and each sweep's); past the limit a person gets it.
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):

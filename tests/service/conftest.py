@@ -3,10 +3,12 @@ process and the real Flask app, with a local double standing in for the platform
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,15 @@ from celery.signals import after_task_publish
 from flask.testing import FlaskClient
 from redis import Redis
 
+from assistant.services import sweeps
+from assistant.services.sweeps import Swept
 from assistant.settings import Settings
 from assistant.store import Store
 from tests.adapters.platform_double import PlatformDouble
 from tests.conftest import TEST_REDIS_URL
 from tests.live_service import SLACK_BOT_TOKEN, TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET, configured_service
 from tests.workers import WorkerWaits, start_worker, stop_worker
+from webhooks.runtime import RUNTIME_EXTENSION, Runtime
 
 
 @dataclass
@@ -113,3 +118,18 @@ def client(service: Service) -> FlaskClient:
 
     app = create_app(service.settings)
     return app.test_client()
+
+
+def sweep_now(client: FlaskClient, settings: Settings, after_seconds: float) -> Swept:
+    """Run the inbox and outbox sweepers as beat would `after_seconds` from now, queueing on the app's real broker
+    (the running worker then does what they queued); what the two did, summed."""
+    from webhooks.celery_app import queue_decision, queue_delivery
+
+    app = client.application
+    runtime: Runtime = app.extensions[RUNTIME_EXTENSION]
+    celery = app.extensions["celery"]
+    later = datetime.now(UTC) + timedelta(seconds=after_seconds)
+    config = settings.reliability
+    inbox = sweeps.sweep_inbox(runtime.inbound(), functools.partial(queue_decision, celery), config, later)
+    outbox = sweeps.sweep_outbox(runtime.outbox(lambda: later), functools.partial(queue_delivery, celery), config)
+    return Swept(inbox.requeued + outbox.requeued, inbox.to_person + outbox.to_person)

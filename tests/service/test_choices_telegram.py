@@ -8,6 +8,7 @@ import itertools
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -105,7 +106,7 @@ def test_a_decisions_choices_go_out_as_an_inline_keyboard_and_survive_a_retry(se
 
 
 def test_a_tap_is_answered_at_once_queued_with_its_payload_and_answered_once(
-    service: Service, client: FlaskClient
+    service: Service, client: FlaskClient, tmp_path: Path
 ) -> None:
     from webhooks.app import create_app
 
@@ -113,14 +114,16 @@ def test_a_tap_is_answered_at_once_queued_with_its_payload_and_answered_once(
     query_id = f"cbq-{next(_ids)}"
     update = tap(chat, "choose:shipping-times", query_id)
 
-    # What the web process queues for the worker (captured here instead of sent to Celery).
+    # What the web process queues for the worker (captured here instead of sent to Celery), stored in an inbox of
+    # its own, so the real app below stores and queues the event as new.
     queued: list[InboundEvent] = []
-    capturing = create_app(service.settings, enqueue=queued.append).test_client()
-    response = post(capturing, update)
+    own_inbox = service.settings.service.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'capture.db'}"})
+    capturing = create_app(service.settings.model_copy(update={"service": own_inbox}), enqueue=queued.append)
+    capturing_client = capturing.test_client()
+    response = post(capturing_client, update)
     assert response.status_code == 200 and response.is_json
     assert response.get_json() == {"method": "answerCallbackQuery", "callback_query_id": query_id}
     [event] = queued
-    service.redis.delete(f"ca:event:telegram:{event.event_id}")  # let the real app below claim it again
     carried = InboundEvent.from_dict(json.loads(json.dumps(event.to_dict()))).message  # as the task receives it
     assert carried is not None
     assert (carried.choice_payload, carried.text) == ("choose:shipping-times", "How long does delivery take?")
@@ -128,7 +131,7 @@ def test_a_tap_is_answered_at_once_queued_with_its_payload_and_answered_once(
     # The real path: the Celery worker decides and answers in the chat, once, however often Telegram delivers.
     for _ in range(3):
         assert post(client, update).status_code == 200
-    # Queued once (the redeliveries stop at the dedupe), decided, and its one reply sent: nothing else is left to run.
+    # Queued once (the redeliveries stop at the inbox), decided, and its one reply sent: nothing else is left to run.
     assert service.wait_processed("telegram", event.event_id, queued=1) == ["decided"]
     service.wait_for(lambda: service.reply_status("telegram", event.event_id) == "sent", what="the answer to the tap")
     assert len(sends_to(service, chat)) == 1

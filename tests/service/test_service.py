@@ -1,4 +1,4 @@
-"""The service end to end: webhook → Redis dedupe → Celery worker → engine → reply to the platform
+"""The service end to end: webhook → durable inbox → Celery worker → engine → reply to the platform
 double; duplicates, forged requests, send failures and human ownership never produce a second reply."""
 
 from __future__ import annotations
@@ -7,14 +7,19 @@ import hashlib
 import hmac
 import itertools
 import json
+import sqlite3
 import time
+from pathlib import Path
 
 from flask.testing import FlaskClient
 
 from assistant.domain.messages import HandoffState
+from assistant.store import Store, migrate
+from tests.adapters.platform_double import webhook_request
 from tests.live_service import SLACK_SIGNING_SECRET, TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET, post_telegram, telegram_update
-from tests.service.conftest import Service
+from tests.service.conftest import Service, sweep_now
 from tests.workers import start_worker, stop_worker
+from webhooks.runtime import RUNTIME_EXTENSION
 
 _ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
 SEND_PATH = f"/bot{TELEGRAM_BOT_TOKEN}/sendMessage"
@@ -76,16 +81,22 @@ def test_the_same_update_three_times_and_out_of_order_gives_one_reply_each(
     ]
 
 
-def test_a_redelivery_that_passed_redis_is_stopped_by_the_database(service: Service, client: FlaskClient) -> None:
+def test_a_redelivery_is_stopped_by_the_inbox_and_a_second_task_by_the_database(
+    service: Service, client: FlaskClient
+) -> None:
+    from webhooks.adapters.telegram import TelegramAdapter
+    from webhooks.celery_app import queue_decision
+
     chat = next(_ids)
     update = telegram_update("How long does delivery take?", chat)
     event_id = str(update["update_id"])
     assert post_telegram(client, update) == 200
     service.wait_for(lambda: service.reply_status("telegram", event_id) == "sent", what="the reply to be sent")
-    service.redis.delete(f"ca:event:telegram:{event_id}")  # as if the dedupe key had expired
-    assert post_telegram(client, update) == 200
-    # The redelivery passed Redis and reached the worker, which found the message already recorded and answered:
-    # it queued no send, so the one reply below is final.
+    assert post_telegram(client, update) == 200  # Telegram's redelivery: the inbox has it, nothing is queued
+    # A second task for the same event (a sweep that queued it while the first was still running) reaches the
+    # worker, which finds the message recorded and decided: it queues no send, so the one reply below is final.
+    [event] = TelegramAdapter(service.settings.platforms["telegram"]).parse(webhook_request(json.dumps(update)))
+    queue_decision(client.application.extensions["celery"], event)
     assert service.wait_processed("telegram", event_id, queued=2) == ["decided", "duplicate"]
     assert len(replies_to(service, chat)) == 1
 
@@ -262,14 +273,46 @@ def test_bad_requests_get_clear_4xx(service: Service, client: FlaskClient) -> No
     assert client.get("/webhooks/telegram").status_code in (404, 405)
 
 
-def test_redis_down_answers_503_so_the_platform_retries(service: Service) -> None:
+def test_with_redis_down_the_event_is_stored_acknowledged_and_answered_once_redis_is_back(
+    service: Service, client: FlaskClient
+) -> None:
     from webhooks.app import create_app
 
     settings = service.settings.model_copy(
         update={"service": service.settings.service.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})}
     )
     down = create_app(settings).test_client()
-    assert post_telegram(down, telegram_update("How long does delivery take?", next(_ids))) == 503
+    chat = next(_ids)
+    update = telegram_update("How long does delivery take?", chat)
+    assert post_telegram(down, update) == 200  # stored in the inbox: acknowledged although nothing was queued
+    stored = service.store.inbox_event("telegram", str(update["update_id"]))
+    assert stored is not None and stored.status == "received" and not replies_to(service, chat)
+    # Redis is back (the service's own app): the sweep, once the grace period has passed, queues it again.
+    sweep_now(client, service.settings, after_seconds=service.settings.reliability.inbox_grace_seconds + 1)
+    service.wait_for(lambda: replies_to(service, chat), what="the reply to the stored event")
+    assert service.store.inbox_event("telegram", str(update["update_id"])).status == "done"
+    assert len(replies_to(service, chat)) == 1
+
+
+def test_a_database_that_refuses_the_event_answers_503_so_the_platform_retries(
+    service: Service, tmp_path: Path
+) -> None:
+    from webhooks.app import create_app
+
+    app = create_app(service.settings)
+    runtime = app.extensions[RUNTIME_EXTENSION]
+    locked = tmp_path / "locked.db"
+    runtime.store = Store.from_url(f"sqlite:///{locked}", busy_timeout_ms=100)
+    migrate(f"sqlite:///{locked}")
+    holder = sqlite3.connect(locked, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock past the busy timeout
+    try:
+        update = telegram_update("How long does delivery take?", next(_ids))
+        assert post_telegram(app.test_client(), update) == 503
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert runtime.store.inbox_event("telegram", str(update["update_id"])) is None
 
 
 def test_health_and_readiness(client: FlaskClient) -> None:

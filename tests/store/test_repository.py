@@ -76,7 +76,7 @@ def test_migrate_is_idempotent(database_url: str) -> None:
     migrate(database_url)
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         tables = set(inspect(engine).get_table_names())
         assert {"conversations", "messages", "decisions", "escalations", "outbound", "alembic_version"} <= tables
     finally:
@@ -369,7 +369,7 @@ def test_concurrent_reserve_outbound_creates_one(store: Store) -> None:
 def test_mark_sending_is_a_compare_and_set(store: Store) -> None:
     conversation_id, message_id = new_message(store)
     row, _ = store.reserve_outbound("reply:cas", conversation_id, message_id, "slack", "reply", "Hi")
-    results = race(lambda _: store.mark_sending(row.id))
+    results = race(lambda _: store.mark_sending(row.id, T0))
     assert results.count(True) == 1
     held = store.outbound(row.id)
     assert held.status == "sending" and held.attempts == 1 and not held.sendable
@@ -382,29 +382,30 @@ def test_outbound_lifecycle_never_resends_sent_or_unknown(store: Store) -> None:
         return store.reserve_outbound(key, conversation_id, message_id, "slack", "reply", "Hi")[0].id
 
     retried = reserve("retry")
-    assert not store.mark_failed(retried, "not sending yet", retryable=True)
-    assert store.mark_sending(retried)
-    assert store.mark_failed(retried, "429 rate limited", retryable=True)
-    assert store.outbound(retried).status == "failed" and store.outbound(retried).sendable
-    assert store.mark_sending(retried)
+    assert not store.mark_failed(retried, "not sending yet", T0)
+    assert store.mark_sending(retried, T0)
+    assert store.mark_failed(retried, "429 rate limited", T0 + timedelta(seconds=4))
+    waiting = store.outbound(retried)
+    assert waiting.status == "failed" and waiting.sendable and waiting.due_at == T0 + timedelta(seconds=4)
+    assert store.mark_sending(retried, T0)
     assert store.mark_sent(retried, "ts.9", T0)
     sent = store.outbound(retried)
     assert sent.status == "sent" and sent.attempts == 2 and sent.platform_message_id == "ts.9" and sent.sent_at == T0
-    assert not store.mark_sending(retried)
+    assert not store.mark_sending(retried, T0)
     assert not store.mark_sent(retried, "ts.10", T0)
 
     unknown = reserve("timeout")
-    assert store.mark_sending(unknown)
+    assert store.mark_sending(unknown, T0)
     assert store.mark_unknown(unknown, "read timeout after 10 s")
-    assert not store.mark_sending(unknown)
+    assert not store.mark_sending(unknown, T0)
     assert store.outbound(unknown).status == "unknown" and store.outbound(unknown).last_error
     # A late confirmation may still settle it.
     assert store.mark_sent(unknown, "ts.11", T0)
 
     dead = reserve("dead")
-    assert store.mark_sending(dead)
-    assert store.mark_failed(dead, "400 window closed" + "x" * 10_000, retryable=False)
-    assert not store.mark_sending(dead)
+    assert store.mark_sending(dead, T0)
+    assert store.mark_failed(dead, "400 window closed" + "x" * 10_000, None)
+    assert not store.mark_sending(dead, T0)
     final = store.outbound(dead)
     assert final.status == "dead" and final.last_error is not None and len(final.last_error) == 4000
     with pytest.raises(NotFoundError):

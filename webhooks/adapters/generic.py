@@ -102,6 +102,11 @@ class GenericAdapter(ConfiguredAdapter):
             "webhook-timestamp",
         )
         try:
+            # Standard Webhooks signs text: bytes that are not UTF-8 are bad input (400), as on every endpoint.
+            request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PayloadError("body is not valid UTF-8") from None
+        try:
             webhook.verify(request.body, headers, json_parse=False)
         except WebhookVerificationError as error:
             raise SignatureError(f"standard webhooks: {error}") from None

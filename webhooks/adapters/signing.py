@@ -19,6 +19,11 @@ from webhooks.adapters.base import PayloadError, SignatureError, WebhookRequest,
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: what the platforms send, and what they signed
+# Deepest nesting an inbound JSON body may have. The platforms' payloads stay under 15 (Meta's entry/changes/value/
+# messages/context, Slack's blocks); 64 leaves room and keeps the parser's recursion far from Python's limit.
+MAX_JSON_DEPTH = 64
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
 # --- signatures -------------------------------------------------------------------------------------------------
@@ -58,11 +63,44 @@ def check_timestamp(raw: str | None, now: datetime, tolerance_seconds: int, head
 # --- reading payloads -------------------------------------------------------------------------------------------
 
 
+def check_nesting(body: bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """PayloadError unless the body's brackets, outside strings, balance within `limit` levels.
+
+    Runs before the parser, whose recursion a deep body would exhaust (RecursionError). Each pass of the loop
+    removes the innermost `[]` pairs, so what is left after `limit` passes is nested deeper or unbalanced; both are
+    bad JSON. Only bytes methods, which run in C: a signed 1 MB body costs milliseconds, not a loop per byte."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return  # no more openers than the limit allows: the common case, with no copy at all
+    marks = _brackets_outside_strings(body)
+    for _ in range(limit):
+        shorter = marks.replace(b"[]", b"")
+        if shorter == marks:
+            break
+        marks = shorter
+    if b"[]" in marks:
+        raise PayloadError(f"body is nested deeper than {limit} levels")
+    if marks:
+        raise PayloadError("body is not valid JSON: unbalanced brackets")
+
+
+def _brackets_outside_strings(body: bytes) -> bytes:
+    """The brackets of the body that are not inside a JSON string, `{}` written as `[]`.
+
+    Escaped backslashes go first (replace pairs a run of them from its left, as JSON reads it), then escaped
+    quotes; every `"` left opens or closes a string, so the pieces between them alternate outside and inside. An
+    unterminated string runs to the end (its body is bad JSON anyway)."""
+    text = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    return b"".join(text.split(b'"')[::2]).translate(_AS_SQUARE)
+
+
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or PayloadError (400) for anything else."""
+    """The body as a JSON object, or PayloadError (400) for anything else: too deep, not UTF-8, not JSON (numbers
+    over Python's digit limit included), or JSON that is not an object. The one JSON reader of inbound bodies; its
+    messages never quote the body, so the log line of the refusal carries nothing a person sent."""
+    check_nesting(body)
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise PayloadError("body is not valid UTF-8 JSON") from None
     if not isinstance(data, dict):
         raise PayloadError("body is not a JSON object")

@@ -311,9 +311,10 @@ def choice_blocks(text: str, options: list[Button]) -> list[dict[str, Any]]:
 
 
 def _form_payload(body: bytes) -> dict[str, Any]:
-    """The JSON object in the `payload` field of an interactivity request."""
+    """The JSON object in the `payload` field of an interactivity request, read by the one JSON reader."""
     try:
-        form = parse_qs(body.decode("utf-8"), strict_parsing=True)
+        # errors="strict": percent-encoded bytes that are not UTF-8 are bad input, not text with U+FFFD in it.
+        form = parse_qs(body.decode("utf-8"), strict_parsing=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise PayloadError("interactivity body is not a UTF-8 form") from None
     fields = form.get("payload")

@@ -37,7 +37,7 @@ from webhooks.adapters.base import (
     refused,
     result_from_response,
 )
-from webhooks.adapters.signing import id_string, response_json, send_json
+from webhooks.adapters.signing import id_string, parse_json_object, response_json, send_json
 
 # WhatsApp needs an approved template past the 24 h; Messenger and Instagram may send a HUMAN_AGENT answer for 7 days.
 REPLY_WINDOW = timedelta(hours=24)
@@ -102,7 +102,7 @@ class GraphAdapter(ConfiguredAdapter):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match the body")
 
     def parse(self, request: WebhookRequest) -> list[InboundEvent]:
-        payload = _load_object(request.body)
+        payload = parse_json_object(request.body)
         if payload.get("object") != self.object_type:
             raise PayloadError(f"`object` is not {self.object_type!r}")
         if "entry" not in payload:
@@ -168,16 +168,6 @@ class GraphAdapter(ConfiguredAdapter):
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-
-
-def _load_object(body: bytes) -> JsonObject:
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise PayloadError(f"body is not JSON: {type(error).__name__}") from None
-    if not isinstance(payload, dict):
-        raise PayloadError("body is not a JSON object")
-    return payload
 
 
 def objects(parent: JsonObject, key: str, where: str) -> list[JsonObject]:

@@ -40,10 +40,7 @@ def _poll_ms() -> int:
 
 @bp.page("/console/queues", "/console/", roles=WORK)
 def queue_list() -> str:
-    overview = actions().overview()
-    return render_template(
-        "console/queues.html", queues=overview.queues, token=overview.token, now=overview.now, poll_ms=_poll_ms()
-    )
+    return render_template("console/queues.html", **_overview_context())
 
 
 @bp.page("/console/queues/poll", roles=WORK)
@@ -51,10 +48,18 @@ def queue_list_poll() -> Response | str:
     token = console_store().changes_token()
     if request.args.get("token") == token:
         return Response(status=204)
+    return render_template("console/_queue_cards.html", **_overview_context(token))
+
+
+def _overview_context(token: str | None = None) -> dict[str, Any]:
     overview = actions().overview()
-    return render_template(
-        "console/_queue_cards.html", queues=overview.queues, token=token, now=overview.now, poll_ms=_poll_ms()
-    )
+    return {
+        "queues": overview.queues,
+        "token": token or overview.token,
+        "now": overview.now,
+        "poll_ms": _poll_ms(),
+        "processing_failed": overview.processing_failed,
+    }
 
 
 def _queue_context(queue: str) -> dict[str, Any]:

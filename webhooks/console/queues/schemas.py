@@ -100,6 +100,8 @@ class MessageOut(BaseModel):
     created_at: datetime
     agent: str | None
     decision: DecisionOut | None
+    # Set when the message was longer than the service stores: its length as received (`text` is the start).
+    received_chars: int | None = None
 
 
 class NoteOut(BaseModel):
