@@ -18,8 +18,6 @@ from assistant.store.errors import StoreUnavailableError
 from assistant.store.records import InboxRecord
 from assistant.store.tables import InboxEvent
 
-# Rows per INSERT: 8 columns each stays far below SQLite's limit of bound parameters per statement.
-INSERT_CHUNK = 500
 MAX_ERROR_CHARS = 2000
 
 
@@ -38,15 +36,15 @@ class InboxStore(Transactions):
         rows = [_row(event, at) for event in unique.values()]
         try:
             with self._write() as session:
-                for start in range(0, len(rows), INSERT_CHUNK):
-                    statement = (
-                        self._insert(InboxEvent)
-                        .values(rows[start : start + INSERT_CHUNK])
-                        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-                        .returning(InboxEvent.id, InboxEvent.platform, InboxEvent.event_id)
-                    )
-                    for row_id, platform, event_id in session.execute(statement):
-                        new_ids[(platform, event_id)] = int(row_id)
+                connection = session.connection()
+                # One statement, compiled once and cached; executemany with RETURNING sends the rows in batches.
+                statement = (
+                    self._insert(InboxEvent)
+                    .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+                    .returning(InboxEvent.id, InboxEvent.platform, InboxEvent.event_id, sort_by_parameter_order=True)
+                )
+                for row_id, platform, event_id in connection.execute(statement, rows):
+                    new_ids[(platform, event_id)] = int(row_id)
         except DBAPIError as error:  # down, locked past the busy timeout, full: nothing stored, nothing acknowledged
             raise StoreUnavailableError(
                 f"the database did not store the events ({type(error.orig).__name__})"

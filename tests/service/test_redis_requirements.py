@@ -8,6 +8,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -111,3 +112,28 @@ def test_a_server_that_refuses_config_gets_a_warning_not_a_refusal(
         policy_restored.acl_deluser("no-config")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("cannot read Redis maxmemory-policy" in message for message in warnings)
+
+
+def test_the_web_process_and_the_worker_refuse_to_start_on_an_evicting_redis(
+    policy_restored: Redis, tmp_path: Path
+) -> None:
+    from assistant.settings import load_settings
+    from webhooks.app import create_app  # what gunicorn's wsgi module and the worker's entry point both call
+
+    settings = load_settings(
+        service={"redis_url": f"redis://127.0.0.1:{PORT}/0", "database_url": f"sqlite:///{tmp_path / 'x.db'}"},
+        data_dir=tmp_path,
+    )
+    with pytest.raises(ConfigurationError, match="maxmemory-policy noeviction"):
+        create_app(settings)
+
+
+def test_a_redis_that_does_not_answer_at_start_is_not_a_refusal(tmp_path: Path) -> None:
+    from assistant.settings import load_settings
+    from webhooks.app import create_app
+
+    settings = load_settings(
+        service={"redis_url": "redis://127.0.0.1:1/0", "database_url": f"sqlite:///{tmp_path / 'x.db'}"},
+        data_dir=tmp_path,
+    )
+    assert create_app(settings).test_client().get("/healthz").status_code == 200

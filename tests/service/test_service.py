@@ -9,6 +9,7 @@ import itertools
 import json
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -447,3 +448,28 @@ def test_a_silent_decision_still_completes_a_discord_slash_command(service: Serv
     [edit] = service.sends(f"/webhooks/app-1/{target['interaction_token']}/messages/@original")
     assert edit.method == "PATCH"  # type: ignore[attr-defined]
     assert "our team" in edit.json()["content"]  # type: ignore[attr-defined]
+
+
+def test_a_large_delivery_is_stored_at_once_and_queued_by_the_worker_every_message_answered_once(
+    service: Service, client: FlaskClient
+) -> None:
+    from assistant.services import intake
+    from webhooks.adapters.telegram import TelegramAdapter
+    from webhooks.celery_app import intake_for
+
+    # Telegram sends one update per request; Meta batches: the intake use case takes the batch either way.
+    adapter = TelegramAdapter(service.settings.platforms["telegram"])
+    chats = [next(_ids) for _ in range(service.settings.reliability.direct_enqueue_max + 5)]
+    events = [
+        event
+        for chat in chats
+        for event in adapter.parse(webhook_request(json.dumps(telegram_update("How long does delivery take?", chat))))
+    ]
+    app = client.application
+    accepted = intake.accept(
+        intake_for(app.extensions[RUNTIME_EXTENSION], app.extensions["celery"]), events, datetime.now(UTC)
+    )
+    assert (accepted.stored, accepted.deferred) == (len(chats), False)
+    assert not any(service.tasks_for("telegram", e.event_id) for e in events)  # one task queues them, in the worker
+    service.wait_for(lambda: all(replies_to(service, chat) for chat in chats), what="every reply", timeout=90)
+    assert all(len(replies_to(service, chat)) == 1 for chat in chats)
