@@ -2,8 +2,8 @@
 `app.extensions["celery"]`, every task run inside that Flask app's context), and the tasks are `shared_task`s that
 take the runtime from `current_app.extensions`. Each task parses its arguments, calls one use case of
 `assistant.services` (process an event, deliver a reply, push an escalation to the helpdesk, re-index the KB, the
-console's beat timers) and maps the result: retry, or queue the next task. The worker's entry point is
-`webhooks.worker_app`."""
+console's beat timers, the inbox and outbox sweepers, queueing a large delivery's stored events) and maps the
+result: retry, or queue the next task. The worker's entry point is `webhooks.worker_app`."""
 
 from __future__ import annotations
 

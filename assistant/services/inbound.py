@@ -18,6 +18,7 @@ from assistant.domain.messages import (
     DecisionKind,
     EscalationReason,
     HandoffState,
+    InboundMessage,
     InboxStatus,
     OutboundStatus,
     Priority,
@@ -86,17 +87,7 @@ def _process(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
     # Loaded before the lock (the first message of a worker loads the model): the lock lives only seconds.
     engine = deps.engine()
     with deps.lock(f"{event.platform}:{event.conversation_key}"):
-        message_id = store.record_inbound(
-            conversation.id,
-            event.platform,
-            event.event_id,
-            message.text,
-            message.language,
-            message.is_public,
-            now,
-            reply_target=event.reply_target,
-            received_chars=message.received_chars,
-        )
+        message_id = _record(store, conversation.id, event, message, now)
         if message_id is None:
             # Recorded by an earlier attempt; if it also decided, only an unsent reply may be left to finish.
             existing = store.inbound_message_id(event.platform, event.event_id)
@@ -135,6 +126,23 @@ def _process(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
             )
             outbound_id = record.id
     return Processed(ProcessOutcome.DECIDED, outbound_id=outbound_id, escalation_id=escalation_id)
+
+
+def _record(
+    store: Store, conversation_id: int, event: InboundEvent, message: InboundMessage, now: datetime
+) -> int | None:
+    """The event's message recorded in its conversation; None when an earlier attempt recorded it."""
+    return store.record_inbound(
+        conversation_id,
+        event.platform,
+        event.event_id,
+        message.text,
+        message.language,
+        message.is_public,
+        now,
+        reply_target=event.reply_target,
+        received_chars=message.received_chars,
+    )
 
 
 def _interaction_notice(
@@ -222,16 +230,8 @@ def give_up(deps: Inbound, event: InboundEvent, reason: str, now: datetime) -> i
         if message is None or (record is not None and record.status != InboxStatus.RECEIVED):
             return None
     conversation = store.conversation(event.platform, event.conversation_key, message.sender_id, message.sender_name)
-    message_id = store.record_inbound(
-        conversation.id,
-        event.platform,
-        event.event_id,
-        message.text,
-        message.language,
-        message.is_public,
-        now,
-        reply_target=event.reply_target,
-        received_chars=message.received_chars,
-    ) or store.inbound_message_id(event.platform, event.event_id)
+    message_id = _record(store, conversation.id, event, message, now) or store.inbound_message_id(
+        event.platform, event.event_id
+    )
     log.error("event %s:%s could not be decided (%s): handed to a person", event.platform, event.event_id, reason)
     return deps.escalations.processing_failed(conversation.id, message_id, now)

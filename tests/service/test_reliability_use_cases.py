@@ -5,6 +5,7 @@ again what a lost task left, hand over what cannot be decided, and settle a send
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from assistant.services import intake, sweeps
 from assistant.services.delivery import DeliveryOutcome, Outbox, deliver_reply
 from assistant.services.escalate import Escalations
 from assistant.services.inbound import Inbound, failed_attempt
+from assistant.services.inbound import process_event as inbound_process
 from assistant.settings import ReliabilityConfig, Settings, load_settings
 from assistant.store import Store, StoreUnavailableError
 from assistant.store.db import migrate
@@ -282,3 +284,53 @@ def test_a_reply_not_out_by_the_deadline_goes_to_a_person_instead(store: Store, 
     assert delivery.outcome == DeliveryOutcome.FAILED and channel.sent == []
     assert store.outbound(late).status == OutboundStatus.DEAD
     assert [e.reason for e in store.escalations(status="open", limit=10)] == ["delivery_failed"]
+
+
+def test_the_engine_is_loaded_before_the_conversation_is_locked(store: Store, settings: Settings) -> None:
+    locked: list[str] = []
+
+    @contextlib.contextmanager
+    def lock(key: str) -> Iterator[None]:
+        locked.append(key)
+        yield
+
+    def loading() -> Engine:
+        assert locked == [], "the engine must be loaded before the lock is taken"
+        raise RuntimeError("still loading")  # enough: nothing was locked for the model's load
+
+    deps = Inbound(store, loading, lock, escalations(store, settings))
+    with pytest.raises(RuntimeError, match="still loading"):
+        inbound_process(deps, message_event(1), NOW)
+    assert locked == []
+
+
+def test_a_conversation_lock_left_by_a_dead_task_is_waited_for_briefly_and_expires(tmp_path: Path) -> None:
+    from redis.exceptions import LockError
+
+    from tests.conftest import TEST_REDIS_URL
+    from webhooks.runtime import Runtime
+
+    def runtime(lock_seconds: int) -> Runtime:
+        service = {
+            "redis_url": TEST_REDIS_URL,
+            "database_url": f"sqlite:///{tmp_path / 'x.db'}",
+            "conversation_lock_seconds": lock_seconds,
+            "conversation_lock_wait_seconds": 0.2,
+        }
+        return Runtime(load_settings(data_dir=tmp_path, service=service))
+
+    # A task killed while deciding: nobody releases its lock. The next one gives up waiting (and is retried later)
+    # long before the lock's 30 s are over, so its worker goes on with other conversations.
+    long_lived, key = runtime(30), f"telegram:chat-{time.time_ns()}"
+    assert long_lived.conversation_lock(key).acquire()
+    with pytest.raises(LockError), long_lived.conversation_lock(key):
+        pass
+    long_lived.redis.delete(f"ca:lock:conversation:{key}")
+    # The lock expires after `conversation_lock_seconds`: the retry then gets it.
+    short_lived = runtime(1)
+    assert short_lived.conversation_lock(key).acquire()
+    deadline = time.monotonic() + 10
+    while short_lived.redis.exists(f"ca:lock:conversation:{key}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with short_lived.conversation_lock(key):
+        pass
