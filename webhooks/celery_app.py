@@ -167,8 +167,9 @@ def sweep() -> dict[str, int]:
     """The inbox and outbox sweepers (`assistant.services.sweeps`), under beat."""
     runtime, celery, now = _runtime(), _celery(), datetime.now(UTC)
     config = runtime.settings.reliability
-    inbox = sweeps.sweep_inbox(runtime.inbound(), lambda event: queue_decision(celery, event), config, now)
-    outbox = sweeps.sweep_outbox(runtime.outbox(), lambda *args: queue_delivery(celery, *args), config)
+    backlog = int(runtime.redis.llen(TASK_QUEUE))  # tasks waiting their turn in the broker's queue list
+    inbox = sweeps.sweep_inbox(runtime.inbound(), lambda event: queue_decision(celery, event), config, now, backlog)
+    outbox = sweeps.sweep_outbox(runtime.outbox(), lambda *args: queue_delivery(celery, *args), config, backlog)
     return {
         "inbox_requeued": inbox.requeued,
         "outbox_requeued": outbox.requeued,

@@ -32,11 +32,19 @@ class Swept:
     requeued: int = 0
     to_person: int = 0
     queue_down: bool = False
+    # Tasks were still waiting in the queue: what looks stalled may only be waiting its turn, so nothing was queued
+    # again (or handed over) this time.
+    behind_backlog: bool = False
 
 
-def sweep_inbox(deps: Inbound, enqueue: Enqueue, config: ReliabilityConfig, now: datetime) -> Swept:
+def sweep_inbox(deps: Inbound, enqueue: Enqueue, config: ReliabilityConfig, now: datetime, backlog: int = 0) -> Swept:
     """Queue again the events due more than `inbox_grace_seconds` ago and still undecided; an event already queued
-    `inbox_max_attempts` times goes to a person as `processing_failed`."""
+    `inbox_max_attempts` times goes to a person as `processing_failed`. With `backlog` tasks still waiting in the
+    queue nothing is done: after a surge the events may only be waiting their turn, and queueing them again would
+    grow the backlog and hand waiting messages to people. A queue that lost its tasks (Redis restarted without
+    them) is empty, so its events are queued again at the next sweep."""
+    if backlog > 0:
+        return Swept(behind_backlog=True)
     before = now - timedelta(seconds=config.inbox_grace_seconds)
     requeued = to_person = 0
     for record in deps.store.stalled_inbox(before, config.sweep_batch):
@@ -62,9 +70,10 @@ def sweep_inbox(deps: Inbound, enqueue: Enqueue, config: ReliabilityConfig, now:
     return Swept(requeued, to_person)
 
 
-def sweep_outbox(deps: Outbox, enqueue: EnqueueDelivery, config: ReliabilityConfig) -> Swept:
+def sweep_outbox(deps: Outbox, enqueue: EnqueueDelivery, config: ReliabilityConfig, backlog: int = 0) -> Swept:
     """Queue again the replies pending or failed more than `outbox_grace_seconds` past their due time (the task
-    applies the deadline), and settle those held "sending" longer than a send can take."""
+    applies the deadline), and settle those held "sending" longer than a send can take. With `backlog` tasks still
+    waiting in the queue only the held sends are settled (a pending reply's task may be among those waiting)."""
     store = deps.store
     now = deps.clock()
     before = now - timedelta(seconds=config.outbox_grace_seconds)
@@ -73,6 +82,8 @@ def sweep_outbox(deps: Outbox, enqueue: EnqueueDelivery, config: ReliabilityConf
         if record.status == OutboundStatus.SENDING:
             held_too_long(deps, record)
             to_person += 1
+            continue
+        if backlog > 0:
             continue
         conversation = store.conversation_by_id(record.conversation_id)
         target = record.reply_target or conversation.reply_target or {}
@@ -85,4 +96,4 @@ def sweep_outbox(deps: Outbox, enqueue: EnqueueDelivery, config: ReliabilityConf
         requeued += 1
     if requeued or to_person:
         log.warning("outbox sweep: %d replies queued again, %d settled as unknown", requeued, to_person)
-    return Swept(requeued, to_person)
+    return Swept(requeued, to_person, behind_backlog=backlog > 0)

@@ -334,3 +334,30 @@ def test_a_conversation_lock_left_by_a_dead_task_is_waited_for_briefly_and_expir
         time.sleep(0.05)
     with short_lived.conversation_lock(key):
         pass
+
+
+def test_behind_a_backlog_the_sweepers_wait_instead_of_queueing_again_or_handing_over(
+    store: Store, settings: Settings
+) -> None:
+    # A surge: thousands of tasks still in the queue, so events past their grace period may only be waiting their
+    # turn. Queueing them again would grow the backlog, and counting those queueings would hand them to people.
+    deps = inbound(store, settings)
+    store.accept_events([message_event(1)], NOW)
+    queue = Queue()
+    for minutes in (2, 4, 6, 8, 10):
+        swept = sweeps.sweep_inbox(deps, queue.enqueue, CONFIG, NOW + timedelta(minutes=minutes), backlog=3000)
+        assert swept == sweeps.Swept(behind_backlog=True)
+    stored = store.inbox_event("telegram", "ev-1")
+    assert queue.events == [] and stored is not None and stored.attempts == 1 and stored.status == "received"
+    assert store.escalations(status="open", limit=10) == []
+    # The queue drained (or Redis came back empty): the next sweep queues it.
+    assert sweeps.sweep_inbox(deps, queue.enqueue, CONFIG, NOW + timedelta(minutes=12), backlog=0).requeued == 1
+
+    pending = reserve(store, 2, NOW)
+    held = reserve(store, 3, NOW)
+    assert store.mark_sending(held, NOW)
+    later = outbox(store, settings, OkChannel(), NOW + timedelta(minutes=5))
+    behind = sweeps.sweep_outbox(later, queue.enqueue_delivery, CONFIG, backlog=3000)
+    # A send a dead worker held is settled whatever the queue holds; a pending reply's task may be in the backlog.
+    assert (behind.requeued, behind.to_person, behind.behind_backlog) == (0, 1, True) and queue.deliveries == []
+    assert store.outbound(pending).status == OutboundStatus.PENDING
