@@ -66,7 +66,8 @@ class BadInput(InputError):
 
 class ConfigurationError(InputError):
     """A setting of the deployment (not of one request) that the service refuses to run with; the message says
-    what to set instead. Raised at start-up, so the command line's exit 2 is what an operator sees."""
+    what to set instead. Raised at start-up (by the app factory that gunicorn and the worker run), so the process
+    does not start."""
 
 
 class AuthError(AssistantError):

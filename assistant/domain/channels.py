@@ -12,6 +12,9 @@ from typing import Any, Protocol
 
 from assistant.domain.messages import Choice, InboundMessage
 
+# The kinds of event that carry a message to decide.
+DECIDED_KINDS = ("message", "comment")
+
 
 @dataclass(frozen=True)
 class InboundEvent:
@@ -24,6 +27,12 @@ class InboundEvent:
     message: InboundMessage | None
     reply_target: dict[str, str] = field(default_factory=dict)  # what `send` needs to answer this event
     sent_at: datetime | None = None
+
+    @property
+    def decidable(self) -> bool:
+        """Whether the event carries a message to decide; the others (echoes, deliveries, reads, reactions) are
+        acknowledged only."""
+        return self.message is not None and self.kind in DECIDED_KINDS
 
     def to_dict(self) -> dict[str, Any]:
         message = self.message

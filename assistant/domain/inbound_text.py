@@ -15,7 +15,6 @@ from typing import Any
 
 from assistant.domain.channels import InboundEvent
 
-REPLACEMENT = "\ufffd"
 # Ids and names are short on every platform; a longer one is cut to what their columns hold (255) rather than
 # refused. A reply target's values (ids, Discord's interaction token) are kept up to MAX_TARGET_CHARS.
 MAX_FIELD_CHARS = 255

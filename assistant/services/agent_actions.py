@@ -76,6 +76,7 @@ class QueueOverview:
     now: datetime
     # Messages the service could not decide in the last `FAILURE_WINDOW` (each is a processing_failed escalation).
     processing_failed: int = 0
+    failure_window_days: int = FAILURE_WINDOW.days
 
 
 @dataclass(frozen=True)

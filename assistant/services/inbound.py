@@ -80,7 +80,7 @@ def process_event(deps: Inbound, event: InboundEvent, now: datetime) -> Processe
 
 def _process(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
     message = event.message
-    if message is None or event.kind not in ("message", "comment"):
+    if message is None or not event.decidable:
         return Processed(ProcessOutcome.ACKNOWLEDGED)
     store = deps.store
     conversation = store.conversation(event.platform, event.conversation_key, message.sender_id, message.sender_name)

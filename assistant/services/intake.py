@@ -19,9 +19,6 @@ from assistant.store import Store
 
 log = logging.getLogger("community_assistant.intake")
 
-# The kinds of event that carry a message to decide; the others (deliveries, reads, reactions) are acknowledged only.
-DECIDED_KINDS = ("message", "comment")
-
 
 class QueueUnavailableError(NotReady):
     """The task queue did not take a task (its broker is down or refused it). Raised by the runtime's enqueue
@@ -52,13 +49,9 @@ class Accepted:
     deferred: bool = False
 
 
-def decidable(event: InboundEvent) -> bool:
-    return event.message is not None and event.kind in DECIDED_KINDS
-
-
 def accept(deps: Intake, events: Sequence[InboundEvent], now: datetime) -> Accepted:
     """Clean, store (StoreUnavailableError when the database refuses) and queue a delivery's events."""
-    cleaned = [clean_event(event, deps.config.max_text_chars) for event in events if decidable(event)]
+    cleaned = [clean_event(event, deps.config.max_text_chars) for event in events if event.decidable]
     stored = deps.store.accept_events(cleaned, now)
     if not stored:
         return Accepted(0, 0)

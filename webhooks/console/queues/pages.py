@@ -59,6 +59,7 @@ def _overview_context(token: str | None = None) -> dict[str, Any]:
         "now": overview.now,
         "poll_ms": _poll_ms(),
         "processing_failed": overview.processing_failed,
+        "failure_window_days": overview.failure_window_days,
     }
 
 
