@@ -14,7 +14,7 @@ import pytest
 
 from assistant.domain.business_hours import BusinessHours
 from assistant.domain.channels import NO_RULES, InboundEvent, OutboundMessage, PlatformRules, SendResult
-from assistant.domain.messages import HandoffState, InboundMessage, InboxStatus, OutboundStatus
+from assistant.domain.messages import HandoffState, InboundMessage, InboxStatus, OutboundStatus, Priority
 from assistant.pipeline import Engine
 from assistant.services import intake, sweeps
 from assistant.services.delivery import DeliveryOutcome, Outbox, deliver_reply
@@ -151,7 +151,7 @@ def test_a_failing_decision_is_retried_with_backoff_then_handed_to_a_person(stor
     failed = store.inbox_event("telegram", "ev-1")
     assert failed is not None and failed.status == InboxStatus.FAILED and "engine crashed" in (failed.last_error or "")
     [escalation] = store.escalations(status="open", limit=10)
-    assert escalation.reason == "processing_failed"
+    assert escalation.reason == "processing_failed" and escalation.priority == Priority.HIGH
     conversation = store.conversation_by_id(escalation.conversation_id)
     assert conversation.handoff == HandoffState.WAITING_FOR_HUMAN
     # The person sees the message itself.
