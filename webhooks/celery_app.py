@@ -96,10 +96,15 @@ def _runtime() -> Runtime:
     return runtime
 
 
-def _publish(celery: Celery, name: str, args: list[Any], argsrepr: str | None = None) -> None:
-    """Queue task `name` on `celery`'s broker; QueueUnavailableError when the broker does not take it."""
+def _publish(
+    celery: Celery, name: str, args: list[Any], argsrepr: str | None = None, countdown: float | None = None
+) -> None:
+    """Queue task `name` on `celery`'s broker (to run after `countdown` seconds); QueueUnavailableError when the
+    broker does not take it."""
     try:
-        celery.tasks[name].apply_async(args=args, argsrepr=argsrepr, kwargsrepr="{}" if argsrepr else None)
+        celery.tasks[name].apply_async(
+            args=args, argsrepr=argsrepr, kwargsrepr="{}" if argsrepr else None, countdown=countdown
+        )
     except (BrokerError, RedisError, OSError) as error:
         raise intake.QueueUnavailableError(f"the task queue is unavailable ({type(error).__name__})") from error
 
@@ -116,8 +121,14 @@ def queue_stored(celery: Celery, inbox_ids: Sequence[int]) -> None:
     _publish(celery, queue_stored_events.name, [list(inbox_ids)], f"({len(inbox_ids)} events)")
 
 
-def queue_delivery(celery: Celery, outbound_id: int, reply_target: dict[str, str], conversation_key: str) -> None:
-    _publish(celery, deliver_reply.name, [outbound_id, reply_target, conversation_key], f"({outbound_id})")
+def queue_delivery(
+    celery: Celery,
+    outbound_id: int,
+    reply_target: dict[str, str],
+    conversation_key: str,
+    countdown: float | None = None,
+) -> None:
+    _publish(celery, deliver_reply.name, [outbound_id, reply_target, conversation_key], f"({outbound_id})", countdown)
 
 
 def intake_for(runtime: Runtime, celery: Celery, enqueue: intake.Enqueue | None = None) -> intake.Intake:
@@ -148,13 +159,27 @@ def process_event(self: Task, event: dict[str, Any]) -> str:
             return inbound.ProcessOutcome.FAILED.value
         raise self.retry(exc=error, countdown=wait) from error
     try:
-        if processed.outbound_id is not None:
-            queue_delivery(_celery(), processed.outbound_id, received.reply_target, received.conversation_key)
         if processed.escalation_id is not None and runtime.settings.service.helpdesk_url:
             push_escalation.delay(processed.escalation_id)
+        if processed.outbound_id is not None:
+            _send_reply(runtime, processed.outbound_id, received)
     except intake.QueueUnavailableError:
         log.warning("event %s:%s decided; its reply waits for the outbox sweeper", received.platform, received.event_id)
     return processed.outcome.value
+
+
+def _send_reply(runtime: Runtime, outbound_id: int, event: InboundEvent) -> None:
+    """Send a reply from the task that decided it (one task per message instead of two); one that has to wait (the
+    rate limit, a retryable failure) goes on with `deliver_reply`'s retries. If sending raises, the reserved row
+    stays in the outbox, where the sweeper finds it."""
+    target, key = event.reply_target, event.conversation_key
+    try:
+        sent = delivery.deliver_reply(runtime.outbox(), outbound_id, target, conversation_key=key)
+    except Exception:
+        log.exception("reply %s: sending from the deciding task failed; the outbox sweeper has it", outbound_id)
+        return
+    if sent.outcome == delivery.DeliveryOutcome.RETRY:
+        queue_delivery(_celery(), outbound_id, target, key, countdown=sent.retry_after or 1.0)
 
 
 @shared_task(name="ca.queue_stored_events")  # type: ignore[untyped-decorator]

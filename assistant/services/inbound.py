@@ -35,10 +35,14 @@ log = logging.getLogger("community_assistant.worker")
 ConversationLock = Callable[[str], AbstractContextManager[object]]
 
 
+# A decided event's reply in one of these states still needs its delivery use case (an attempt may have died).
+UNFINISHED_REPLY = (OutboundStatus.PENDING, OutboundStatus.FAILED, OutboundStatus.SENDING)
+
+
 class ProcessOutcome(enum.StrEnum):
     DECIDED = "decided"
     DUPLICATE = "duplicate"  # recorded and decided by an earlier attempt, nothing left to do
-    RESUMED = "resumed"  # decided earlier, but its reply is still to be sent
+    RESUMED = "resumed"  # decided earlier, but its reply is still to be sent (or settled: its send may have died)
     ACKNOWLEDGED = "acknowledged"  # an event we only acknowledge (no message to decide)
     FAILED = "failed"  # could not be decided after every attempt: a person has it (processing_failed)
 
@@ -74,7 +78,8 @@ def reply_key(event: InboundEvent) -> str:
 def process_event(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
     """Decide one event (idempotently: a second run finishes what the first left) and mark it done in the inbox."""
     processed = _process(deps, event, now)
-    deps.store.inbox_done(event.platform, event.event_id, now)
+    if processed.outcome != ProcessOutcome.DECIDED:  # a decided event was marked done with its decision
+        deps.store.inbox_done(event.platform, event.event_id, now)
     return processed
 
 
@@ -87,45 +92,61 @@ def _process(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
     # Loaded before the lock (the first message of a worker loads the model): the lock lives only seconds.
     engine = deps.engine()
     with deps.lock(f"{event.platform}:{event.conversation_key}"):
-        message_id = _record(store, conversation.id, event, message, now)
-        if message_id is None:
-            # Recorded by an earlier attempt; if it also decided, only an unsent reply may be left to finish.
-            existing = store.inbound_message_id(event.platform, event.event_id)
-            if existing is not None and store.has_decision(existing):
-                pending = store.outbound_by_key(reply_key(event))
-                if pending is not None and pending.status in (OutboundStatus.PENDING, OutboundStatus.FAILED):
-                    return Processed(ProcessOutcome.RESUMED, outbound_id=pending.id)
-                return Processed(ProcessOutcome.DUPLICATE)
-            message_id = existing
-        if message_id is None:
-            return Processed(ProcessOutcome.DUPLICATE)
-        state = store.conversation_state(conversation.id)
-        if state.handoff == HandoffState.CLOSED:
-            # A new message after a person closed the conversation starts a new one with the bot.
-            store.set_handoff(conversation.id, HandoffState.BOT)
-            state.handoff = HandoffState.BOT
+        # Two short transactions, one before and one after deciding: deciding is the slow part, and on SQLite a
+        # transaction holds the write lock the webhooks need to store new events.
+        with store.unit_of_work():
+            recorded = _record_once(store, conversation.id, event, message, now)
+            if isinstance(recorded, Processed):
+                return recorded
+            state = store.conversation_state(conversation.id)
+            if state.handoff == HandoffState.CLOSED:
+                # A new message after a person closed the conversation starts a new one with the bot.
+                store.set_handoff(conversation.id, HandoffState.BOT)
+                state.handoff = HandoffState.BOT
         decision = engine.decide(message, state, now)
-        store.record_decision(message_id, decision)
-        escalation_id = apply_decision(
-            deps.escalations, engine.kb, conversation.id, message_id, decision, now, platform=event.platform
-        )
-        outbound_id = None
-        text = decision.reply or _interaction_notice(engine, deps.escalations, event, decision, state.handoff)
-        if text:
-            mode = "private_reply" if event.kind == "comment" else "reply"
-            record, _ = store.reserve_outbound(
-                reply_key(event),
-                conversation.id,
-                message_id,
-                event.platform,
-                mode,
-                text,
-                # Stored with the reservation: a retried or resumed send offers the same options.
-                choices=decision.choices if text == decision.reply else (),
-                reply_target=event.reply_target,
+        with store.unit_of_work():
+            store.record_decision(recorded, decision)
+            escalation_id = apply_decision(
+                deps.escalations, engine.kb, conversation.id, recorded, decision, now, platform=event.platform
             )
-            outbound_id = record.id
+            outbound_id = None
+            text = decision.reply or _interaction_notice(engine, deps.escalations, event, decision, state.handoff)
+            if text:
+                mode = "private_reply" if event.kind == "comment" else "reply"
+                record, _ = store.reserve_outbound(
+                    reply_key(event),
+                    conversation.id,
+                    recorded,
+                    event.platform,
+                    mode,
+                    text,
+                    # Stored with the reservation: a retried or resumed send offers the same options.
+                    choices=decision.choices if text == decision.reply else (),
+                    reply_target=event.reply_target,
+                )
+                outbound_id = record.id
+            store.inbox_done(event.platform, event.event_id, now)
     return Processed(ProcessOutcome.DECIDED, outbound_id=outbound_id, escalation_id=escalation_id)
+
+
+def _record_once(
+    store: Store, conversation_id: int, event: InboundEvent, message: InboundMessage, now: datetime
+) -> int | Processed:
+    """The id of the event's message, recorded now or by an earlier attempt that did not decide it; or what is
+    left of an earlier attempt that did (nothing, or its unsent reply)."""
+    message_id = _record(store, conversation_id, event, message, now)
+    if message_id is not None:
+        return message_id
+    existing = store.inbound_message_id(event.platform, event.event_id)
+    if existing is None:
+        return Processed(ProcessOutcome.DUPLICATE)
+    if store.has_decision(existing):
+        pending = store.outbound_by_key(reply_key(event))
+        # A reply "sending" is resumed too: its attempt may have died mid-send, which the delivery use case settles.
+        if pending is not None and pending.status in UNFINISHED_REPLY:
+            return Processed(ProcessOutcome.RESUMED, outbound_id=pending.id)
+        return Processed(ProcessOutcome.DUPLICATE)
+    return existing
 
 
 def _record(

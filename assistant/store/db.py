@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +36,9 @@ READ_ONLY_OPTION = "ca_read_only"
 _MIGRATION_LOCK_CLASS = 0x0CA5_7013
 # Alembic's `context` is a process-wide proxy: two threads running env.py at once would clobber each other.
 _ALEMBIC_LOCK = threading.Lock()
+
+# The session of the unit of work open in this thread or task (see `Transactions.unit_of_work`), with its engine.
+_UNIT: ContextVar[tuple[Engine, Session] | None] = ContextVar("ca_store_unit", default=None)
 
 _Row = TypeVar("_Row")
 _Record = TypeVar("_Record")
@@ -179,14 +183,51 @@ class Transactions:
         self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
 
     @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Every call of this store (and of any store on the same engine) inside the block runs in one write
+        transaction, committed when the block ends and rolled back when it raises: one BEGIN and one COMMIT for a
+        use case that writes several times in a row, instead of one each. Inside a unit, a unit is a no-op.
+        Keep the block short and free of slow work: on SQLite it holds the database's one write lock."""
+        if _UNIT.get() is not None:
+            yield
+            return
+        with self._sessions.begin() as session:
+            token = _UNIT.set((self.engine, session))
+            try:
+                yield
+            finally:
+                _UNIT.reset(token)
+
+    @contextmanager
     def _write(self) -> Iterator[Session]:
+        unit = self._unit()
+        if unit is not None:
+            yield unit
+            return
         with self._sessions.begin() as session:
             yield session
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
+        # Inside a unit, reads see its uncommitted writes (on SQLite another connection would not, and would wait).
+        unit = self._unit()
+        if unit is not None:
+            yield unit
+            return
         with self._read_sessions.begin() as session:
             yield session
+
+    def _unit(self) -> Session | None:
+        unit = _UNIT.get()
+        if unit is None:
+            return None
+        engine, session = unit
+        if engine is self.engine:
+            return session
+        if self._postgres:
+            return None  # another pool: its own transaction, outside the unit
+        # On SQLite it would wait for the write lock the unit itself holds: a self-deadlock, refused at once.
+        raise RuntimeError("a store on another engine was called inside a unit of work")
 
     def _insert(self, model: type[Any]) -> PgInsert | SqliteInsert:
         # INSERT … ON CONFLICT DO NOTHING settles races without raising, so PostgreSQL does not abort the

@@ -35,9 +35,10 @@ class InboxStore(Transactions):
         new_ids: dict[tuple[str, str], int] = {}
         rows = [_row(event, at) for event in unique.values()]
         try:
-            with self._write() as session:
-                connection = session.connection()
-                # One statement, compiled once and cached; executemany with RETURNING sends the rows in batches.
+            # A Core transaction, not an ORM session: this runs in every webhook request, and the session's own
+            # bookkeeping cost more than the insert. One statement, compiled once and cached; executemany with
+            # RETURNING sends the rows in batches.
+            with self.engine.begin() as connection:
                 statement = (
                     self._insert(InboxEvent)
                     .on_conflict_do_nothing(index_elements=["platform", "event_id"])

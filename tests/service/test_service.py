@@ -192,6 +192,38 @@ def test_a_server_error_is_retried_until_the_reply_goes_through(service: Service
     assert service.store.conversation_state(conversation.id).handoff == HandoffState.BOT
 
 
+def worker_tasks_since(service: Service, offset: int) -> list[str]:
+    """The message tasks (deciding, sending) the worker received after byte `offset` of its log."""
+    with service.worker_log.open("rb") as log:
+        log.seek(offset)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+    received = [line for line in lines if "Task ca." in line and "] received" in line]
+    names = [line.split("Task ", 1)[1].split("[", 1)[0] for line in received]
+    return [name for name in names if name in ("ca.process_event", "ca.deliver_reply")]
+
+
+def test_the_deciding_task_sends_the_reply_and_only_a_retry_takes_a_second_task(
+    service: Service, client: FlaskClient
+) -> None:
+    chat = next(_ids)
+    start = service.worker_log.stat().st_size
+    update = telegram_update("How long does delivery take?", chat)
+    assert post_telegram(client, update) == 200
+    service.wait_for(lambda: service.reply_status("telegram", str(update["update_id"])) == "sent", what="the reply")
+    assert worker_tasks_since(service, start) == ["ca.process_event"]
+    # A send that has to wait goes on as ca.deliver_reply, with its retries.
+    chat = next(_ids)
+    start = service.worker_log.stat().st_size
+    service.api.reply(500, json={"ok": False, "description": "Internal"}, path=SEND_PATH, times=1)
+    update = telegram_update("How long does delivery take?", chat)
+    assert post_telegram(client, update) == 200
+    service.wait_for(
+        lambda: service.reply_status("telegram", str(update["update_id"])) == "sent", timeout=30, what="the retry"
+    )
+    assert worker_tasks_since(service, start) == ["ca.process_event", "ca.deliver_reply"]
+    assert len(replies_to(service, chat)) == 2  # one refused, one delivered
+
+
 def test_429_is_retried_after_the_platforms_delay(service: Service, client: FlaskClient) -> None:
     chat = next(_ids)
     service.api.reply(429, json={"ok": False, "error_code": 429, "parameters": {"retry_after": 1}}, path=SEND_PATH)
