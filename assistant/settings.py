@@ -110,6 +110,10 @@ class PlatformConfig(BaseModel):
     consumer_secret: str | None = None  # X: CRC and x-twitter-webhooks-signature
     webhook_secret: str | None = None  # Standard Webhooks: whsec_… base64 key
     own_ids: list[str] = []  # our page / bot / account ids: their messages are echoes
+    # Discord Gateway (`assistant discord-gateway`): channels whose every message is for us (else a mention or a
+    # DM is needed), and whether DMs to the bot are taken.
+    gateway_channel_ids: list[str] = []
+    gateway_direct_messages: bool = True
     signature_tolerance_seconds: int = Field(300, gt=0)
     requests_per_second: float = Field(20.0, gt=0)  # outbound, per platform
     per_chat_per_second: float = Field(1.0, gt=0)  # outbound, per conversation

@@ -1,5 +1,7 @@
 """Discord Gateway bot for questions posted in channels (slash commands arrive over HTTP instead): each message
-that mentions the bot, sits in a configured channel, or is a DM to the bot becomes an InboundEvent for the queue."""
+that mentions the bot, sits in a configured channel, or is a DM to the bot becomes an InboundEvent, accepted as a
+webhook's are (cleaned, stored in the durable inbox, queued). `assistant discord-gateway` runs it
+(`python -m webhooks.discord_gateway`)."""
 
 # Contracts followed: discord.py 2.7.1 as installed (`discord.Client(intents=...)`, `Intents.default()` leaves the
 # privileged `message_content` off so we switch it on, the `on_message` event, `Message.author.bot`, `mentions`,
@@ -14,18 +16,28 @@ that mentions the bot, sits in a configured channel, or is a DM to the bot becom
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
 
 from assistant.domain.channels import InboundEvent
 from assistant.domain.messages import InboundMessage
-from assistant.settings import PlatformConfig
+from assistant.services import intake
+from assistant.settings import PlatformConfig, Settings, load_settings
+from assistant.store import StoreUnavailableError
 from webhooks.adapters.signing import id_string, utc
 
 PLATFORM = "discord"
+# Discord does not deliver a Gateway message again: a database that refuses it is tried again for about a minute.
+STORE_ATTEMPTS = 7
+STORE_FIRST_WAIT_SECONDS = 1.0
+
+log = logging.getLogger("community_assistant.discord_gateway")
 
 
 def event_from_discord_message(
@@ -104,7 +116,7 @@ def build_client(
     *,
     accept_direct_messages: bool = True,
 ) -> discord.Client:
-    """A discord.py client with the message-content intent whose on_message enqueues our events."""
+    """A discord.py client with the message-content intent whose on_message hands our events to `enqueue`."""
     intents = discord.Intents.default()
     intents.message_content = True
     client = discord.Client(intents=intents)
@@ -121,7 +133,7 @@ def build_client(
             accept_direct_messages=accept_direct_messages,
         )
         if event is not None:
-            # enqueue talks to the broker (blocking I/O): keep it off the Gateway's event loop and heartbeat.
+            # enqueue talks to the database and the broker (blocking I/O): keep it off the event loop and heartbeat.
             await asyncio.to_thread(enqueue, event)
 
     return client
@@ -141,7 +153,59 @@ def run_gateway(
     client.run(config.bot_token, log_handler=None)
 
 
+def inbox_acceptor(
+    deps: intake.Intake,
+    attempts: int = STORE_ATTEMPTS,
+    first_wait: float = STORE_FIRST_WAIT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Callable[[InboundEvent], None]:
+    """The Gateway's callback: the event accepted as a webhook's (cleaned, stored in the inbox, then queued; a queue
+    that is down leaves it to the inbox sweeper). The Gateway cannot be asked to deliver again, so a database that
+    refuses is tried again, waiting `first_wait` seconds and doubling; after `attempts` the event is logged (its
+    ids, not its text) as not stored. Runs off the event loop (blocking I/O)."""
+
+    def accept(event: InboundEvent) -> None:
+        wait = first_wait
+        for attempt in range(1, attempts + 1):
+            try:
+                intake.accept(deps, [event], datetime.now(UTC))
+                return
+            except StoreUnavailableError as error:
+                if attempt == attempts:
+                    log.error("Gateway message %s not stored after %d attempts (%s)", event.event_id, attempts, error)
+                    return
+                log.warning("Gateway message %s: %s; trying again in %.0f s", event.event_id, error, wait)
+                sleep(wait)
+                wait *= 2
+
+    return accept
+
+
+def main(settings: Settings | None = None) -> None:
+    """Run the Gateway bot on the settings' Discord platform, accepting through the inbox (blocking)."""
+    from webhooks.app import create_app
+    from webhooks.celery_app import CELERY_EXTENSION, intake_for
+    from webhooks.runtime import RUNTIME_EXTENSION
+
+    settings = settings or load_settings()
+    config = settings.platforms.get(PLATFORM)
+    if config is None or not config.enabled or not config.bot_token:
+        raise SystemExit("error: the Discord Gateway needs platforms.discord with enabled = true and a bot_token")
+    app = create_app(settings)  # the web process's runtime and Celery app
+    runtime, celery = app.extensions[RUNTIME_EXTENSION], app.extensions[CELERY_EXTENSION]
+    run_gateway(
+        config,
+        inbox_acceptor(intake_for(runtime, celery)),
+        config.gateway_channel_ids,
+        accept_direct_messages=config.gateway_direct_messages,
+    )
+
+
 def _without_mention(content: str, bot_id: str | None) -> str:
     if bot_id:
         content = re.sub(rf"<@!?{re.escape(bot_id)}>", " ", content)
     return " ".join(content.split())
+
+
+if __name__ == "__main__":
+    main()

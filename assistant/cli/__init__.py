@@ -15,7 +15,7 @@ from assistant.cli.evaluate import evaluate
 from assistant.cli.gaps import gaps
 from assistant.cli.kb import kb
 from assistant.cli.live_index import live_index
-from assistant.cli.service import beat, serve, telegram, worker
+from assistant.cli.service import beat, discord_gateway, serve, telegram, worker
 from assistant.cli.users import users
 from assistant.errors import AssistantError
 
@@ -49,6 +49,21 @@ def main() -> None:
     """community-assistant: a multilingual FAQ auto-responder that knows when to hand over to a person."""
 
 
-COMMANDS = (index, train, ask, replay, demo, ready_or_train, serve, worker, beat, telegram, conversations, kb, evaluate)
+COMMANDS = (
+    index,
+    train,
+    ask,
+    replay,
+    demo,
+    ready_or_train,
+    serve,
+    worker,
+    beat,
+    discord_gateway,
+    telegram,
+    conversations,
+    kb,
+    evaluate,
+)
 for command in (*COMMANDS, users, gaps, live_index):
     main.add_command(command)

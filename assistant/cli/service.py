@@ -1,5 +1,5 @@
-"""`assistant serve`, `worker`, `beat` and `telegram set-webhook`: the commands that start or set up the runtime
-(`webhooks/`); the one part of the core allowed to import it (import-linter)."""
+"""`assistant serve`, `worker`, `beat`, `discord-gateway` and `telegram set-webhook`: the commands that start or set
+up the runtime (`webhooks/`); the one part of the core allowed to import it (import-linter)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,18 @@ def worker(concurrency: int, beat: bool, kb_dir: Path | None, data_dir: Path | N
     if beat:
         arguments += ["--beat", "--schedule", str(_beat_schedule_file())]
     os.execv(str(celery), arguments)  # noqa: S606 - replace this process with the Celery worker, no shell involved
+
+
+@click.command("discord-gateway")
+@folder_options
+def discord_gateway(kb_dir: Path | None, data_dir: Path | None) -> None:
+    """Run the Discord Gateway bot (channel messages and DMs; slash commands come over HTTP): one process per bot
+    token. Its messages are stored in the inbox and queued like a webhook's."""
+    import os
+
+    _export_folders(kb_dir, data_dir)
+    python = sys.executable
+    os.execv(python, [python, "-m", "webhooks.discord_gateway"])  # noqa: S606 - no shell involved
 
 
 @click.command()

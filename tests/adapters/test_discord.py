@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -531,18 +532,23 @@ def message_create(
     }
 
 
-def test_gateway_message_create_dispatch_is_queued_as_an_event() -> None:
-    """Gateway frames go through discord.py's own path (DiscordWebSocket.received_message → the READY and
-    MESSAGE_CREATE parsers → Client.dispatch → our on_message) to the enqueue callback. Discord itself cannot be
-    reached from here, so the websocket is the only part left out: the frames are handed to it as received."""
-    from discord.gateway import DiscordWebSocket
-    from discord.utils import snowflake_time
+GUILD_ID = "290926798626357999"
+GATEWAY_ME = gateway_user(BOT_ID, "assistant", bot=True)
+GATEWAY_CUSTOMER = gateway_user(53908232506183680, "mason")
 
-    me = gateway_user(BOT_ID, "assistant", bot=True)
-    customer = gateway_user(53908232506183680, "mason")
-    other_bot = gateway_user(1200000000000000002, "otherbot", bot=True)
+
+def ready_and_guild_frames() -> list[str]:
+    """READY (our user, the guild unavailable) and the guild's GUILD_CREATE, as a session starts."""
+    ready = {
+        "v": 10,
+        "user": GATEWAY_ME,
+        "guilds": [{"id": GUILD_ID, "unavailable": True}],  # sent whole in GUILD_CREATE
+        "session_id": "session-1",
+        "resume_gateway_url": "wss://gateway.discord.invalid",
+        "application": {"id": "775799577604522054", "flags": 0},
+    }
     guild = {
-        "id": "290926798626357999",
+        "id": GUILD_ID,
         "name": "Shop",
         "unavailable": False,
         "member_count": 3,
@@ -555,17 +561,29 @@ def test_gateway_message_create_dispatch_is_queued_as_an_event() -> None:
         "stickers": [],
         "features": [],
     }
+    return [gateway_frame(1, "READY", ready), gateway_frame(2, "GUILD_CREATE", guild)]
 
-    async def scenario() -> list[Any]:
+
+def run_gateway_frames(enqueue: Callable[[Any], None], frames: list[str], expected: int) -> None:
+    """Feed `frames` through discord.py's own path (DiscordWebSocket.received_message → the parsers →
+    Client.dispatch → our on_message) to a client built with `enqueue`, and wait until `enqueue` was called
+    `expected` times. Discord itself cannot be reached from here, so the websocket is the only part left out: the
+    frames are handed to it as received."""
+    from discord.gateway import DiscordWebSocket
+
+    async def scenario() -> None:
         loop = asyncio.get_running_loop()
-        queued: list[Any] = []
-        arrived: asyncio.Future[None] = loop.create_future()
+        calls = 0
+        done: asyncio.Future[None] = loop.create_future()
 
-        def enqueue(event: Any) -> None:  # called off the event loop (asyncio.to_thread), as with the broker
-            queued.append(event)
-            loop.call_soon_threadsafe(arrived.set_result, None)
+        def counted(event: Any) -> None:  # called off the event loop (asyncio.to_thread), as in production
+            nonlocal calls
+            enqueue(event)
+            calls += 1
+            if calls == expected:
+                loop.call_soon_threadsafe(done.set_result, None)
 
-        client = build_client(config(), enqueue, set())
+        client = build_client(config(), counted, set())
         async with client:  # sets up the loop the client dispatches events on; no connection is opened
             ws = DiscordWebSocket(None, loop=loop)  # type: ignore[arg-type]
             # The attributes DiscordWebSocket.from_client gives a connected socket, minus the network.
@@ -573,35 +591,34 @@ def test_gateway_message_create_dispatch_is_queued_as_an_event() -> None:
             ws._discord_parsers = client._connection.parsers
             ws._dispatch = client.dispatch
             ws.shard_id = None
-            ready = {
-                "v": 10,
-                "user": me,
-                "guilds": [{"id": "290926798626357999", "unavailable": True}],  # sent whole in GUILD_CREATE
-                "session_id": "session-1",
-                "resume_gateway_url": "wss://gateway.discord.invalid",
-                "application": {"id": "775799577604522054", "flags": 0},
-            }
-            await ws.received_message(gateway_frame(1, "READY", ready))
-            assert client.user is not None and client.user.id == BOT_ID
-            await ws.received_message(gateway_frame(2, "GUILD_CREATE", guild))
-            # Another bot mentioning us first: dispatched, and dropped by on_message.
-            await ws.received_message(
-                gateway_frame(
-                    2, "MESSAGE_CREATE", message_create(1100000000000000000, f"<@{BOT_ID}> hi", other_bot, [me])
-                )
-            )
-            await ws.received_message(
-                gateway_frame(
-                    4,
-                    "MESSAGE_CREATE",
-                    message_create(1100000000000000001, f"<@{BOT_ID}> where is my order?", customer, [me]),
-                )
-            )
-            # Handlers run in dispatch order, so once the second message is queued the first one was handled.
-            await asyncio.wait_for(arrived, timeout=10)
-        return queued
+            for frame in frames:
+                await ws.received_message(frame)
+            # Handlers run in dispatch order, so once the last one was handled every earlier one was.
+            await asyncio.wait_for(done, timeout=10)
+        assert client.user is not None and client.user.id == BOT_ID
 
-    [event] = asyncio.run(scenario())
+    asyncio.run(scenario())
+
+
+def test_gateway_message_create_dispatch_is_queued_as_an_event() -> None:
+    from discord.utils import snowflake_time
+
+    other_bot = gateway_user(1200000000000000002, "otherbot", bot=True)
+    queued: list[Any] = []
+    frames = [
+        *ready_and_guild_frames(),
+        # Another bot mentioning us first: dispatched, and dropped by on_message.
+        gateway_frame(
+            3, "MESSAGE_CREATE", message_create(1100000000000000000, f"<@{BOT_ID}> hi", other_bot, [GATEWAY_ME])
+        ),
+        gateway_frame(
+            4,
+            "MESSAGE_CREATE",
+            message_create(1100000000000000001, f"<@{BOT_ID}> where is my order?", GATEWAY_CUSTOMER, [GATEWAY_ME]),
+        ),
+    ]
+    run_gateway_frames(queued.append, frames, expected=1)
+    [event] = queued
     assert (event.platform, event.kind, event.event_id) == ("discord", "message", "discord-msg:1100000000000000001")
     assert event.conversation_key == "290926798626357999:645027906669510667"
     assert event.reply_target == {"channel_id": "645027906669510667", "message_id": "1100000000000000001"}
