@@ -29,6 +29,8 @@ from webhooks.runtime import RUNTIME_EXTENSION, Runtime
 log = logging.getLogger("community_assistant.tasks")
 CELERY_EXTENSION = "celery"
 TASK_QUEUE = "community-assistant"
+# A message waiting for its conversation's lock (another worker deciding the one before) looks again this soon.
+BUSY_RETRY_SECONDS = 0.5
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -147,17 +149,20 @@ def _celery() -> Celery:
 
 
 @shared_task(name="ca.process_event", bind=True, max_retries=None)  # type: ignore[untyped-decorator]
-def process_event(self: Task, event: dict[str, Any]) -> str:
+def process_event(self: Task, event: dict[str, Any], failures: int = 0) -> str:
+    """`failures`: the attempts that failed so far (a busy conversation is not one)."""
     runtime = _runtime()
     received = InboundEvent.from_dict(event)
     try:
         processed = inbound.process_event(runtime.inbound(), received, datetime.now(UTC))
+    except inbound.ConversationBusyError as busy:  # the lock expires, so this ends: no person needed
+        raise self.retry(exc=busy, countdown=BUSY_RETRY_SECONDS, kwargs={"failures": failures}) from busy
     except Exception as error:  # never lost: retried with backoff, then a person gets it (processing_failed)
         log.exception("event %s:%s failed", received.platform, received.event_id)
-        wait = inbound.failed_attempt(runtime.inbound(), received, self.request.retries, error, datetime.now(UTC))
+        wait = inbound.failed_attempt(runtime.inbound(), received, failures, error, datetime.now(UTC))
         if wait is None:
             return inbound.ProcessOutcome.FAILED.value
-        raise self.retry(exc=error, countdown=wait) from error
+        raise self.retry(exc=error, countdown=wait, kwargs={"failures": failures + 1}) from error
     try:
         if processed.escalation_id is not None and runtime.settings.service.helpdesk_url:
             push_escalation.delay(processed.escalation_id)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -26,7 +27,7 @@ from assistant.nlu.embeddings import shared_encoder
 from assistant.pipeline import Engine
 from assistant.services.delivery import Clock, Outbox
 from assistant.services.escalate import Escalations
-from assistant.services.inbound import Inbound
+from assistant.services.inbound import ConversationBusyError, Inbound
 from assistant.settings import Settings
 from assistant.store import Store
 from assistant.store.db import migrate
@@ -154,13 +155,25 @@ class Runtime:
         )
         return lock
 
+    @contextmanager
+    def deciding_lock(self, key: str) -> Iterator[None]:
+        """The conversation lock as the inbound use case takes it: ConversationBusyError when another worker still
+        holds it after `conversation_lock_wait_seconds`."""
+        lock = self.conversation_lock(key)
+        if not lock.acquire():
+            raise ConversationBusyError(f"another worker is deciding a message of {key}")
+        try:
+            yield
+        finally:
+            lock.release()
+
     def inbound(self) -> Inbound:
         """The inbound use case's dependencies; its engine is the one serving when it decides (a new index version
         swaps it), loaded only then."""
         return Inbound(
             self.store,
             lambda: self.engine,
-            self.conversation_lock,
+            self.deciding_lock,
             self.escalations,
             self.settings.reliability.process_max_retries,
         )

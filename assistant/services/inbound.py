@@ -23,6 +23,7 @@ from assistant.domain.messages import (
     OutboundStatus,
     Priority,
 )
+from assistant.errors import NotReady
 from assistant.pipeline import Engine
 from assistant.services.delivery import backoff_seconds
 from assistant.services.escalate import Escalations
@@ -31,8 +32,14 @@ from assistant.store import Store
 log = logging.getLogger("community_assistant.worker")
 
 # Holds one conversation while its event is decided (key: "platform:conversation_key"); the runtime gives a lock
-# shared by every worker, so two messages of one conversation are never decided at once.
+# shared by every worker, so two messages of one conversation are never decided at once. Raises
+# ConversationBusyError when another holds it for longer than the wait.
 ConversationLock = Callable[[str], AbstractContextManager[object]]
+
+
+class ConversationBusyError(NotReady):
+    """Another worker is deciding a message of the same conversation: try again shortly. Not a failure of this
+    event, so it does not count towards handing it to a person."""
 
 
 # A decided event's reply in one of these states still needs its delivery use case (an attempt may have died).

@@ -305,8 +305,7 @@ def test_the_engine_is_loaded_before_the_conversation_is_locked(store: Store, se
 
 
 def test_a_conversation_lock_left_by_a_dead_task_is_waited_for_briefly_and_expires(tmp_path: Path) -> None:
-    from redis.exceptions import LockError
-
+    from assistant.services.inbound import ConversationBusyError
     from tests.conftest import TEST_REDIS_URL
     from webhooks.runtime import Runtime
 
@@ -323,7 +322,7 @@ def test_a_conversation_lock_left_by_a_dead_task_is_waited_for_briefly_and_expir
     # long before the lock's 30 s are over, so its worker goes on with other conversations.
     long_lived, key = runtime(30), f"telegram:chat-{time.time_ns()}"
     assert long_lived.conversation_lock(key).acquire()
-    with pytest.raises(LockError), long_lived.conversation_lock(key):
+    with pytest.raises(ConversationBusyError), long_lived.inbound().lock(key):
         pass
     long_lived.redis.delete(f"ca:lock:conversation:{key}")
     # The lock expires after `conversation_lock_seconds`: the retry then gets it.
@@ -332,7 +331,7 @@ def test_a_conversation_lock_left_by_a_dead_task_is_waited_for_briefly_and_expir
     deadline = time.monotonic() + 10
     while short_lived.redis.exists(f"ca:lock:conversation:{key}") and time.monotonic() < deadline:
         time.sleep(0.05)
-    with short_lived.conversation_lock(key):
+    with short_lived.inbound().lock(key):
         pass
 
 

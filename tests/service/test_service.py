@@ -224,6 +224,33 @@ def test_the_deciding_task_sends_the_reply_and_only_a_retry_takes_a_second_task(
     assert len(replies_to(service, chat)) == 2  # one refused, one delivered
 
 
+def test_a_message_waiting_for_its_busy_conversation_is_answered_and_not_counted_as_failing(
+    service: Service, client: FlaskClient
+) -> None:
+    from webhooks.runtime import LOCK_PREFIX
+
+    chat = next(_ids)
+    # Another worker deciding this conversation's previous message, for longer than the lock wait (5 s).
+    held = service.redis.lock(f"{LOCK_PREFIX}telegram:{chat}", timeout=30)
+    assert held.acquire()
+    update = telegram_update("How long does delivery take?", chat)
+    event_id = str(update["update_id"])
+    assert post_telegram(client, update) == 200
+    service.wait_for(
+        lambda: "ConversationBusyError" in service.worker_log.read_text(errors="replace"),
+        timeout=15,
+        what="the worker to find the conversation busy",
+    )
+    held.release()
+    service.wait_for(lambda: service.reply_status("telegram", event_id) == "sent", timeout=15, what="the reply")
+    assert len(replies_to(service, chat)) == 1
+    stored = service.store.inbox_event("telegram", event_id)
+    # Waiting was not a failed attempt: none recorded, and nobody was handed the message.
+    assert stored is not None and stored.status == "done" and stored.last_error is None
+    conversation = service.store.conversation("telegram", str(chat))
+    assert not [e for e in service.store.escalations(status="open", limit=500) if e.conversation_id == conversation.id]
+
+
 def test_429_is_retried_after_the_platforms_delay(service: Service, client: FlaskClient) -> None:
     chat = next(_ids)
     service.api.reply(429, json={"ok": False, "error_code": 429, "parameters": {"retry_after": 1}}, path=SEND_PATH)
