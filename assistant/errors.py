@@ -34,7 +34,8 @@ in `assistant/cli.py` (the `assistant` group).
     │   ├── IndexMismatchError        (retrieval)
     │   ├── ModelMismatchError        (intent_model)
     │   ├── StoreUnavailableError     the database did not take a write (store.errors)
-    │   └── QueueUnavailableError     the task queue did not take a task (services.intake)
+    │   ├── QueueUnavailableError     the task queue did not take a task (services.intake)
+    │   └── ConversationBusyError     another worker is deciding the conversation (services.inbound)
     └── PlatformError                 an outside platform's request or answer    its `status`, else 502 / 2
         └── WebhookError              a webhook request refused (webhooks.adapters.base); `status` is
             │                         the one the platform's contract asks for (401, 403, 400)
