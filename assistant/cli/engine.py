@@ -37,6 +37,9 @@ def parse_at(value: str | None, settings: Settings) -> datetime:
 def load_engine(settings: Settings, train_if_needed: bool = False) -> Any:
     """The engine of the published index version (a legacy data folder is migrated first), refused when it was
     built from the KB folder and the folder was edited since; `train_if_needed` trains instead of refusing."""
+    from assistant.nlu.language import prepare_language_detector
+
+    prepare_language_detector(settings.languages)  # overlaps the model imports below
     from assistant.knowledge.index_migration import published_pointer
     from assistant.knowledge.index_versions import refuse_stale
     from assistant.nlu.embeddings import shared_encoder

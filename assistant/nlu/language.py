@@ -3,9 +3,11 @@ to the configured languages, falling back to a hint (the conversation's language
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import unicodedata
-from functools import cache
+from concurrent.futures import Future
 
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
@@ -25,18 +27,58 @@ def has_words(text: str) -> bool:
     return any(unicodedata.category(ch) in _LETTER_CATEGORIES for ch in text)
 
 
-@cache
-def _detector(languages: tuple[str, ...]) -> LanguageDetector:
+# Detectors by language set, each with the process that built it: a build started before a fork is not awaited
+# in the child (its thread did not survive the fork).
+_DETECTORS: dict[tuple[str, ...], tuple[int, Future[LanguageDetector]]] = {}
+_DETECTORS_LOCK = threading.Lock()
+
+
+def _latin(languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The languages lingua tells apart; Han and Cyrillic are told by their script."""
+    return tuple(code for code in languages if code not in ("zh", "ru"))
+
+
+def _build(languages: tuple[str, ...]) -> LanguageDetector:
     codes = [IsoCode639_1.from_str(code) for code in languages]
     return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
+
+
+def _detector(languages: tuple[str, ...], in_background: bool = False) -> Future[LanguageDetector]:
+    with _DETECTORS_LOCK:
+        known = _DETECTORS.get(languages)
+        if known is not None and known[0] == os.getpid():
+            return known[1]
+        future: Future[LanguageDetector] = Future()
+        _DETECTORS[languages] = (os.getpid(), future)
+
+    def build() -> None:
+        try:
+            future.set_result(_build(languages))
+        except BaseException as error:  # handed to whoever waits for the detector
+            future.set_exception(error)
+
+    if in_background:
+        threading.Thread(target=build, name="lingua-build", daemon=True).start()
+    else:
+        build()
+    return future
+
+
+def prepare_language_detector(languages: tuple[str, ...]) -> None:
+    """Starts building the detector for `languages` in a thread. Lingua builds in native code that releases the
+    GIL, so the second it takes overlaps the embedding model's imports: a cold `assistant ask` starts that much
+    sooner. Only for a process that will not fork before it waits for the detector."""
+    latin = _latin(languages)
+    if len(latin) >= 2:
+        _detector(latin, in_background=True)
 
 
 class LanguageIdentifier:
     def __init__(self, languages: tuple[str, ...], default: str) -> None:
         self.languages = languages
         self.default = default
-        latin = tuple(code for code in languages if code not in ("zh", "ru"))
-        self._latin_detector = _detector(latin) if len(latin) >= 2 else None
+        latin = _latin(languages)
+        self._latin_detector = _detector(latin).result() if len(latin) >= 2 else None
 
     def identify(self, text: str, hint: str | None = None) -> LanguageGuess:
         fallback = hint if hint in self.languages else self.default
