@@ -12,7 +12,7 @@ LANGUAGES = ("en", "fr", "de", "ru")
 
 def test_a_detector_prepared_early_is_the_one_the_identifier_uses() -> None:
     prepare_language_detector(LANGUAGES)
-    pid, future = language._DETECTORS[("en", "fr", "de")]
+    _, future = language._DETECTORS[("en", "fr", "de")]
     identifier = LanguageIdentifier(LANGUAGES, "en")
     assert identifier._latin_detector is future.result()
     assert identifier.identify("Où est ma commande, s'il vous plaît ?").language == "fr"
