@@ -14,6 +14,7 @@ from assistant.cli.engine import ask, demo, index, ready_or_train, replay, train
 from assistant.cli.evaluate import evaluate
 from assistant.cli.gaps import gaps
 from assistant.cli.kb import kb
+from assistant.cli.kb_test import kb_test
 from assistant.cli.live_index import live_index
 from assistant.cli.service import beat, discord_gateway, serve, telegram, worker
 from assistant.cli.users import users
@@ -63,6 +64,7 @@ COMMANDS = (
     telegram,
     conversations,
     kb,
+    kb_test,
     evaluate,
 )
 for command in (*COMMANDS, users, gaps, live_index):

@@ -25,19 +25,19 @@ from assistant.domain.kb_entries import (
 KB_FILE_SUFFIXES = (".yml", ".yaml")
 
 
-class _LineLoader(yaml.CSafeLoader):
+class LineLoader(yaml.CSafeLoader):
     """Records the 1-based line of every mapping so errors can point at it. libyaml's loader (PyYAML's wheels
     ship it) parses the sample KB ten times faster than the pure-Python one, which `assistant kb check` and every
     engine start feel."""
 
 
-def _construct_mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+def _construct_mapping_with_line(loader: LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
     mapping: dict[str, Any] = dict(loader.construct_mapping(node, deep=True))  # type: ignore[arg-type]
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_with_line)
+LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_with_line)
 
 
 def _entry_from_mapping(raw: Any, path: Path, fallback_line: int | None) -> KBEntry:
@@ -130,7 +130,7 @@ def load_file(path: Path) -> list[KBEntry]:
     except UnicodeDecodeError as error:
         raise KnowledgeBaseError(path, None, f"not UTF-8 text ({error})") from error
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        document = yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
     except yaml.YAMLError as error:
         raise yaml_error(path, error) from error
     if document is None:
