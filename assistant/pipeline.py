@@ -94,6 +94,11 @@ class Engine:
         languages = LanguageIdentifier(settings.languages, settings.default_language)
         return cls(settings, encoder, kb, index, intents, signals, languages, policy)
 
+    def warm_up(self) -> None:
+        """Decide one throwaway message, so that the first real one does not wait for what loads lazily (the
+        encoder's weights, about a second): `assistant shell` answers its first turn as fast as the next."""
+        self.decide(InboundMessage(text="Hello, where is my order?"))
+
     def analyse(
         self,
         messages: Sequence[InboundMessage],

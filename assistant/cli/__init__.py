@@ -17,6 +17,7 @@ from assistant.cli.kb import kb
 from assistant.cli.kb_test import kb_test
 from assistant.cli.live_index import live_index
 from assistant.cli.service import beat, discord_gateway, serve, telegram, worker
+from assistant.cli.shell import shell
 from assistant.cli.users import users
 from assistant.errors import AssistantError
 
@@ -65,6 +66,7 @@ COMMANDS = (
     conversations,
     kb,
     kb_test,
+    shell,
     evaluate,
 )
 for command in (*COMMANDS, users, gaps, live_index):

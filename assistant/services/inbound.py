@@ -61,6 +61,7 @@ class Processed:
     outcome: ProcessOutcome
     outbound_id: int | None = None
     escalation_id: int | None = None
+    decision: Decision | None = None  # set when this run decided (DECIDED)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def _process(deps: Inbound, event: InboundEvent, now: datetime) -> Processed:
                 )
                 outbound_id = record.id
             store.inbox_done(event.platform, event.event_id, now)
-    return Processed(ProcessOutcome.DECIDED, outbound_id=outbound_id, escalation_id=escalation_id)
+    return Processed(ProcessOutcome.DECIDED, outbound_id=outbound_id, escalation_id=escalation_id, decision=decision)
 
 
 def _record_once(
