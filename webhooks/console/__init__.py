@@ -29,7 +29,7 @@ from webhooks.console.auth.identity import (
 )
 from webhooks.console.auth.throttle import THROTTLE_EXTENSION, LoginThrottle
 from webhooks.console.nav import QUEUE_LINKS_EXTENSION, QueueLinks, default_queue_links
-from webhooks.console.openapi import docs_page, document
+from webhooks.console.openapi import docs_page, document, swagger_ui
 from webhooks.console.routes import ConsoleBlueprint
 from webhooks.runtime import Runtime
 
@@ -138,6 +138,7 @@ def register_console(app: Flask, runtime: Runtime) -> None:
         app.register_error_handler(code, _error_page)
     app.context_processor(_template_context)
     app.register_blueprint(bp)
+    app.register_blueprint(swagger_ui)
     app.register_blueprint(auth_pages.bp)
     app.register_blueprint(accounts_api.bp)
     from webhooks.console.queues import register_queues

@@ -1,15 +1,18 @@
 """The console API's description: each JSON endpoint's `Operation` (recorded when the view is declared with
 `webhooks.console.routes`) with its pydantic models and roles, the OpenAPI 3.1 document (/api/openapi.json) and
-a local docs page (/api/docs) built from those records, and the request parsing the models describe."""
+the docs page (/api/docs: Swagger UI from a packaged copy, so calls can be tried offline, with a plain listing of
+the records beneath), and the request parsing the models describe."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+import flask_swagger_ui
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -17,6 +20,13 @@ from assistant.domain.roles import Role
 from assistant.errors import BadInput, InputError
 
 M = TypeVar("M", bound=BaseModel)
+
+# Swagger UI's files as the flask-swagger-ui wheel ships them (no CDN, no download): served as static files of the
+# console, under its security headers; the page that uses them is behind the sign-in like every /api/ route.
+SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).parent / "dist"
+swagger_ui = Blueprint(
+    "swagger_ui", __name__, static_folder=SWAGGER_UI_DIST, static_url_path="/console/static/swagger-ui"
+)
 Method = Literal["get", "post", "put", "patch", "delete"]
 
 # Flask rule variables: <name> or <converter:name> or <converter(args):name>.
