@@ -72,7 +72,7 @@ def test_the_shell_fits_a_phone(live_server: LiveServer, phone_page: Any, screen
     page = phone_page
     sign_in(page, live_server, "fay")
     page.wait_for_selector("header.topbar")
-    # Nothing sticks out sideways at 375 px: the queue links scroll inside their own row.
+    # Nothing sticks out sideways at 375 px: the queue links wrap onto rows of their own under the brand.
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
     assert page.locator("nav.queue-nav").get_by_role("link", name="Support").is_visible()
