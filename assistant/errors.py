@@ -9,6 +9,7 @@ in `assistant/cli.py` (the `assistant` group).
     │   │   └── PayloadError          a platform's webhook body (webhooks.adapters.base)
     │   ├── KnowledgeBaseError        a KB file or import row, "path:line: ..." (knowledge_base)
     │   ├── NluDataError              the Rasa NLU training file (nlu_data)
+    │   ├── KbTestFileError           a test file of `assistant test` (evaluation.kb_tests)
     │   ├── CalendarError             business hours that never open or never close (business_hours)
     │   ├── AccountError              a user, password, role or token name refused (store.errors)
     │   ├── ConfigurationError        a deployment the service must not run on: e.g. a Redis that may
