@@ -138,10 +138,9 @@ def ask(
 ) -> None:
     """Decide about one message and print the decision with its reasons."""
     settings = settings_from(kb_dir, data_dir)
+    now = parse_at(at, settings)  # a wrong --at fails before the model loads, not seconds after
     engine = load_engine(settings)
-    decision = engine.decide(
-        InboundMessage(text=text, language=lang, sender_name=sender_name), now=parse_at(at, settings)
-    )
+    decision = engine.decide(InboundMessage(text=text, language=lang, sender_name=sender_name), now=now)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -158,8 +157,9 @@ def ask(
 def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
     """Shadow mode: run a JSONL file of past messages through the engine, send nothing, write the decisions."""
     settings = settings_from(kb_dir, data_dir)
-    engine = load_engine(settings)
     now = parse_at(at, settings)
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"{out.parent} is not a folder", param_hint="--out")
     records: list[dict[str, Any]] = []
     bad = 0
     for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
@@ -175,6 +175,8 @@ def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_di
             bad += 1
             continue
         records.append(record)
+    # Loaded once the input has been read: a wrong file or option fails at once, not after the model's seconds.
+    engine = load_engine(settings)
     decided = 0
     kinds: Counter[str] = Counter()
     with out.open("w", encoding="utf-8") as handle:

@@ -45,16 +45,17 @@ def kb_test(
     `clarify`, `template`, `moderate`, `silence`."""
     from assistant.cli.engine import load_engine, parse_at
     from assistant.domain.messages import InboundMessage
-    from assistant.evaluation.kb_tests import load_test_file, read_baseline, score
+    from assistant.evaluation.kb_tests import check_expectations, load_test_file, read_baseline, score
 
     settings = settings_from(kb_dir, data_dir)
-    engine = load_engine(settings)
-    tests = load_test_file(tests_file, (entry.id for entry in engine.kb.published()))
+    # The file, the clock and the baseline are checked before the model loads: a mistake fails at once.
+    tests = load_test_file(tests_file)
     now = parse_at(at or tests.at, settings)
+    previous = read_baseline(baseline) if baseline else None
+    engine = load_engine(settings)
+    check_expectations(tests, (entry.id for entry in engine.kb.published()))
     decisions = engine.decide_batch([InboundMessage(text=case.text) for case in tests.cases], None, now)
-    report = score(
-        tests.cases, decisions, f"KB version {engine.kb.version}", read_baseline(baseline) if baseline else None
-    )
+    report = score(tests.cases, decisions, f"KB version {engine.kb.version}", previous)
     if out is not None:
         out.write_text(report.to_json(), encoding="utf-8")
 

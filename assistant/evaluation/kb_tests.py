@@ -49,6 +49,7 @@ class KbTestCase:
 @dataclass(frozen=True)
 class KbTestFile:
     cases: tuple[KbTestCase, ...]
+    path: Path
     at: str | None = None  # decide as if at this ISO time (the file's own, unless the command line says)
 
 
@@ -127,9 +128,9 @@ def outcome(decision: Decision) -> str:
     return NOT_AN_ANSWER.get(decision.kind, decision.kind.value)
 
 
-def load_test_file(path: Path, entry_ids: Iterable[str]) -> KbTestFile:
-    """The cases of a test file, each checked: text, an `expect` the KB can produce. Errors name file and line."""
-    known = set(entry_ids)
+def load_test_file(path: Path, entry_ids: Iterable[str] | None = None) -> KbTestFile:
+    """The cases of a test file, each checked: text, an `expect` the KB can produce (checked against `entry_ids`
+    when given; `check_expectations` does it later). Errors name file and line."""
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=LineLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
@@ -147,9 +148,9 @@ def load_test_file(path: Path, entry_ids: Iterable[str]) -> KbTestFile:
         if unknown:
             raise KbTestFileError(f"{where}: unknown field(s) {unknown}; allowed: examples, expect, lang, text")
         expect = item.get("expect")
-        if not isinstance(expect, str) or (expect not in known and expect not in OUTCOMES):
+        if not isinstance(expect, str) or not expect.strip():
             raise KbTestFileError(
-                f"{where}: `expect` must be a published KB entry's id or one of {', '.join(OUTCOMES)}, got {expect!r}"
+                f"{where}: `expect` must be a published KB entry's id or one of {', '.join(OUTCOMES)}"
             )
         texts = [item["text"]] if "text" in item else item.get("examples")
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
@@ -160,7 +161,22 @@ def load_test_file(path: Path, entry_ids: Iterable[str]) -> KbTestFile:
         cases.extend(KbTestCase(text.strip(), expect, language, line) for text in texts)
     if not cases:
         raise KbTestFileError(f"{path}: no tests under `tests`")
-    return KbTestFile(tuple(cases), at=str(at) if at is not None else None)
+    tests = KbTestFile(tuple(cases), path, at=str(at) if at is not None else None)
+    if entry_ids is not None:
+        check_expectations(tests, entry_ids)
+    return tests
+
+
+def check_expectations(tests: KbTestFile, entry_ids: Iterable[str]) -> None:
+    """Every `expect` is a published entry of the KB that answers, or one of OUTCOMES; the first that is not
+    is named with its line."""
+    known = set(entry_ids) | set(OUTCOMES)
+    for case in tests.cases:
+        if case.expect not in known:
+            raise KbTestFileError(
+                f"{tests.path}:{case.line}: `expect` must be a published KB entry's id or one of "
+                f"{', '.join(OUTCOMES)}, got {case.expect!r}"
+            )
 
 
 def score(
