@@ -207,7 +207,14 @@ def page_resolve_confirm(escalation_id: int) -> str:
     """The confirm step before resolving an escalation nobody answered (htmx: the fragment; else the page)."""
     view = actions().conversation(escalation_id)
     template = "console/_resolve_confirm.html" if request.headers.get("HX-Request") else "console/resolve_confirm.html"
-    return render_template(template, view=detail_out(view), human_replied=view.human_replied)
+    shown = detail_out(view)
+    return render_template(
+        template,
+        view=shown,
+        escalation=shown.escalation,
+        sender=shown.conversation.sender_name,
+        human_replied=view.human_replied,
+    )
 
 
 @bp.page("/console/escalations/<int:escalation_id>/hand-back", roles=WORK, methods=("POST",))
