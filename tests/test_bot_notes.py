@@ -50,6 +50,8 @@ def test_an_unknown_or_broken_placeholder_is_refused_not_sent() -> None:
         fill_for_customer(VOICE, "Hi {frist_name}", "en", "Anna")
     with pytest.raises(InputError, match="malformed placeholder braces"):
         check_canned_reply("sorry", "en", "Hi {first_name")
+    with pytest.raises(InputError, match="malformed placeholder braces"):
+        fill_for_customer(VOICE, "Hi {first", "en", "Anna")
     with pytest.raises(InputError, match=r"unknown placeholder\(s\) \{order_id\}"):
         check_canned_reply("sorry", "en", "Your order {order_id}")
     with pytest.raises(InputError, match="shortcode"):

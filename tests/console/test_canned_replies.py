@@ -64,6 +64,13 @@ def test_an_unknown_placeholder_is_refused_at_save_with_the_kb_answers_rule(
     )
     assert moved.status_code == 200 and moved.get_json()["shortcode"] == "hello"
     assert [(r.shortcode, r.text) for r in console.canned_replies()] == [("hello", "Hello!")]
+    other = editor.post("/api/v1/canned-replies", json={"shortcode": "bye", "language": "en", "text": "Bye!"})
+    onto = editor.put(
+        f"/api/v1/canned-replies/{other.get_json()['id']}", json={"shortcode": "hello", "language": "en", "text": "x"}
+    )
+    assert onto.status_code == 409 and "already a canned reply /hello" in onto.get_json()["error"]
+    assert editor.delete(f"/api/v1/canned-replies/{reply_id}").status_code == 204
+    assert editor.put(f"/api/v1/canned-replies/{reply_id}", json=moved.get_json()).status_code == 404
 
 
 def test_editors_and_admins_manage_canned_replies_on_the_page_agents_only_read_them(
@@ -100,16 +107,21 @@ def test_editors_and_admins_manage_canned_replies_on_the_page_agents_only_read_t
         assert console.canned_reply(reply.id) is None
 
     console.save_canned_reply("thanks", "en", "Thanks for waiting!")
+    console.save_canned_reply("thanks", "fr", "Merci de votre patience !", "complaints")
     agent = logged_in_client(make_user("agent", queues=["support"]))
     listing = agent.get("/console/canned-replies").get_data(as_text=True)
-    assert "Thanks for waiting!" in listing
+    assert "Thanks for waiting!" in listing and "Merci de votre patience !" in listing
+    french = agent.get("/console/canned-replies?language=fr").get_data(as_text=True)
+    assert "Merci de votre patience !" in french and "Thanks for waiting!" not in french
+    support = agent.get("/console/canned-replies?queue=support").get_data(as_text=True)
+    assert "Thanks for waiting!" in support and "Merci de votre patience !" not in support
     assert 'data-testid="canned-form"' not in listing and 'data-testid="canned-edit"' not in listing
-    reply_id = console.canned_replies()[0].id
+    reply_id = console.canned_replies(language="en")[0].id
     attempt = {"shortcode": "x", "language": "en", "text": "x"}
     assert agent.post("/console/canned-replies", data=attempt).status_code == 403
     assert agent.post(f"/console/canned-replies/{reply_id}/delete").status_code == 403
     assert agent.get(f"/console/canned-replies/{reply_id}").status_code == 403
-    assert [r.id for r in console.canned_replies()] == [reply_id]
+    assert reply_id in [r.id for r in console.canned_replies()] and len(console.canned_replies()) == 2
 
 
 def test_placeholders_are_filled_with_the_customers_values_at_send(
@@ -202,6 +214,7 @@ def test_resolving_what_nobody_answered_asks_first(
     assert f'hx-get="{pages}/resolve"' in conversation  # the resolve button asks the server first
     step = page.get(f"{pages}/resolve").get_data(as_text=True)  # without htmx: a page of its own
     assert "Nobody has replied to Anna yet." in step and 'name="confirm_unanswered" value="1"' in step
+    assert "Resolve without a reply" in step and "Cancel, reply first" in step
     fragment = page.get(f"{pages}/resolve", headers=HX).get_data(as_text=True)
     assert 'data-testid="resolve-confirm"' in fragment and "<html" not in fragment
     raced = page.post(f"{pages}/resolve", data={"version": "1"}, headers=HX)  # a plain post: the same step
@@ -240,6 +253,7 @@ def test_agents_read_the_bots_note_in_words_with_the_closest_entry(
     summaries = html.split("<summary>")[1:]
     note = [s.split("</summary>")[0] for s in summaries if s.startswith("Bot:")]
     assert note and all("confidence" not in s and "low_confidence" not in s for s in note)
+    assert "escalate · low_confidence · confidence 0.42" in html  # the raw reading is one click away
     assert "The customer asked to talk to a person." in page.get(
         f"/console/escalations/{asked.escalation_id}"
     ).get_data(as_text=True)
