@@ -29,7 +29,8 @@ in `assistant/cli.py` (the `assistant` group).
     │   ├── KbConflictError           a KB save on an old version: current and diff (store.errors)
     │   ├── KbTransitionError         a move the KB workflow does not allow (store.errors)
     │   ├── HandoffTransitionError    a bot/human hand-off move not allowed (handoff)
-    │   └── ReplyConflictError        reply window closed, no reply address (services.reply_rules)
+    │   ├── ReplyConflictError        reply window closed, no reply address (services.reply_rules)
+    │   └── UnansweredResolveError    resolving what nobody answered, unconfirmed (services.agent_actions)
     ├── NotReady                      index or models missing or stale: run `assistant train`;       503 / 2
     │   │                             or a part the service needs is down for now
     │   ├── IndexMismatchError        (retrieval)

@@ -2,7 +2,7 @@
 the platform, note, prioritise, transfer, resolve, hand back to the bot, rate the bot's suggestion, and use or
 edit canned replies. Access checks, validation and the audit line live here, so the console's pages and API (and
 anything else that acts for a person) behave the same; refusals raise the library's kinds (BadInput, Forbidden,
-NotFound, Conflict)."""
+NotFound, Conflict). Canned replies have their own use cases (`canned`, assistant.services.canned_replies)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from assistant.domain.business_hours import BusinessHours
+from assistant.domain.canned_replies import fill_for_customer
 from assistant.domain.messages import HandoffState, InboxStatus, Priority
 from assistant.domain.roles import Role
 from assistant.domain.sla import first_response_due
-from assistant.errors import BadInput, Forbidden, NotFound
+from assistant.domain.voice import BrandVoice
+from assistant.errors import BadInput, Conflict, Forbidden, NotFound
+from assistant.services.canned_replies import CannedReplies
 from assistant.services.common import Audit, utc_now
 from assistant.services.reply_rules import ReplyConflictError, ReplyWindows, WindowState, window_refusal
 from assistant.settings import Settings
 from assistant.store import (
-    CannedReplyRecord,
     ConsoleStore,
     EscalationDetail,
     EscalationPage,
@@ -59,6 +61,8 @@ class AgentDeps:
     # Per-queue counts; the console reads them once per request and shares them with the header's links.
     counts: Callable[[], dict[str, QueueCounts]] | None = None
     now: Callable[[], datetime] = field(default=utc_now)
+    # The brand's voice that fills placeholders (as the bot fills KB answers); None: loaded from the settings.
+    voice: BrandVoice | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class ConversationView:
     window: WindowState
     token: str
     now: datetime
+    human_replied: bool = False  # a person answered (or is answering) the customer since it was opened
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,20 @@ class ReplyResult:
     outbound: OutboundRecord
     created: bool  # False: the same idempotency key again, nothing sent twice
     escalation: EscalationRecord
+
+
+class UnansweredResolveError(Conflict):
+    """Resolving an escalation nobody answered: refused until the caller confirms; `current` is the escalation."""
+
+    kind = "unanswered"
+
+    def __init__(self, current: EscalationRecord) -> None:
+        super().__init__(
+            f"nobody has replied to the customer of escalation {current.id}: resolving closes the conversation "
+            "without an answer. Reply first, or resolve again confirming that no reply is needed "
+            "(confirm_unanswered)."
+        )
+        self.current = current
 
 
 def can_see_queue(user: UserRecord, queue: str) -> bool:
@@ -130,6 +149,16 @@ class AgentActions:
         self.config = deps.settings.console
 
     # Reading
+
+    @functools.cached_property
+    def voice(self) -> BrandVoice:
+        if self.deps.voice is not None:
+            return self.deps.voice
+        return BrandVoice.load(self.settings.brand, self.settings.default_language, self.settings.responses_file)
+
+    @functools.cached_property
+    def canned(self) -> CannedReplies:
+        return CannedReplies(self.store, self.settings, self.voice, self.deps.audit, self.user)
 
     @functools.cached_property
     def counts(self) -> dict[str, QueueCounts]:
@@ -197,22 +226,8 @@ class AgentActions:
         now = self.deps.now()
         conversation = detail.conversation
         window = self.deps.windows.window(conversation.platform, conversation.last_inbound_at, now)
-        return ConversationView(detail, window, self.store.conversation_token(escalation_id), now)
-
-    def canned_for(self, queue: str, language: str | None) -> dict[str, CannedReplyRecord]:
-        """Shortcode → reply in the sender's language, else the default language, else any."""
-        order = [language or self.settings.default_language, self.settings.default_language]
-        chosen: dict[str, CannedReplyRecord] = {}
-        for reply in self.store.canned_replies(queue=queue):
-            current = chosen.get(reply.shortcode)
-            rank = order.index(reply.language) if reply.language in order else len(order)
-            current_rank = (
-                (order.index(current.language) if current.language in order else len(order)) if current else 99
-            )
-            # A queue's own reply beats the all-queue one in the same language.
-            if current is None or rank < current_rank or (rank == current_rank and reply.queue and not current.queue):
-                chosen[reply.shortcode] = reply
-        return dict(sorted(chosen.items()))
+        token = self.store.conversation_token(escalation_id)
+        return ConversationView(detail, window, token, now, self.store.human_replied(escalation_id))
 
     def holder_name(self, escalation: EscalationRecord) -> str | None:
         if escalation.assigned_agent_id is None:
@@ -234,9 +249,12 @@ class AgentActions:
         self, escalation_id: int, text: str, idempotency_key: str | None, version: int | None, human_agent_tag: bool
     ) -> ReplyResult:
         escalation = self.escalation(escalation_id)
-        body = text.strip()
-        if not body:
+        if not text.strip():
             raise BadInput("the reply is empty: write something to send")
+        conversation = self.deps.store.conversation_by_id(escalation.conversation_id)
+        language = conversation.language or self.settings.default_language
+        # Filled here, at send time, with this customer's values: what is stored and sent is what they read.
+        body = fill_for_customer(self.voice, text.strip(), language, conversation.sender_name)
         if len(body) > self.config.max_reply_chars:
             raise BadInput(
                 f"the reply is {len(body)} characters long; the limit is {self.config.max_reply_chars}. "
@@ -247,7 +265,6 @@ class AgentActions:
         if existing is not None:
             # The same request again (a double click, a retried call): the first answer, nothing sent twice.
             return ReplyResult(existing, False, escalation)
-        conversation = self.deps.store.conversation_by_id(escalation.conversation_id)
         if not conversation.reply_target:
             raise ReplyConflictError(
                 "this conversation has no reply address recorded (it started before the console was installed); "
@@ -282,6 +299,18 @@ class AgentActions:
             self.deps.deliver(reservation.outbound.id, dict(conversation.reply_target), conversation.conversation_key)
         return ReplyResult(reservation.outbound, reservation.created, reservation.escalation)
 
+    def reply_and_resolve(
+        self, escalation_id: int, text: str, idempotency_key: str | None, version: int | None, human_agent_tag: bool
+    ) -> ReplyResult:
+        """Send the reply and resolve the escalation, as one action; the same key again sends nothing twice and
+        leaves an escalation the first call resolved as it is."""
+        result = self.reply(escalation_id, text, idempotency_key, version, human_agent_tag)
+        if result.escalation.status == "resolved":
+            return result
+        # Just answered: no "nobody replied" question to ask.
+        resolved = self.settle(escalation_id, HandoffState.CLOSED, result.escalation.version, confirm_unanswered=True)
+        return ReplyResult(result.outbound, result.created, resolved)
+
     def note(self, escalation_id: int, text: str) -> NoteRecord:
         self.escalation(escalation_id)
         body = text.strip()
@@ -315,9 +344,20 @@ class AgentActions:
         self.deps.audit("transfer", "escalation", escalation_id, queue=queue, was=escalation.queue)
         return record
 
-    def settle(self, escalation_id: int, handoff: HandoffState, version: int | None) -> EscalationRecord:
-        """Resolve (handoff CLOSED) or hand back to the bot (BOT); only the holder or an admin may."""
-        self.escalation(escalation_id)
+    def settle(
+        self, escalation_id: int, handoff: HandoffState, version: int | None, confirm_unanswered: bool = False
+    ) -> EscalationRecord:
+        """Resolve (handoff CLOSED) or hand back to the bot (BOT); only the holder or an admin may. Resolving one
+        that nobody answered is refused (UnansweredResolveError) unless `confirm_unanswered`: closing it would
+        leave the customer without a word. Handing back is not asked about: the bot answers the next message."""
+        escalation = self.escalation(escalation_id)
+        if (
+            handoff == HandoffState.CLOSED
+            and not confirm_unanswered
+            and escalation.status != "resolved"
+            and not self.store.human_replied(escalation_id)
+        ):
+            raise UnansweredResolveError(escalation)
         # The hand-off rules are applied by the store, to the conversation it locked for the change.
         holder_check = None if self.user.role == Role.ADMIN else self.user.id
         record = self.store.settle(escalation_id, handoff, expected_version=version, agent_id=holder_check)
@@ -332,22 +372,3 @@ class AgentActions:
         record = self.store.add_feedback(escalation_id, verdict, self.user.id, entry_id, comment)
         self.deps.audit("suggestion_feedback", "escalation", escalation_id, verdict=verdict, entry_id=entry_id)
         return record
-
-    # Canned replies
-
-    def canned_replies(self, queue: str | None, language: str | None) -> list[CannedReplyRecord]:
-        return self.store.canned_replies(queue=queue, language=language)
-
-    def save_canned_reply(self, shortcode: str, language: str, text: str, queue: str | None) -> CannedReplyRecord:
-        if queue is not None and self.config.queue(queue) is None:
-            raise NotFound(f"unknown queue {queue!r}")
-        record = self.store.save_canned_reply(shortcode, language, text, queue, self.user.id)
-        self.deps.audit(
-            "save_canned_reply", "canned_reply", record.id, shortcode=record.shortcode, language=record.language
-        )
-        return record
-
-    def delete_canned_reply(self, reply_id: int) -> None:
-        if not self.store.delete_canned_reply(reply_id):
-            raise NotFound(f"no canned reply {reply_id}")
-        self.deps.audit("delete_canned_reply", "canned_reply", reply_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
+from assistant.domain.messages import OutboundStatus
+from assistant.errors import Conflict
 from assistant.store.db import Transactions, added, found
 from assistant.store.escalations import username_of
 from assistant.store.records import CannedReplyRecord, FeedbackRecord, GapCandidateRecord, NoteRecord
@@ -17,6 +19,7 @@ from assistant.store.tables import (
     Escalation,
     GapCandidate,
     Note,
+    Outbound,
     SuggestionFeedback,
     utcnow,
 )
@@ -99,6 +102,50 @@ class NoteStore(Transactions):
             query = query.where(CannedReply.language == language)
         with self._read() as session:
             return [CannedReplyRecord.from_row(row) for row in session.scalars(query)]
+
+    def canned_reply(self, reply_id: int) -> CannedReplyRecord | None:
+        with self._read() as session:
+            row = session.get(CannedReply, reply_id)
+            return CannedReplyRecord.from_row(row) if row is not None else None
+
+    def update_canned_reply(
+        self, reply_id: int, shortcode: str, language: str, text: str, queue: str | None
+    ) -> CannedReplyRecord | None:
+        """Change one reply (None: there is none); moving it onto the key of another reply is a Conflict."""
+        with self._write() as session:
+            row = session.get(CannedReply, reply_id)
+            if row is None:
+                return None
+            taken = session.scalar(
+                select(CannedReply.id).where(
+                    CannedReply.shortcode == shortcode,
+                    CannedReply.language == language,
+                    CannedReply.queue == (queue or ALL_QUEUES),
+                    CannedReply.id != reply_id,
+                )
+            )
+            if taken is not None:
+                where = f"queue {queue}" if queue else "all queues"
+                raise Conflict(f"there is already a canned reply /{shortcode} in {language} for {where}: edit that one")
+            row.shortcode, row.language, row.queue, row.text = shortcode, language, queue or ALL_QUEUES, text
+            row.updated_at = utcnow()
+            session.flush()
+            return CannedReplyRecord.from_row(row)
+
+    def human_replied(self, escalation_id: int) -> bool:
+        """Whether a person answered the customer since the escalation was opened: a delivered reply (its first
+        response) or one reserved for delivery and not given up on."""
+        with self._read() as session:
+            escalation = found(session, Escalation, escalation_id, "escalation")
+            if escalation.first_response_at is not None:
+                return True
+            reserved = exists().where(
+                Outbound.conversation_id == escalation.conversation_id,
+                Outbound.author == "agent",
+                Outbound.status != OutboundStatus.DEAD.value,
+                Outbound.created_at >= escalation.created_at,
+            )
+            return bool(session.scalar(select(reserved)))
 
     def delete_canned_reply(self, reply_id: int) -> bool:
         with self._write() as session:

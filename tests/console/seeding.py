@@ -31,7 +31,7 @@ def seed_escalation(
     reason: EscalationReason = EscalationReason.HUMAN_REQUESTED,
     priority: Priority = Priority.NORMAL,
     language: str = "en",
-    sender_name: str = "Anna",
+    sender_name: str | None = "Anna",
     suggested_answer: str | None = "Orders arrive within 5 working days.",
     sla_due_at: datetime | None = None,
     received_at: datetime | None = None,

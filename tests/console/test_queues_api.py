@@ -278,7 +278,10 @@ def test_note_priority_transfer_resolve_and_hand_back(
     assert client.post(f"{base}/claim", json={}).status_code == 200
     moved = client.post(f"{base}/transfer", json={"queue": "complaints"}).get_json()
     assert moved["queue"] == "complaints" and moved["status"] == "open" and moved["holder"] is None
-    resolved = client.post(f"{base}/resolve", json={"version": moved["version"]})
+    unanswered = client.post(f"{base}/resolve", json={"version": moved["version"]})
+    assert unanswered.status_code == 409 and unanswered.get_json()["kind"] == "unanswered"  # nobody replied
+    assert store.escalation(seeded.escalation_id).status == "open"
+    resolved = client.post(f"{base}/resolve", json={"version": moved["version"], "confirm_unanswered": True})
     assert resolved.status_code == 200 and resolved.get_json()["status"] == "resolved"
     assert store.conversation_state(seeded.conversation_id).handoff == HandoffState.CLOSED
     assert client.post(f"{base}/resolve", json={}).get_json()["kind"] == "resolved"

@@ -78,13 +78,14 @@ def test_the_agent_use_cases_need_no_app(tmp_path: Path) -> None:
         audit=recorder(audited),
     )
     actions = AgentActions(deps, editor)
+    canned = actions.canned
     with pytest.raises(NotFound, match="unknown queue"):
-        actions.save_canned_reply("thanks", "en", "Thank you!", "no-such-queue")
-    saved = actions.save_canned_reply("thanks", "en", "Thank you!", None)
-    assert [reply.shortcode for reply in actions.canned_replies(None, "en")] == ["thanks"]
-    actions.delete_canned_reply(saved.id)
+        canned.save("thanks", "en", "Thank you!", "no-such-queue")
+    saved = canned.save("thanks", "en", "Thank you!", None)
+    assert [reply.shortcode for reply in canned.listing(None, "en")] == ["thanks"]
+    canned.delete(saved.id)
     with pytest.raises(NotFound, match="no canned reply"):
-        actions.delete_canned_reply(saved.id)
+        canned.delete(saved.id)
     assert audited == [
         ("save_canned_reply", "canned_reply", saved.id),
         ("delete_canned_reply", "canned_reply", saved.id),

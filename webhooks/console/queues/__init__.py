@@ -12,20 +12,27 @@ from typing import Any
 from flask import Flask
 
 from assistant.domain.handoff import HandoffTransitionError
-from assistant.services.agent_actions import Deliver, can_see_queue
+from assistant.domain.voice import BrandVoice
+from assistant.services.agent_actions import Deliver, UnansweredResolveError, can_see_queue
 from assistant.services.reply_rules import ReplyConflictError
 from assistant.settings import Settings
 from assistant.store import ClaimConflictError, ConsoleStore, UserRecord
 from webhooks.console.nav import QueueLink, set_queue_links
-from webhooks.console.queues import api, pages
+from webhooks.console.queues import api, canned, pages
 from webhooks.console.queues.context import (
     DELIVER_EXTENSION,
     RUNTIME_EXTENSION,
     STORE_EXTENSION,
+    VOICE_EXTENSION,
     celery_deliver,
     request_queue_counts,
 )
-from webhooks.console.queues.mapping import claim_conflict_body, handoff_conflict_body, reply_conflict_body
+from webhooks.console.queues.mapping import (
+    claim_conflict_body,
+    handoff_conflict_body,
+    reply_conflict_body,
+    unanswered_conflict_body,
+)
 from webhooks.http_errors import add_error_body
 from webhooks.runtime import Runtime
 
@@ -36,13 +43,20 @@ def register_queues(app: Flask, runtime: Runtime, deliver: Deliver | None = None
     # Built on first use: creating the app must not need the database (the readiness probe reports it).
     app.extensions[STORE_EXTENSION] = functools.cache(lambda: ConsoleStore(runtime.store.engine))
     app.extensions.setdefault(DELIVER_EXTENSION, deliver or celery_deliver(app))
+    settings = runtime.settings
+    # The bot's voice without the engine (no model to load): it fills agents' replies as it fills KB answers.
+    app.extensions[VOICE_EXTENSION] = functools.cache(
+        lambda: BrandVoice.load(settings.brand, settings.default_language, settings.responses_file)
+    )
     set_queue_links(app, _queue_links(runtime.settings))
     add_error_body(app, ClaimConflictError, claim_conflict_body)
     add_error_body(app, HandoffTransitionError, handoff_conflict_body)
     add_error_body(app, ReplyConflictError, reply_conflict_body)
+    add_error_body(app, UnansweredResolveError, unanswered_conflict_body)
     app.context_processor(_nav_count_context)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(canned.bp)
 
 
 def _queue_links(settings: Settings) -> Callable[[UserRecord], list[QueueLink]]:

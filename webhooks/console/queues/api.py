@@ -46,6 +46,7 @@ from webhooks.console.queues.schemas import (
     QueueListOut,
     ReplyIn,
     ReplyOut,
+    ResolveIn,
     TransferIn,
     VersionIn,
 )
@@ -141,21 +142,25 @@ def api_claim(escalation_id: int) -> Response:
 @bp.api(
     "post",
     "/api/v1/escalations/<int:escalation_id>/reply",
-    "Reply to the customer through the platform (queued for delivery; the conversation becomes a person's)",
+    "Reply to the customer through the platform (queued for delivery; the conversation becomes a person's); "
+    "with `resolve`, reply and resolve in one action",
     request=ReplyIn,
     response=ReplyOut,
     roles=WORK,
     status=202,
     tags=("escalations",),
     errors=(404, 409),
-    description="Outside Meta's 24-hour window the answer is 409 with `alternative.human_agent_tag` when a "
-    "HUMAN_AGENT-tagged message is still allowed (Messenger and Instagram, up to 7 days).",
+    description="Placeholders ({first_name}, {brand}, …) are filled with the customer's values before it is "
+    "stored and sent; an unknown one is 422. Outside Meta's 24-hour window the answer is 409 with "
+    "`alternative.human_agent_tag` when a HUMAN_AGENT-tagged message is still allowed (Messenger and Instagram, "
+    "up to 7 days).",
 )
 def api_reply(escalation_id: int) -> Response:
     body = json_body(ReplyIn)
     key = body.idempotency_key or request.headers.get("Idempotency-Key")
     agent = actions()
-    result = agent.reply(escalation_id, body.text, key, body.version, body.human_agent_tag)
+    send = agent.reply_and_resolve if body.resolve else agent.reply
+    result = send(escalation_id, body.text, key, body.version, body.human_agent_tag)
     out = model_from(
         ReplyOut,
         result.outbound,
@@ -197,12 +202,15 @@ def api_transfer(escalation_id: int) -> Response:
 
 @_escalation_action(
     "resolve",
-    "Resolve: the conversation is closed (the customer's next message starts afresh with the bot)",
-    VersionIn,
+    "Resolve: the conversation is closed (the customer's next message starts afresh with the bot); nobody "
+    "replied yet: 409 `unanswered` unless `confirm_unanswered`",
+    ResolveIn,
 )
 def api_resolve(escalation_id: int) -> Response:
-    version = _version_body().version
-    return _changed(lambda agent: agent.settle(escalation_id, HandoffState.CLOSED, version))
+    body = json_body(ResolveIn) if request.get_data() else ResolveIn()
+    return _changed(
+        lambda agent: agent.settle(escalation_id, HandoffState.CLOSED, body.version, body.confirm_unanswered)
+    )
 
 
 @_escalation_action(
@@ -243,24 +251,41 @@ def api_feedback(escalation_id: int) -> Response:
 )
 def api_canned_replies() -> Response:
     query = query_model(CannedReplyQuery)
-    items = actions().canned_replies(query.queue, query.language)
+    items = actions().canned.listing(query.queue, query.language)
     return json_response(CannedReplyListOut(items=[canned_out(item) for item in items]))
 
 
 @bp.api(
     "post",
     "/api/v1/canned-replies",
-    "Create or replace the canned reply for (shortcode, language, queue)",
+    "Create or replace the canned reply for (shortcode, language, queue); an unknown placeholder is 422",
     request=CannedReplyIn,
     response=CannedReplyOut,
     roles=CANNED_EDIT_ROLES,
     status=201,
     tags=("canned replies",),
+    errors=(404, 422),
 )
 def api_save_canned_reply() -> Response:
     body = json_body(CannedReplyIn)
-    record = actions().save_canned_reply(body.shortcode, body.language, body.text, body.queue)
+    record = actions().canned.save(body.shortcode, body.language, body.text, body.queue)
     return json_response(canned_out(record), 201)
+
+
+@bp.api(
+    "put",
+    "/api/v1/canned-replies/<int:reply_id>",
+    "Change a canned reply (its shortcode, language, queue or text); onto another reply's key: 409",
+    request=CannedReplyIn,
+    response=CannedReplyOut,
+    roles=CANNED_EDIT_ROLES,
+    tags=("canned replies",),
+    errors=(404, 409, 422),
+)
+def api_update_canned_reply(reply_id: int) -> Response:
+    body = json_body(CannedReplyIn)
+    record = actions().canned.update(reply_id, body.shortcode, body.language, body.text, body.queue)
+    return json_response(canned_out(record))
 
 
 @bp.api(
@@ -273,5 +298,5 @@ def api_save_canned_reply() -> Response:
     errors=(404,),
 )
 def api_delete_canned_reply(reply_id: int) -> Response:
-    actions().delete_canned_reply(reply_id)
+    actions().canned.delete(reply_id)
     return Response(status=204)

@@ -22,10 +22,11 @@ from webhooks.runtime import Runtime
 STORE_EXTENSION = "console.queues.store"
 RUNTIME_EXTENSION = "console.queues.runtime"
 DELIVER_EXTENSION = "console.queues.deliver"
+VOICE_EXTENSION = "console.queues.voice"
 # Who works queues. Admins are accepted everywhere; editors write the KB and canned replies, not customers.
 WORK_ROLES = (Role.AGENT,)
 CANNED_READ_ROLES = (Role.AGENT, Role.EDITOR)
-CANNED_EDIT_ROLES = (Role.EDITOR,)
+CANNED_EDIT_ROLES = (Role.EDITOR,)  # and admins; assistant.services.canned_replies checks the same
 
 
 @dataclass(frozen=True)
@@ -90,5 +91,6 @@ def actions() -> AgentActions:
         deliver=deliver,
         audit=audit,
         counts=request_queue_counts,
+        voice=current_app.extensions[VOICE_EXTENSION](),
     )
     return AgentActions(deps, current_account())

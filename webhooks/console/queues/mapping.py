@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, cast
 
+from assistant.domain.bot_notes import explain, reason_in_words
 from assistant.domain.handoff import HandoffTransitionError
 from assistant.services.agent_actions import (
     AgentActions,
     ConversationView,
     QueueListing,
     QueueView,
+    UnansweredResolveError,
     is_breached,
     priority_name,
 )
@@ -45,7 +47,7 @@ from webhooks.console.queues.schemas import (
     ReplyWindowOut,
 )
 
-ConflictKind = Literal["stale", "held", "resolved", "reply_window", "no_reply_target", "handoff"]
+ConflictKind = Literal["stale", "held", "resolved", "reply_window", "no_reply_target", "handoff", "unanswered"]
 
 
 # Conflicts: a 409 carries the current state in a ConflictOut body.
@@ -65,6 +67,11 @@ def handoff_conflict_body(error: HandoffTransitionError) -> dict[str, Any]:
     return ConflictOut(error=str(error), kind="handoff").model_dump(mode="json", exclude_none=True)
 
 
+def unanswered_conflict_body(error: UnansweredResolveError) -> dict[str, Any]:
+    out = ConflictOut(error=str(error), kind="unanswered", current=escalation_out(error.current, None))
+    return out.model_dump(mode="json", exclude_none=True)
+
+
 def reply_conflict_body(error: ReplyConflictError) -> dict[str, Any]:
     out = ConflictOut(error=error.summary, kind=cast(ConflictKind, error.kind), alternative=error.alternative)
     return out.model_dump(mode="json", exclude_none=True)
@@ -82,6 +89,7 @@ def escalation_out(escalation: EscalationRecord, holder: str | None, now: dateti
         EscalationOut,
         escalation,
         priority=priority_name(escalation.priority),
+        reason_text=reason_in_words(escalation.reason),
         sla_breached=is_breached(escalation, now or utc_now()),
         holder=holder if escalation.status == "claimed" else None,
     )
@@ -109,7 +117,12 @@ def listing_out(listing: QueueListing) -> EscalationListOut:
 
 
 def decision_out(decision: DecisionRecord | None) -> DecisionOut | None:
-    return model_from(DecisionOut, decision, action=decision.action.value) if decision is not None else None
+    if decision is None:
+        return None
+    note = explain(decision.action, decision.reason, decision.entry_id, decision.kind)
+    return model_from(
+        DecisionOut, decision, action=decision.action.value, summary=note.summary, closest_entry=note.closest
+    )
 
 
 def _agent_name(agents: dict[int, str], agent_id: int | None) -> str | None:
@@ -155,5 +168,6 @@ def detail_out(view: ConversationView) -> EscalationDetailOut:
             if outbound.author == "agent"
         ],
         feedback=[feedback_out(feedback) for feedback in detail.feedback],
+        human_replied=view.human_replied,
         token=view.token,
     )

@@ -95,7 +95,8 @@ def _conversation_context(escalation_id: int) -> dict[str, Any]:
     agent = actions()
     view = agent.conversation(escalation_id)
     detail = view.detail
-    canned = agent.canned_for(detail.escalation.queue, detail.conversation.language)
+    conversation = detail.conversation
+    canned = agent.canned.for_conversation(detail.escalation.queue, conversation.language)
     return {
         "detail": detail,
         "view": detail_out(view),
@@ -104,6 +105,9 @@ def _conversation_context(escalation_id: int) -> dict[str, Any]:
         "priorities": list(PRIORITY_NAMES),
         "canned": canned,
         "canned_json": {code: reply.text for code, reply in canned.items()},
+        # What each reply becomes for this customer (filled at send time exactly like this).
+        "canned_sent": agent.canned.as_sent(canned, conversation.language, conversation.sender_name),
+        "human_replied": view.human_replied,
         "now": view.now,
         "poll_ms": _poll_ms(),
         "idempotency_key": uuid.uuid4().hex,
@@ -152,7 +156,10 @@ def page_claim(escalation_id: int) -> BaseResponse | str:
 
 @bp.page("/console/escalations/<int:escalation_id>/reply", roles=WORK, methods=("POST",))
 def page_reply(escalation_id: int) -> BaseResponse | str:
-    result = actions().reply(
+    agent = actions()
+    and_resolve = request.form.get("and_resolve") == "1"
+    send = agent.reply_and_resolve if and_resolve else agent.reply
+    result = send(
         escalation_id,
         request.form.get("text", ""),
         request.form.get("idempotency_key") or None,
@@ -162,6 +169,8 @@ def page_reply(escalation_id: int) -> BaseResponse | str:
     message = "Reply queued for delivery." if result.created else "That reply was already sent."
     if result.outbound.mode == "human_agent":
         message = "Reply queued as a human-agent message (Meta's HUMAN_AGENT tag)."
+    if and_resolve:
+        return _after_action(escalation_id, f"{message} Escalation {escalation_id} resolved.", leave=True)
     return _after_action(escalation_id, message)
 
 
@@ -188,8 +197,24 @@ def page_transfer(escalation_id: int) -> BaseResponse | str:
 
 @bp.page("/console/escalations/<int:escalation_id>/resolve", roles=WORK, methods=("POST",))
 def page_resolve(escalation_id: int) -> BaseResponse | str:
-    actions().settle(escalation_id, HandoffState.CLOSED, _form_version())
+    confirmed = request.form.get("confirm_unanswered") == "1"
+    actions().settle(escalation_id, HandoffState.CLOSED, _form_version(), confirmed)
     return _after_action(escalation_id, f"Escalation {escalation_id} resolved.", leave=True)
+
+
+@bp.page("/console/escalations/<int:escalation_id>/resolve", roles=WORK)
+def page_resolve_confirm(escalation_id: int) -> str:
+    """The confirm step before resolving an escalation nobody answered (htmx: the fragment; else the page)."""
+    view = actions().conversation(escalation_id)
+    template = "console/_resolve_confirm.html" if request.headers.get("HX-Request") else "console/resolve_confirm.html"
+    shown = detail_out(view)
+    return render_template(
+        template,
+        view=shown,
+        escalation=shown.escalation,
+        sender=shown.conversation.sender_name,
+        human_replied=view.human_replied,
+    )
 
 
 @bp.page("/console/escalations/<int:escalation_id>/hand-back", roles=WORK, methods=("POST",))

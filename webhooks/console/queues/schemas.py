@@ -34,6 +34,7 @@ class EscalationOut(BaseModel):
     status: Literal["open", "claimed", "resolved"]
     priority: Literal["low", "normal", "high", "urgent"]
     reason: str
+    reason_text: str = Field(description="The reason in words, as agents read it")
     sla_due_at: datetime
     sla_breached: bool
     sla_breached_at: datetime | None
@@ -89,6 +90,10 @@ class DecisionOut(BaseModel):
     suggested_answer: str | None
     reasons: list[str]
     scores: dict[str, float]
+    summary: str = Field(description="What the bot did and why, in words")
+    closest_entry: str | None = Field(
+        None, description="Where a KB entry was close but not close enough: 'closest entry: X (not sure enough …)'"
+    )
 
 
 class MessageOut(BaseModel):
@@ -156,6 +161,7 @@ class EscalationDetailOut(BaseModel):
     notes: list[NoteOut]
     pending_replies: list[PendingReplyOut]
     feedback: list[FeedbackOut]
+    human_replied: bool = Field(description="Whether a person has answered (or is answering) since it was opened")
     token: str
 
 
@@ -170,6 +176,13 @@ class ReplyIn(VersionIn):
     )
     human_agent_tag: bool = Field(
         False, description="Meta only: send with the HUMAN_AGENT tag (allowed up to 7 days after the last message)"
+    )
+    resolve: bool = Field(False, description="Reply and resolve: the escalation is resolved once the reply is queued")
+
+
+class ResolveIn(VersionIn):
+    confirm_unanswered: bool = Field(
+        False, description="Resolve although nobody replied to the customer (without it: 409, kind 'unanswered')"
     )
 
 
@@ -217,15 +230,17 @@ class CannedReplyQuery(BaseModel):
 
 
 class CannedReplyIn(BaseModel):
-    shortcode: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    shortcode: str = Field(max_length=64, description="Lower-case letters, digits, '-' and '_'; 422 otherwise")
     language: str = Field(min_length=2, max_length=16)
-    text: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(
+        min_length=1, max_length=20_000, description="May use the KB answers' placeholders ({first_name}, {brand}, …)"
+    )
     queue: str | None = Field(None, pattern=QUEUE_NAME_PATTERN)
 
 
 class ConflictOut(BaseModel):
     error: str
-    kind: Literal["stale", "held", "resolved", "reply_window", "no_reply_target", "handoff"]
+    kind: Literal["stale", "held", "resolved", "reply_window", "no_reply_target", "handoff", "unanswered"]
     holder: str | None = None
     current: EscalationOut | None = None
     alternative: dict[str, Any] | None = None

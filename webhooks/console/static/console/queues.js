@@ -1,5 +1,5 @@
 // The queue and conversation pages: live SLA timers, errors of htmx actions shown in the page, canned replies
-// typed as /shortcode, "use it" for the suggested answer, Ctrl+Enter to send, a fresh idempotency key per reply.
+// typed as /shortcode (Tab completes a prefix), "use it" for the suggested answer, Ctrl+Enter to send, a fresh idempotency key per reply.
 (function () {
   "use strict";
 
@@ -80,6 +80,39 @@
     return true;
   }
 
+  // The shortcodes starting with `prefix`, in order.
+  function matching(prefix) {
+    return Object.keys(canned()).filter(function (code) { return code.indexOf(prefix) === 0; }).sort();
+  }
+
+  function commonPrefix(codes) {
+    var first = codes[0] || "";
+    var length = first.length;
+    codes.forEach(function (code) {
+      while (code.slice(0, length) !== first.slice(0, length)) { length -= 1; }
+    });
+    return first.slice(0, length);
+  }
+
+  // Tab after "/sor": the one shortcode starting so is inserted; with several, the code is completed as far as
+  // they agree and the matches stay listed under the box. False: nothing to complete (Tab moves on).
+  function complete(box) {
+    var found = pendingCode(box);
+    if (!found) { return false; }
+    if (canned()[found.code] !== undefined) { return insertCanned(box, found.code); }
+    var codes = matching(found.code);
+    if (codes.length === 1) { return insertCanned(box, codes[0]); }
+    if (codes.length === 0) { return false; }
+    var longer = commonPrefix(codes);
+    if (longer.length > found.code.length) {
+      var end = box.selectionStart;
+      box.value = box.value.slice(0, end) + longer.slice(found.code.length) + box.value.slice(end);
+      box.selectionStart = box.selectionEnd = end + longer.length - found.code.length;
+    }
+    showHints(box);
+    return true;
+  }
+
   function showHints(box) {
     var list = document.querySelector("[data-canned-hints]");
     if (!list) { return; }
@@ -87,7 +120,7 @@
     list.innerHTML = "";
     if (!found) { list.hidden = true; return; }
     var replies = canned();
-    var codes = Object.keys(replies).filter(function (code) { return code.indexOf(found.code) === 0; }).slice(0, 8);
+    var codes = matching(found.code).slice(0, 8);
     codes.forEach(function (code) {
       var item = document.createElement("li");
       var button = document.createElement("button");
@@ -122,7 +155,11 @@
       if (form) { form.requestSubmit(); }
       return;
     }
-    if (event.key === "Tab" || event.key === " " || event.key === "Enter") {
+    if (event.key === "Tab" && !event.shiftKey) {
+      if (complete(box)) { event.preventDefault(); }
+      return;
+    }
+    if (event.key === " " || event.key === "Enter") {
       var found = pendingCode(box);
       if (found && canned()[found.code] !== undefined) {
         event.preventDefault();
