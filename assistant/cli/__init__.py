@@ -1,24 +1,16 @@
-"""The `assistant` command: one group that gathers the subcommands (engine: index, train, ask, replay, demo;
-service: serve, worker, beat, telegram; kb; conversations; users; gaps; live-index; eval), each in its module of
-`assistant.cli`, and the one place where a user error becomes a message and an exit code."""
+"""The `assistant` command: one group that gathers the subcommands (engine: index, train, ask, replay, demo,
+shell, test; service: serve, worker, beat, telegram, discord-gateway; kb; conversations; users; gaps; live-index;
+eval), each in its module of `assistant.cli` and imported when it runs, and the one place where a user error
+becomes a message and an exit code."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any, NoReturn
 
 import click
 
-from assistant.cli.conversations import conversations
-from assistant.cli.engine import ask, demo, index, ready_or_train, replay, train
-from assistant.cli.evaluate import evaluate
-from assistant.cli.gaps import gaps
-from assistant.cli.kb import kb
-from assistant.cli.kb_test import kb_test
-from assistant.cli.live_index import live_index
-from assistant.cli.service import beat, discord_gateway, serve, telegram, worker
-from assistant.cli.shell import shell
-from assistant.cli.users import users
 from assistant.errors import AssistantError
 
 # Errors a user can fix, shown as one clear line, never as a traceback: every kind of the library's tree
@@ -34,9 +26,45 @@ def fail(error: Exception) -> NoReturn:
     sys.exit(USER_ERROR_EXIT)
 
 
+# Each subcommand's module, imported only when that command runs (or when --help lists them all): a command that
+# needs no model starts without the imports of those that do, or of the database and password libraries.
+SUBCOMMANDS: dict[str, str] = {
+    "ask": "assistant.cli.engine:ask",
+    "beat": "assistant.cli.service:beat",
+    "conversations": "assistant.cli.conversations:conversations",
+    "demo": "assistant.cli.engine:demo",
+    "discord-gateway": "assistant.cli.service:discord_gateway",
+    "eval": "assistant.cli.evaluate:evaluate",
+    "gaps": "assistant.cli.gaps:gaps",
+    "index": "assistant.cli.engine:index",
+    "kb": "assistant.cli.kb:kb",
+    "live-index": "assistant.cli.live_index:live_index",
+    "ready-or-train": "assistant.cli.engine:ready_or_train",
+    "replay": "assistant.cli.engine:replay",
+    "serve": "assistant.cli.service:serve",
+    "shell": "assistant.cli.shell:shell",
+    "telegram": "assistant.cli.service:telegram",
+    "test": "assistant.cli.kb_test:kb_test",
+    "train": "assistant.cli.engine:train",
+    "users": "assistant.cli.users:users",
+    "worker": "assistant.cli.service:worker",
+}
+
+
 class AssistantGroup(click.Group):
-    """The `assistant` command: the one place where a user error of any subcommand (`users`, `gaps` and
-    `live-index` included) becomes a message and an exit code."""
+    """The `assistant` command: its subcommands loaded on demand (SUBCOMMANDS), and the one place where a user
+    error of any of them becomes a message and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in SUBCOMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, name = SUBCOMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command) and command.name == cmd_name, SUBCOMMANDS[cmd_name]
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -49,25 +77,3 @@ class AssistantGroup(click.Group):
 @click.version_option(package_name="community-assistant")
 def main() -> None:
     """community-assistant: a multilingual FAQ auto-responder that knows when to hand over to a person."""
-
-
-COMMANDS = (
-    index,
-    train,
-    ask,
-    replay,
-    demo,
-    ready_or_train,
-    serve,
-    worker,
-    beat,
-    discord_gateway,
-    telegram,
-    conversations,
-    kb,
-    kb_test,
-    shell,
-    evaluate,
-)
-for command in (*COMMANDS, users, gaps, live_index):
-    main.add_command(command)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from tests.conftest import ROOT
@@ -83,3 +84,12 @@ def test_a_wrong_input_fails_before_the_model_loads(command: list[str], message:
     )
     assert message in done.stdout + done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [], done.stdout + done.stderr
+
+
+def test_every_subcommand_loads_under_its_name() -> None:
+    from assistant.cli import main
+
+    with click.Context(main) as ctx:
+        names = main.list_commands(ctx)
+        assert {"ask", "kb", "shell", "test", "users", "worker"} <= set(names)
+        assert all(main.get_command(ctx, name) is not None for name in names)
