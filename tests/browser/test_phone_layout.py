@@ -54,6 +54,7 @@ def test_every_console_page_fits_a_phone(live_server: LiveServer, browser: Any, 
             "kb": "/console/kb",
             "kb-new": "/console/kb/new",
             "kb-gaps": "/console/kb/gaps",
+            "canned-replies": "/console/canned-replies",
             "account": "/console/account",
             "api-docs": "/api/docs",
         }
