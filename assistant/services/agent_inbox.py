@@ -110,9 +110,8 @@ class AgentInbox:
         return InboxListing(page, query, self.queue_names(), self.deps.now())
 
     def filter_choices(self) -> tuple[list[str], list[str], list[str]]:
-        """Platforms, languages and labels to offer in the filters."""
-        platforms, languages = self.store.inbox_platforms_and_languages(self.visible_queues)
-        return platforms, languages, self.store.known_labels()
+        """Platforms, languages (those the bot serves) and labels to offer in the filters."""
+        return self.store.platforms(), list(self.deps.settings.languages), self.store.known_labels()
 
     def search(self, text: str) -> list[SearchHit]:
         if len(text) > MAX_QUERY_CHARS:

@@ -228,6 +228,8 @@ class Escalation(Base):
         Index("ix_escalations_status_due", "status", "sla_due_at"),
         # Search results and the customer panel find a conversation's escalations (migration 0008).
         Index("ix_escalations_conversation_id", "conversation_id"),
+        # The inbox's resolved list, the latest first (migration 0008).
+        Index("ix_escalations_status_resolved", "status", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -39,6 +39,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_conversation_labels_label"), "conversation_labels", ["label"])
     op.create_index(op.f("ix_escalations_conversation_id"), "escalations", ["conversation_id"])
+    op.create_index(op.f("ix_escalations_status_resolved"), "escalations", ["status", "resolved_at"])
     op.create_index(op.f("ix_conversations_platform_sender"), "conversations", ["platform", "sender_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
@@ -60,6 +61,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TABLE message_search")
     op.drop_index(op.f("ix_conversations_platform_sender"), table_name="conversations")
+    op.drop_index(op.f("ix_escalations_status_resolved"), table_name="escalations")
     op.drop_index(op.f("ix_escalations_conversation_id"), table_name="escalations")
     op.drop_index(op.f("ix_conversation_labels_label"), table_name="conversation_labels")
     op.drop_table("conversation_labels")
