@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from assistant.domain.messages import Priority
+from assistant.domain.presence import Presence, needs_touch, presence
 from assistant.services.timers import auto_assign
 from assistant.store import AccountStore, ConsoleStore, Store
 from tests.console.conftest import ClientFor
@@ -64,7 +65,9 @@ def test_the_inbox_lists_every_queue_of_the_agent_with_filters(
     assert urgent.escalation_id in ids(admin.get("/api/v1/inbox").get_json())
 
 
-def test_search_and_labels_respect_the_agents_queues(store: Store, make_user: MakeUser, api_client: ClientFor) -> None:
+def test_search_and_labels_respect_the_agents_queues(
+    store: Store, make_user: MakeUser, api_client: ClientFor, accounts: AccountStore
+) -> None:
     mine = seed_escalation(store, queue="support", text="The zipper of my tent broke on day two")
     theirs = seed_escalation(store, queue="urgent", text="The tent zipper cut my hand")
     ann = api_client(make_user("agent", queues=["support"]))
@@ -83,6 +86,8 @@ def test_search_and_labels_respect_the_agents_queues(store: Store, make_user: Ma
     ann.post(own, json={"label": "tent"})
     assert ann.delete(f"{own}/vip").get_json()["labels"] == ["tent"]
     assert ann.get(own).get_json()["labels"] == ["tent"]
+    changes = [(e.action, e.details["label"]) for e in accounts.audit_entries(limit=10) if "label" in e.action]
+    assert changes == [("remove_label", "vip"), ("add_label", "tent"), ("add_label", "vip")]
 
 
 def test_the_customer_panel_shows_the_senders_other_conversations(
@@ -171,6 +176,18 @@ def test_signing_in_makes_an_agent_online_and_inactivity_makes_them_away(
 
     client.post("/console/logout")
     assert accounts.user(gale.id).is_online is False  # type: ignore[union-attr]
+
+
+def test_presence_rules_online_away_offline_and_a_touch_a_minute() -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    away = timedelta(minutes=15)
+    assert presence(True, now - timedelta(minutes=14), now, away) == Presence.ONLINE
+    assert presence(True, now - timedelta(minutes=16), now, away) == Presence.AWAY
+    assert presence(True, None, now, away) == Presence.AWAY
+    assert presence(False, now, now, away) == Presence.OFFLINE
+    assert presence(True, None, now, None) == Presence.ONLINE
+    assert needs_touch(None, now) and needs_touch(now - timedelta(minutes=1), now)
+    assert not needs_touch(now - timedelta(seconds=59), now)
 
 
 class _Memory:

@@ -69,8 +69,9 @@ def test_the_inbox_lists_the_callers_queues_with_every_filter(store: Store) -> N
     console.add_label(billing_conversation, "vip", ann.id)
     assert listed(console, label="vip") == [billing]
     store.settle(billing, HandoffState.CLOSED)
-    assert listed(console, status="resolved") == [billing]
-    assert billing not in listed(console)
+    store.settle(support, HandoffState.CLOSED)
+    assert listed(console, status="resolved") == [support, billing]  # the latest resolved first
+    assert listed(console) == [french]
 
 
 def test_waiting_since_is_the_first_customer_message_after_a_persons_last_reply(store: Store) -> None:
@@ -115,6 +116,15 @@ def test_search_finds_what_the_write_path_recorded_and_only_in_the_callers_queue
     assert found("refund", None) == [hidden, refund]  # admins: every queue, latest first
     assert found('"refund* -(') == [refund]  # punctuation is never query syntax
     assert found("   ") == []
+    assert [hit.conversation_id for hit in console.search_conversations("refund", None, limit=1)] == [hidden]
+
+
+def test_sqlite_folds_accents_and_postgresql_does_not(store: Store, backend: str) -> None:
+    console = ConsoleStore(store.engine)
+    conversation_id, _ = escalate(store, "Le café était froid")
+    assert [hit.conversation_id for hit in console.search_conversations("CAFÉ", None)] == [conversation_id]
+    folded = [hit.conversation_id for hit in console.search_conversations("cafe", None)]
+    assert folded == ([conversation_id] if backend == "sqlite" else [])
 
 
 def test_migration_0008_indexes_the_messages_already_stored(database_url: str) -> None:
