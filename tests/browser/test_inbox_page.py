@@ -91,3 +91,11 @@ def test_an_agent_works_from_the_inbox_searches_and_sees_the_customer(
     page.goto(f"{live_server.url}/console/inbox?label=vip")
     assert rows.count() == 1 and "Any news" in rows.first.inner_text()
     assert page.js_errors == []
+
+    # On a phone the inbox, its filters and its rows fit the width.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/console/inbox")
+    rows.first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    assert page.locator("[data-testid=search-input]").is_visible()
+    screenshot(page, "inbox-phone")
