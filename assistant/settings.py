@@ -244,6 +244,11 @@ class ConsoleConfig(BaseModel):
     poll_seconds: float = Field(1.0, gt=0)
     # Meta: offer a HUMAN_AGENT-tagged message when a reply is outside the 24-hour window (within 7 days).
     offer_human_agent_tag: bool = True
+    # Presence: signing in makes a person online; with no request from their console for this long they are away
+    # (automatic assignment skips them) until their console is used again.
+    away_after_minutes: float = Field(15.0, gt=0)
+    # The inbox: rows per page and the most search results listed.
+    inbox_page_size: int = Field(50, ge=1, le=500)
 
     @model_validator(mode="after")
     def _consistent(self) -> ConsoleConfig:

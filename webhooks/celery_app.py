@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery, Task, shared_task
@@ -247,4 +247,7 @@ def auto_assign() -> int:
     runtime = _runtime()
     engine = runtime.store.engine
     strategy = runtime.settings.console.assignment
-    return timers.auto_assign(ConsoleStore(engine), AccountStore(engine), strategy, runtime.round_robin)
+    away = timedelta(minutes=runtime.settings.console.away_after_minutes)
+    return timers.auto_assign(
+        ConsoleStore(engine), AccountStore(engine), strategy, runtime.round_robin, away_after=away
+    )

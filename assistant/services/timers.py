@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from assistant.domain.assignment import Agent, Strategy, Unassigned, plan
+from assistant.domain.presence import Presence, presence
 from assistant.store import AccountStore, ConsoleStore
 
 log = logging.getLogger("community_assistant.sla")
@@ -40,8 +41,12 @@ def flag_sla_breaches(console: ConsoleStore, accounts: AccountStore, now: dateti
     return len(flagged)
 
 
-def online_agents(console: ConsoleStore, accounts: AccountStore) -> list[Agent]:
+def online_agents(
+    console: ConsoleStore, accounts: AccountStore, now: datetime | None = None, away_after: timedelta | None = None
+) -> list[Agent]:
+    """Active working users who are online and not away (`away_after` None: online is enough)."""
     loads = console.agent_loads()
+    moment = now or datetime.now(UTC)
     return [
         Agent(
             id=user.id,
@@ -52,22 +57,31 @@ def online_agents(console: ConsoleStore, accounts: AccountStore) -> list[Agent]:
             admin=user.role == "admin",
         )
         for user in accounts.users(online=True)
-        if user.is_active and user.role in WORKING_ROLES
+        if user.is_active
+        and user.role in WORKING_ROLES
+        and presence(user.is_online, user.last_seen_at, moment, away_after) == Presence.ONLINE
     ]
 
 
 def auto_assign(
-    console: ConsoleStore, accounts: AccountStore, strategy: Strategy, memory: RoundRobinMemory, limit: int = 200
+    console: ConsoleStore,
+    accounts: AccountStore,
+    strategy: Strategy,
+    memory: RoundRobinMemory,
+    limit: int = 200,
+    *,
+    away_after: timedelta | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Give unassigned open escalations to online queue members (`strategy`: the settings' `console.assignment`);
-    each hand-out is a conditional claim, so an agent who claims at the same moment wins cleanly and the beat moves
-    on."""
+    """Give unassigned open escalations to online queue members (`strategy`: the settings' `console.assignment`),
+    skipping those away for longer than `away_after` (the settings' `console.away_after_minutes`); each hand-out
+    is a conditional claim, so an agent who claims at the same moment wins cleanly and the beat moves on."""
     if strategy == "manual":
         return 0
     pending = [Unassigned(item.id, item.queue) for item in console.unassigned(limit)]
     if not pending:
         return 0
-    agents = online_agents(console, accounts)
+    agents = online_agents(console, accounts, now, away_after)
     if not agents:
         return 0
     pairs, after = plan(pending, agents, strategy, memory.load())

@@ -198,6 +198,11 @@ class AccountStore(Transactions):
             session.flush()
             return self._record(session, row)
 
+    def touch(self, user_id: int, at: datetime | None = None) -> None:
+        """Note that the user's console was used now (presence: their `last_seen_at`)."""
+        with self._write() as session:
+            session.execute(update(User).where(User.id == user_id).values(last_seen_at=at or utcnow()))
+
     # Passwords and sessions
 
     def set_password(self, user_id: int, password: str) -> None:

@@ -1,5 +1,7 @@
 """Conversations, their messages and the engine's decisions: created on first sight, recorded once per platform
-event (a unique constraint settles redeliveries), read back as history and as the state the engine decides on."""
+event (a unique constraint settles redeliveries), read back as history and as the state the engine decides on.
+`record_inbound` and `record_outbound_message` are the one write path of messages; each also adds the message to
+the full-text index (`conversation_search`) in its transaction."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from assistant.domain.messages import (
     EscalationReason,
     HandoffState,
 )
+from assistant.store.conversation_search import search_for
 from assistant.store.db import Transactions, added, found, insert_if_new
 from assistant.store.errors import NotFoundError
 from assistant.store.records import ConversationRecord, MessageRecord, choices_from
@@ -203,6 +206,8 @@ class ConversationStore(Transactions):
             message_id = insert_if_new(session, self._insert(Message), ["platform", "platform_event_id"], message)
             if message_id is None:
                 return None
+            # The search index, in the same transaction: a recorded message is findable at once.
+            search_for(self.engine.dialect.name).add(session.connection(), message_id, text)
             values: dict[str, Any] = {
                 "last_inbound_at": _later(Conversation.last_inbound_at, at),
                 "updated_at": utcnow(),
@@ -304,6 +309,7 @@ class ConversationStore(Transactions):
                     created_at=at,
                 ),
             )
+            search_for(self.engine.dialect.name).add(session.connection(), message.id, text)
             if author == "bot":
                 session.execute(
                     update(Conversation)

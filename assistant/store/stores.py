@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from assistant.store.agent_inbox import AgentInboxStore
 from assistant.store.conversations import ConversationStore
 from assistant.store.db import SUPPORTED_BACKENDS, make_engine
 from assistant.store.escalations import EscalationStore
@@ -37,8 +38,8 @@ class Store(ConversationStore, EscalationStore, QueueStore, InboxStore, Outbound
         self.engine.dispose()
 
 
-class ConsoleStore(EscalationStore, QueueStore, NoteStore, InboxStore, ReportQueries):
+class ConsoleStore(EscalationStore, QueueStore, NoteStore, InboxStore, ReportQueries, AgentInboxStore):
     """What the agent console reads and changes: queues and their escalations (ordered, counted, claimed, moved),
-    notes, canned replies, feedback on suggested answers and content-gap candidates. Changes to an escalation lock
-    its row and check it (status, holder and, when given, version), so concurrent agents cannot overwrite each
-    other."""
+    notes, canned replies, feedback on suggested answers, content-gap candidates, and the agents' inbox (lists
+    across queues, search, customers, labels). Changes to an escalation lock its row and check it (status, holder
+    and, when given, version), so concurrent agents cannot overwrite each other."""

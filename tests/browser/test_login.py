@@ -29,7 +29,11 @@ def test_agent_signs_in_sees_the_shell_and_signs_out(
     assert page.locator(".user-name").inner_text() == "Dana Agent"
     screenshot(page, "console-shell")
 
-    # The online toggle is an htmx POST with the CSRF header; the server records it.
+    # Signing in made dana online (issue 13); the toggle is an htmx POST with the CSRF header, recorded by the server.
+    assert page.locator(".presence-toggle.online").is_visible()
+    page.click("[data-testid=presence] button")
+    page.wait_for_selector(".presence-toggle.offline")
+    assert not live_server.accounts.user_by_username("dana").is_online  # type: ignore[union-attr]
     page.click("[data-testid=presence] button")
     page.wait_for_selector(".presence-toggle.online")
     assert live_server.accounts.user_by_username("dana").is_online  # type: ignore[union-attr]
@@ -49,7 +53,8 @@ def test_agent_signs_in_sees_the_shell_and_signs_out(
     assert "/console/login" in page.url
     assert page.js_errors == []
     actions = [entry.action for entry in live_server.accounts.audit_entries()]
-    assert actions[:3] == ["logout", "presence", "login"]
+    # Newest first: offline at sign-out, the sign-out, the two toggles, online at sign-in, the sign-in.
+    assert actions[:6] == ["presence", "logout", "presence", "presence", "presence", "login"]
 
 
 def test_wrong_password_shows_an_error_and_no_session(

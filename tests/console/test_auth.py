@@ -70,7 +70,8 @@ def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(
     assert out.status_code == 302 and out.headers["Location"] == "/console/login"
     assert client.get("/api/v1/me").status_code == 401
     actions = [(entry.action, entry.username) for entry in accounts.audit_entries()]
-    assert actions == [("logout", "ann"), ("login", "ann")]
+    # Signing in makes an agent online and signing out offline (issue 13), each with its presence line.
+    assert actions == [("presence", "ann"), ("logout", "ann"), ("presence", "ann"), ("login", "ann")]
     assert accounts.audit_entries()[0].ip == "127.0.0.1"
 
 

@@ -31,7 +31,7 @@ from assistant.store import (
     make_engine,
     migrate,
 )
-from assistant.store.tables import Base, Conversation, Escalation, Message
+from assistant.store.tables import Base, Conversation, Escalation, Message, include_in_comparison
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -76,7 +76,7 @@ def test_migrate_is_idempotent(database_url: str) -> None:
     migrate(database_url)
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == head_revision() == "0007"
+        assert current_revision(engine) == head_revision() == "0008"
         tables = set(inspect(engine).get_table_names())
         assert {"conversations", "messages", "decisions", "escalations", "outbound", "alembic_version"} <= tables
     finally:
@@ -118,7 +118,8 @@ def test_concurrent_migrate_from_processes(database_url: str) -> None:
 
 def test_migrations_match_the_models(store: Store) -> None:
     with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_in_comparison}
+        context = MigrationContext.configure(connection, opts=opts)
         assert compare_metadata(context, Base.metadata) == []
 
 

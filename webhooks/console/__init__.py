@@ -28,7 +28,7 @@ from webhooks.console.auth.identity import (
     session_account,
 )
 from webhooks.console.auth.throttle import THROTTLE_EXTENSION, LoginThrottle
-from webhooks.console.nav import QUEUE_LINKS_EXTENSION, QueueLinks, default_queue_links
+from webhooks.console.nav import QUEUE_LINKS_EXTENSION, QueueLinks, default_queue_links, nav_links
 from webhooks.console.openapi import docs_page, document, swagger_ui
 from webhooks.console.routes import ConsoleBlueprint
 from webhooks.runtime import Runtime
@@ -144,6 +144,10 @@ def register_console(app: Flask, runtime: Runtime) -> None:
     from webhooks.console.queues import register_queues
 
     register_queues(app, runtime)
+    # The agents' inbox (issue 13): /console/inbox, search, customer panel and labels; API under /api/v1.
+    from webhooks.console.inbox import register_inbox
+
+    register_inbox(app)
     # The knowledge-base editor (issue 5): pages under /console/kb, API under /api/v1/kb.
     from webhooks.console.kb import register_kb_editor
 
@@ -163,7 +167,18 @@ def _load_user(session_id: str) -> SessionUser | None:
 def _template_context() -> dict[str, Any]:
     user = optional_account()
     links: QueueLinks = _app_extension(QUEUE_LINKS_EXTENSION)
-    return {"console_user": user, "queue_links": links(user) if user is not None else []}
+    return {
+        "console_user": user,
+        "queue_links": links(user) if user is not None else [],
+        "nav_links": nav_links(_current_app(), user) if user is not None else [],
+    }
+
+
+def _current_app() -> Flask:
+    from flask import current_app
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
 
 
 def _app_extension(name: str) -> Any:

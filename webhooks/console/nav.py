@@ -1,5 +1,5 @@
-"""The header's queue links: which queues a signed-in person sees there (the queues package replaces the default
-with the configured queues the person may work)."""
+"""The header's links: the pages a package adds for some roles (the inbox), and which queues a signed-in person sees
+there (the queues package replaces the default with the configured queues the person may work)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from assistant.settings import Settings
 from assistant.store import UserRecord
 
 QUEUE_LINKS_EXTENSION = "console.queue_links"
+NAV_LINKS_EXTENSION = "console.nav_links"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,26 @@ class QueueLink:
 
 
 QueueLinks = Callable[[UserRecord], list[QueueLink]]
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A page in the header, before the queues, for the roles listed (admins see every one)."""
+
+    name: str
+    label: str
+    href: str
+    roles: tuple[str, ...]
+
+
+def add_nav_link(app: Flask, link: NavLink) -> None:
+    app.extensions.setdefault(NAV_LINKS_EXTENSION, []).append(link)
+
+
+def nav_links(app: Flask, user: UserRecord) -> list[NavLink]:
+    """The header's page links `user` may follow."""
+    links: list[NavLink] = app.extensions.get(NAV_LINKS_EXTENSION, [])
+    return [link for link in links if user.role == Role.ADMIN or user.role in link.roles]
 
 
 def default_queue_links(settings: Settings) -> QueueLinks:

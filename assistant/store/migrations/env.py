@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
 from assistant.store.db import make_engine, migration_transaction
-from assistant.store.tables import Base
+from assistant.store.tables import Base, include_in_comparison
 
 config = context.config
 if config.config_file_name is not None and "connection" not in config.attributes:
@@ -35,6 +35,7 @@ def run_on(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds tables for later migrations.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_in_comparison,
     )
     # The connection is already inside the locked transaction, so Alembic neither begins nor commits it.
     with context.begin_transaction():

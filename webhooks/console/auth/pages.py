@@ -1,5 +1,5 @@
-"""The accounts pages of the console: sign in (throttled), sign out, the account page with its API tokens, and
-going online or offline."""
+"""The accounts pages of the console: sign in (throttled; it makes the person online), sign out (offline), the
+account page with its API tokens, going online or offline, and noting each use of the console (presence)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from assistant.domain.roles import Role
+from assistant.services import presence as presence_service
 from assistant.services.api_tokens import issue_token
+from assistant.services.common import utc_now
 from assistant.store import AccountError, UserRecord
 from webhooks.console.auth.guards import ALL_ROLES
 from webhooks.console.auth.identity import (
@@ -75,6 +77,7 @@ def login() -> BaseResponse | str | tuple[str, int]:
     flask_login.login_user(SessionUser(user, session_id))
     session.permanent = True
     accounts().audit(user, "login", "user", user.id, {}, ip)
+    presence_service.signed_in(accounts(), user, audit, utc_now())
     log.info("login %s (%s)", user.username, user.role)
     return redirect(next_path or home_url())
 
@@ -88,6 +91,7 @@ def logout() -> BaseResponse:
     user = session_account()
     if user is not None:
         accounts().audit(user, "logout", "user", user.id, {}, client_ip())
+        presence_service.signed_out(accounts(), user, audit, utc_now())
         log.info("logout %s", user.username)
     flask_login.logout_user()
     session.clear()
@@ -131,6 +135,16 @@ def revoke_token(user: UserRecord, token_id: int) -> None:
         raise NotFound(f"no token {token_id}")
     if accounts().revoke_token(token_id):
         audit("token_revoke", "api_token", token_id, owner_id=token.user_id)
+
+
+@bp.before_app_request
+def note_console_use() -> None:
+    """Every request of a signed-in console session counts as the person being there (presence)."""
+    if not request.path.startswith(("/console/", "/api/")) or request.path.startswith("/console/static/"):
+        return
+    user = session_account()
+    if user is not None:
+        presence_service.console_used(accounts(), user, utc_now())
 
 
 @bp.page("/console/presence", roles=ALL_ROLES, methods=("POST",))
