@@ -11,18 +11,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from assistant.domain.kb_entries import STATUSES, KBEntry, KnowledgeBase, KnowledgeBaseError
-from assistant.knowledge.kb_import import merge_rows, parse_rows
+from assistant.knowledge.kb_import import merge_rows, read_import
 from assistant.knowledge.knowledge_base import export_knowledge_base, load_knowledge_base, parse_entry
 from assistant.store.db import Transactions, added
 from assistant.store.errors import KbConflictError, KbNotFoundError, KbTransitionError, KbValidationError
+from assistant.store.kb_imports import DEFAULT_FILE, content_of, editor_was_used, live_contents, plan
 from assistant.store.kb_records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord
 from assistant.store.tables import KbEntryRow, KbEntryVersionRow, utcnow
 
-DEFAULT_FILE = "entries.yml"
 # Who may move an entry where. Publishing needs a review step; a live entry is changed by saving a new draft.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("review", "archived"),
@@ -288,48 +289,81 @@ class KbStore(Transactions):
 
     # YAML round trip with knowledge_base/
 
-    def export_yaml(self, out_dir: Path) -> list[Path]:
-        """Write every entry as the team's YAML files (one per source file). A live entry with an unpublished
-        draft is written as its live version: the files hold what customers get; drafts stay in the database."""
+    def file_entries(self, entry_ids: list[str] | None = None) -> list[KBEntry]:
+        """Entries as the team's YAML files hold them (all, or `entry_ids`): a live entry with an unpublished draft
+        as its live version (the files hold what customers get; drafts stay in the database), any other entry as
+        its working copy with its status."""
         entries: list[KBEntry] = []
         with self._read() as s:
-            rows = list(s.scalars(select(KbEntryRow).order_by(KbEntryRow.id)))
-            live = {
-                v.entry_id: v
-                for v in s.scalars(
-                    select(KbEntryVersionRow)
-                    .join(
-                        KbEntryRow,
-                        (KbEntryVersionRow.entry_id == KbEntryRow.entry_id)
-                        & (KbEntryVersionRow.version == KbEntryRow.published_version),
-                    )
-                    .where(or_(KbEntryRow.status != "published", KbEntryRow.published_version != KbEntryRow.version))
-                )
-            }
+            statement = select(KbEntryRow).order_by(KbEntryRow.id)
+            if entry_ids is not None:
+                statement = statement.where(KbEntryRow.entry_id.in_(entry_ids))
+            rows = list(s.scalars(statement))
+            live = live_contents(s)
         for row in rows:
             record = KbEntryRecord.from_row(row)
-            if row.entry_id in live:
-                content = EntryContent.from_dict(live[row.entry_id].content)
+            if row.entry_id in live and row.status != "published":
+                content = live[row.entry_id]
+                content = EntryContent(row.entry_id, content.questions, content.answers, content.tags, row.source_file)
                 entries.append(content.to_kb_entry("published"))
             else:
                 entries.append(record.content.to_kb_entry(record.status))
-        return export_knowledge_base(KnowledgeBase(entries), out_dir, default_file=DEFAULT_FILE)
+        return entries
 
-    def import_yaml(self, kb_dir: Path, author: str | None = "import") -> ImportResult:
+    def export_yaml(self, out_dir: Path) -> list[Path]:
+        """Write every entry as the team's YAML files (one per source file), as `file_entries` gives them."""
+        return export_knowledge_base(KnowledgeBase(self.file_entries()), out_dir, default_file=DEFAULT_FILE)
+
+    def import_yaml(self, kb_dir: Path, author: str | None = "import", publish: bool = False) -> ImportResult:
         """Bring the YAML folder into the database, all or nothing: any broken file raises KnowledgeBaseError
-        (file, line, field) before anything is written. Changed entries get a new version with the file's
-        status; `published` in the file makes that version live."""
+        (file, line, field) before anything is written. New entries become drafts, changed ones draft revisions;
+        `publish` publishes the entries the files mark published, conflicts excepted (`kb_imports`)."""
         kb = load_knowledge_base(kb_dir)
-        return self._import_entries(kb.entries, author)
+        wanted = {entry.id: publish and entry.status == "published" for entry in kb.entries}
+        return self._import_entries(kb.entries, author, wanted)
 
-    def import_rows(self, path: Path, author: str | None = "import", status: str = "draft") -> ImportResult:
-        """CSV/TSV/JSONL rows (entry_id, question, answer, lang) merged into the stored working copies, all or
-        nothing: a broken row raises KnowledgeBaseError naming file, row and field, and nothing is written."""
-        rows = parse_rows(path)
+    def seed_yaml(self, kb_dir: Path, author: str | None = "first start") -> ImportResult | None:
+        """The KB folder as the editor's first content, statuses kept, when the editor has never published;
+        None when it has (or another process seeded it at the same moment). Entries already there stay as they are."""
+        kb = load_knowledge_base(kb_dir)
+        try:
+            with self._write() as s:
+                if editor_was_used(s):
+                    return None
+                present = set(s.scalars(select(KbEntryRow.entry_id)))
+                now = utcnow()
+                created = published = 0
+                for entry in kb.entries:
+                    if entry.id in present:
+                        continue
+                    live = 1 if entry.status == "published" else None
+                    self._create(s, content_of(entry), entry.status, live, author, "imported at first start", now)
+                    created += 1
+                    published += live is not None
+        except IntegrityError:
+            return None  # a process starting at the same moment seeded it first (PostgreSQL: its ids won)
+        live_ids = tuple(e.id for e in kb.entries if e.id not in present and e.status == "published")
+        kept = sum(entry.id in present for entry in kb.entries)
+        return ImportResult(created, 0, 0, published, live_changed=live_ids, kept=kept)
+
+    def import_rows(
+        self,
+        path: Path,
+        author: str | None = "import",
+        publish: bool = False,
+        *,
+        target_file: str = DEFAULT_FILE,
+        responses: Path | None = None,
+        lang: str | None = None,
+    ) -> ImportResult:
+        """CSV/TSV/JSONL rows (entry_id, question, answer, lang) or a Rasa file merged into the stored working
+        copies, all or nothing: a broken row raises KnowledgeBaseError naming file, row and field, and nothing is
+        written. New entries go to `target_file`; drafts unless `publish` (conflicts are drafts either way)."""
+        rows = read_import(path, responses, lang).rows
         current, _ = self.search(limit=1_000_000)
         kb = KnowledgeBase([record.content.to_kb_entry(record.status) for record in current])
         try:
-            merged, _ = merge_rows(kb, rows, DEFAULT_FILE, status)
+            merged, _ = merge_rows(kb, rows, target_file, "draft")
         except KnowledgeBaseError as error:
             raise KnowledgeBaseError(path, error.line, error.detail) from error
         touched = {row.entry_id for row in rows}
@@ -340,39 +374,53 @@ class KbStore(Transactions):
             except KbValidationError as error:
                 first = next(row for row in rows if row.entry_id == entry.id)
                 raise KnowledgeBaseError(path, first.row, f"row {first.row}: {error}") from error
-        return self._import_entries(entries, author, keep_status=True)
+        return self._import_entries(entries, author, {entry.id: publish for entry in entries})
 
-    def _import_entries(self, entries: list[KBEntry], author: str | None, keep_status: bool = False) -> ImportResult:
-        created = updated = unchanged = published = 0
+    def _import_entries(self, entries: list[KBEntry], author: str | None, publish: dict[str, bool]) -> ImportResult:
+        """Each entry added, left alone, revised as a draft or published, or kept live as a conflict (`plan`)."""
+        counts = {"add": 0, "unchanged": 0, "draft": 0, "publish": 0}
+        conflicts: list[str] = []
+        live_changed: list[str] = []
         with self._write() as s:
             existing = {row.entry_id: row for row in s.scalars(select(KbEntryRow))}
+            live = live_contents(s)
             now = utcnow()
             for entry in entries:
-                content = EntryContent(
-                    entry.id, entry.questions, entry.answers, list(entry.tags), entry.source_file or DEFAULT_FILE
-                )
+                content = content_of(entry)
                 row = existing.get(entry.id)
-                status = entry.status
+                action = plan(row, live.get(entry.id), content, publish[entry.id])
+                if action == "unchanged":
+                    counts["unchanged"] += 1
+                    continue
                 if row is None:
-                    self._create(s, content, status, 1 if status == "published" else None, author, "imported", now)
-                    created += 1
-                    published += status == "published"
+                    status = "published" if publish[entry.id] else "draft"
+                    self._create(s, content, status, 1 if publish[entry.id] else None, author, "imported", now)
+                    counts["add"] += 1
+                    if publish[entry.id]:
+                        live_changed.append(entry.id)
                     continue
-                if keep_status:
-                    status = row.status if row.status != "published" else "draft"
-                same_content = KbEntryRecord.from_row(row).content == content
-                if same_content and row.status == status:
-                    unchanged += 1
-                    continue
-                _revise(row, content, status, author, now)
-                if status == "published":
+                # An entry stays in the file it lives in.
+                content = EntryContent(entry.id, content.questions, content.answers, content.tags, row.source_file)
+                published = action == "publish"
+                _revise(row, content, "published" if published else "draft", author, now)
+                if published:
                     row.published_version = row.version
-                    published += 1
-                elif status == "archived":
-                    row.published_version = None
-                self._add_version(s, row, author, "imported", now)
-                updated += 1
-        return ImportResult(created, updated, unchanged, published)
+                    live_changed.append(entry.id)
+                if action == "conflict":
+                    conflicts.append(entry.id)
+                    note = "imported: the published answer differs, so it stays live; review this draft"
+                else:
+                    counts[action] += 1
+                    note = "imported"
+                self._add_version(s, row, author, note, now)
+        return ImportResult(
+            created=counts["add"],
+            updated=counts["draft"] + counts["publish"],
+            unchanged=counts["unchanged"],
+            published=len(live_changed),
+            conflicts=tuple(conflicts),
+            live_changed=tuple(live_changed),
+        )
 
 
 def _revise(row: KbEntryRow, content: EntryContent, status: str, author: str | None, now: datetime) -> None:

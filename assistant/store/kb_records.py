@@ -114,7 +114,14 @@ class ChangeResult:
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What an import did. `conflicts`: live entries whose published answer the import would have replaced: they
+    stay live and the import is saved as a draft revision of each, for an editor to review. `live_changed`: the
+    entries whose published version changed (the index and the YAML files follow them)."""
+
     created: int
     updated: int
     unchanged: int
     published: int
+    conflicts: tuple[str, ...] = ()
+    live_changed: tuple[str, ...] = ()
+    kept: int = 0  # entries of the source already in the database, left alone (a seed never changes them)
