@@ -1,0 +1,163 @@
+"""One source of truth through the real app: a fresh install's editor opens on the shipped KB (imported at first
+use), a publish in the editor writes only the changed answer back into the team's YAML file (comments kept), and
+an import, running or done, never makes /readyz fail while a good version is served."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from redis import Redis
+
+from assistant.knowledge.knowledge_base import load_knowledge_base
+from assistant.settings import Settings
+from assistant.store import KbStore, make_engine
+from tests.conftest import REDIS_SERVER, ROOT
+from tests.console.conftest import ClientFor, console_test_settings
+from tests.console.support import ConsoleClient, MakeUser
+from webhooks.console.kb.context import REINDEX_EXTENSION
+
+# Redis db 9: this suite's own (10 is the KB editor's, 11 live re-indexing's, 12-15 other suites').
+KB_SOURCE_REDIS_URL = f"{REDIS_SERVER}/9"
+NEW_ANSWER = "From today the showroom is open every day from 7:00 to 21:00."
+
+
+@pytest.fixture()
+def console_redis_url() -> str:
+    return KB_SOURCE_REDIS_URL
+
+
+@pytest.fixture()
+def kb_dir(tmp_path: Path) -> Path:
+    copy = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge_base", copy)
+    return copy
+
+
+@pytest.fixture()
+def console_settings(tmp_path: Path, console_redis: Redis, trained_data_dir: Path, kb_dir: Path) -> Settings:
+    # The defaults of a real install: seed at first start, write publishes back (into a copy of the sample KB).
+    settings = console_test_settings(
+        tmp_path, redis_url=KB_SOURCE_REDIS_URL, kb_sync={"seed_from_yaml": True, "write_back": True}
+    )
+    return settings.model_copy(update={"kb_dir": kb_dir, "data_dir": trained_data_dir})
+
+
+@pytest.fixture()
+def reindexed(console_app: Flask) -> list[str]:
+    requests: list[str] = []
+    console_app.extensions[REINDEX_EXTENSION] = requests.append
+    return requests
+
+
+@pytest.fixture()
+def editor_api(make_user: MakeUser, api_client: ClientFor, reindexed: list[str]) -> ConsoleClient:
+    return api_client(make_user("editor", username="edna"))
+
+
+def test_a_fresh_install_opens_the_editor_on_the_shipped_kb(editor_api: ConsoleClient, kb_dir: Path) -> None:
+    listed = editor_api.get("/api/v1/kb/entries?per_page=100").get_json()
+    source = load_knowledge_base(kb_dir)
+    assert listed["total"] == len(source)
+    hours = editor_api.get("/api/v1/kb/entries/store-opening-hours").get_json()
+    assert hours["status"] == "published" and hours["published_version"] == 1
+
+
+def test_a_publish_writes_only_the_changed_answer_back_into_its_yaml_file(
+    editor_api: ConsoleClient, kb_dir: Path, reindexed: list[str]
+) -> None:
+    path = kb_dir / "store-and-hours.yml"
+    before = path.read_text(encoding="utf-8")
+    entry: dict[str, Any] = editor_api.get("/api/v1/kb/entries/store-opening-hours").get_json()
+    old_answer = entry["answers"]["en"]
+    edit = {
+        "questions": entry["questions"],
+        "answers": {**entry["answers"], "en": NEW_ANSWER},
+        "tags": entry["tags"],
+        "expected_version": entry["version"],
+    }
+    saved = editor_api.put("/api/v1/kb/entries/store-opening-hours", json=edit)
+    assert saved.status_code == 200, saved.get_json()
+    assert path.read_text(encoding="utf-8") == before  # a draft stays in the database
+    version = saved.get_json()["version"]
+    for status in ("review", "published"):
+        moved = editor_api.post(
+            "/api/v1/kb/entries/store-opening-hours/transition", json={"status": status, "expected_version": version}
+        )
+        assert moved.status_code == 200, moved.get_json()
+        version = moved.get_json()["version"]
+    assert reindexed == [f"published store-opening-hours v{version} by edna"]
+
+    after = path.read_text(encoding="utf-8")
+    diff = [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert " ".join(line[1:].strip() for line in diff if line.startswith("-")) == old_answer
+    assert " ".join(line[1:].strip() for line in diff if line.startswith("+")) == NEW_ANSWER
+    assert after.startswith("# knowledge_base/store-and-hours.yml")
+    for other in (ROOT / "knowledge_base").glob("*.yml"):
+        if other.name != path.name:
+            assert (kb_dir / other.name).read_bytes() == other.read_bytes()
+
+
+def test_readyz_stays_ready_while_an_import_runs_and_after_it(
+    console_app: Flask, console_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = console_app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.get_json()
+    served = ready.get_json()["checks"]["index"]["published"]["version"]
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "entry_id,question,answer,lang\n"
+        "gift-vouchers,Do you sell gift vouchers?,Yes.,en\n"
+        "store-location,is the showroom in Krakow?,,en\n",
+        encoding="utf-8",
+    )
+
+    # An import holds the database's write lock for its whole batch: readiness is asked in the middle of one.
+    importing, probed = threading.Event(), threading.Event()
+    engine = make_engine(console_settings.service.database_url)
+    store = KbStore(engine)
+    store.seed_yaml(console_settings.kb_dir)
+
+    def run_import() -> None:
+        with store.unit_of_work():
+            store.import_rows(rows, "cli")
+            importing.set()
+            probed.wait(30)
+
+    worker = threading.Thread(target=run_import)
+    worker.start()
+    assert importing.wait(30)
+    during = client.get("/readyz")
+    probed.set()
+    worker.join()
+    engine.dispose()
+    assert during.status_code == 200, during.get_json()
+
+    # The command a team runs, publishing: the YAML folder is written back, the served version stays good.
+    from assistant.cli import main
+
+    monkeypatch.setenv("CA_SERVICE__DATABASE_URL", console_settings.service.database_url)
+    monkeypatch.setenv("CA_KB_DIR", str(console_settings.kb_dir))
+    monkeypatch.setenv("CA_DATA_DIR", str(console_settings.data_dir))
+    more = tmp_path / "more.csv"
+    more.write_text(
+        "entry_id,question,answer,lang\ngift-wrapping,Can you gift-wrap my order?,Yes: 5 PLN.,en\n", encoding="utf-8"
+    )
+    imported = CliRunner().invoke(main, ["kb", "import", str(more), "--publish"])
+    assert imported.exit_code == 0, imported.output
+    assert "added 1 entries published" in imported.output
+    assert f"1 published (YAML written: {console_settings.kb_dir / 'imported.yml'})" in imported.output
+    after = client.get("/readyz")
+    assert after.status_code == 200, after.get_json()
+    assert after.get_json()["checks"]["index"]["published"]["version"] == served
