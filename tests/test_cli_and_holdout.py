@@ -100,6 +100,8 @@ def test_replay_writes_every_line_back_and_keeps_bad_ones(trained_data_dir: Path
         ],
     )
     assert result.exit_code == 0, result.output
+    served = read_pointer(trained_data_dir / "index")
+    assert served is not None and f"decided 3 messages with index version {served.version} " in result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 4
     assert rows[0]["action"] == "answer" and rows[0]["entry_id"] == "shipping-times" and "Tom" in rows[0]["answer"]
@@ -139,3 +141,13 @@ def test_kb_import_and_check_through_the_cli(tmp_path: Path, monkeypatch: pytest
     broken.write_text("entries:\n  - id: x\n    questions: {en: [q]}\n    answers: {en: 'Hi {nobody}'}\n")
     result = runner.invoke(main, ["kb", "check", "--kb-dir", str(tmp_path / "kb")])
     assert result.exit_code == 2 and "broken.yml:2" in result.output and "{nobody}" in result.output
+
+
+def test_demo_says_which_served_version_answers(trained_data_dir: Path) -> None:
+    folders = ["--kb-dir", str(ROOT / "knowledge_base"), "--data-dir", str(trained_data_dir)]
+    result = CliRunner().invoke(main, ["demo", *folders])
+    assert result.exit_code == 0, result.output
+    served = read_pointer(trained_data_dir / "index")
+    assert served is not None
+    assert f"answering from index version {served.version}, the one customers get" in result.output
+    assert "the KB folder has changed since" not in result.output

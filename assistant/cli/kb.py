@@ -64,7 +64,7 @@ def kb_import(
 ) -> None:
     """Import into the live KB (the editor's database): CSV/TSV/JSONL rows (entry_id, question, answer, lang), a
     Rasa NLU file's `faq/...` retrieval intents, or a KB folder. All or nothing; says what it added, left unchanged
-    and found in conflict. A name that is not a valid id becomes a derived id (printed)."""
+    and found in conflict. Names that are not valid ids are kept as labels."""
     from assistant.services.kb_source import editor_store, write_back
 
     settings = settings_from(kb_dir, data_dir)
@@ -101,7 +101,7 @@ def kb_import(
 
 def _echo_parsed(source: Path, parsed: ParsedImport) -> None:
     if parsed.derived_ids:
-        click.echo("ids derived from names that are not valid ids (the editor's database keeps no label yet):")
+        click.echo("ids derived from names that are not valid ids (the name is kept as the entry's label):")
         for derived in parsed.derived_ids:
             why = "  (nothing of the name fits an id: a hash of it)" if derived.hashed else ""
             click.echo(f"  {derived.original} -> {derived.entry_id}{why}")

@@ -49,6 +49,7 @@ def validate(content: EntryContent) -> EntryContent:
         "tags": list(content.tags),
         "questions": {lang: [q for q in qs] for lang, qs in content.questions.items()},
         "answers": dict(content.answers),
+        **({"label": content.label} if content.label is not None else {}),
     }
     try:
         entry = parse_entry(raw, source="editor")
@@ -59,7 +60,7 @@ def validate(content: EntryContent) -> EntryContent:
         Path(source).is_absolute() or ".." in Path(source).parts or not source.endswith((".yml", ".yaml"))
     ):
         raise KbValidationError(f"`source_file` must be a relative .yml path inside the KB folder, got {source!r}")
-    return EntryContent(entry.id, entry.questions, entry.answers, entry.tags, source)
+    return EntryContent(entry.id, entry.questions, entry.answers, entry.tags, source, entry.label)
 
 
 class KbStore(Transactions):
@@ -172,10 +173,15 @@ class KbStore(Transactions):
                     f"{content.entry_id} (yours, started from v{expected_version})",
                 )
                 raise KbConflictError(current, content, diff)
-            if content.source_file is None:
-                content = EntryContent(
-                    content.entry_id, content.questions, content.answers, content.tags, row.source_file
-                )
+            # The editor's form carries neither the file nor the label: the entry keeps its own.
+            content = EntryContent(
+                content.entry_id,
+                content.questions,
+                content.answers,
+                content.tags,
+                content.source_file or row.source_file,
+                content.label if content.label is not None else row.label,
+            )
             _revise(row, content, status, author, now)
             self._add_version(s, row, author, note, now)
             return KbEntryRecord.from_row(row)
@@ -231,6 +237,7 @@ class KbStore(Transactions):
             content = old.content
             row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
             row.source_file = content.source_file or row.source_file
+            row.label = content.label
             row.status = "published" if publish else "draft"
             row.version += 1
             if publish:
@@ -264,6 +271,7 @@ class KbStore(Transactions):
             questions=content.questions,
             answers=content.answers,
             source_file=content.source_file or DEFAULT_FILE,
+            label=content.label,
             version=1,
             published_version=published_version,
             updated_at=now,
@@ -304,7 +312,9 @@ class KbStore(Transactions):
             record = KbEntryRecord.from_row(row)
             if row.entry_id in live and row.status != "published":
                 content = live[row.entry_id]
-                content = EntryContent(row.entry_id, content.questions, content.answers, content.tags, row.source_file)
+                content = EntryContent(
+                    row.entry_id, content.questions, content.answers, content.tags, row.source_file, content.label
+                )
                 entries.append(content.to_kb_entry("published"))
             else:
                 entries.append(record.content.to_kb_entry(record.status))
@@ -370,7 +380,9 @@ class KbStore(Transactions):
         entries = [entry for entry in merged.entries if entry.id in touched]
         for entry in entries:
             try:
-                validate(EntryContent(entry.id, entry.questions, entry.answers, entry.tags, entry.source_file))
+                validate(
+                    EntryContent(entry.id, entry.questions, entry.answers, entry.tags, entry.source_file, entry.label)
+                )
             except KbValidationError as error:
                 first = next(row for row in rows if row.entry_id == entry.id)
                 raise KnowledgeBaseError(path, first.row, f"row {first.row}: {error}") from error
@@ -400,7 +412,9 @@ class KbStore(Transactions):
                         live_changed.append(entry.id)
                     continue
                 # An entry stays in the file it lives in.
-                content = EntryContent(entry.id, content.questions, content.answers, content.tags, row.source_file)
+                content = EntryContent(
+                    entry.id, content.questions, content.answers, content.tags, row.source_file, content.label
+                )
                 published = action == "publish"
                 _revise(row, content, "published" if published else "draft", author, now)
                 if published:
@@ -427,6 +441,7 @@ def _revise(row: KbEntryRow, content: EntryContent, status: str, author: str | N
     """The entry's next version: `content` in `status`, written by `author` at `now` (its history row is apart)."""
     row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
     row.source_file = content.source_file
+    row.label = content.label
     row.status = status
     row.version += 1
     row.updated_at, row.updated_by = now, author

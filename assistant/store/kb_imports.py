@@ -23,12 +23,14 @@ DEFAULT_FILE = "entries.yml"
 
 
 def content_of(entry: KBEntry) -> EntryContent:
-    return EntryContent(entry.id, entry.questions, entry.answers, list(entry.tags), entry.source_file or DEFAULT_FILE)
+    return EntryContent(
+        entry.id, entry.questions, entry.answers, list(entry.tags), entry.source_file or DEFAULT_FILE, entry.label
+    )
 
 
 def same_text(a: EntryContent, b: EntryContent) -> bool:
-    """Same phrasings, answers and tags (the file an entry lives in is not what customers read)."""
-    return (a.questions, a.answers, sorted(a.tags)) == (b.questions, b.answers, sorted(b.tags))
+    """Same phrasings, answers, tags and label (the file an entry lives in is not what customers read)."""
+    return (a.questions, a.answers, sorted(a.tags), a.label) == (b.questions, b.answers, sorted(b.tags), b.label)
 
 
 def replaces_an_answer(live: EntryContent, new: EntryContent) -> bool:

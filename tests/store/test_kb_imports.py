@@ -131,3 +131,17 @@ def test_a_folder_import_of_an_edited_file_is_a_conflict_not_a_new_live_answer(k
     for entry_id in result.conflicts:
         assert "working days" not in " ".join(kb.published_kb().get(entry_id).answers.values())  # type: ignore[union-attr]
         assert "working days" in " ".join(kb.get(entry_id).content.answers.values())
+
+
+def test_a_name_that_is_not_an_id_is_kept_as_the_label_in_the_database(kb: KbStore, tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text(HEADER + "Refund_Not_Showing,Where is my refund?,Refunds take 5 days.,en\n", encoding="utf-8")
+    assert kb.import_rows(rows, "cli", publish=True).live_changed == ("refund-not-showing",)
+    record = kb.get("refund-not-showing")
+    assert record.content.label == "Refund_Not_Showing"
+    assert kb.versions("refund-not-showing")[0].content.label == "Refund_Not_Showing"
+    (entry,) = kb.file_entries(["refund-not-showing"])
+    assert entry.label == "Refund_Not_Showing" and entry.display_name == "Refund_Not_Showing"
+    # An editor's save carries no label: the entry keeps its own.
+    kb.save(EntryContent("refund-not-showing", {"en": ["Refund?"]}, {"en": "5 days."}), record.version, "ed")
+    assert kb.get("refund-not-showing").content.label == "Refund_Not_Showing"
