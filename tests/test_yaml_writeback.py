@@ -77,11 +77,14 @@ def test_an_added_phrasing_and_a_new_entry_are_appended(tmp_path: Path) -> None:
     assert entry is not None
     before = (kb_dir / "store-and-hours.yml").read_text(encoding="utf-8")
     more = replace(entry, questions={**entry.questions, "en": [*entry.questions["en"], "is the showroom open?"]})
-    brand_new = replace(entry, id="gift-wrapping", tags=["gifts"], source_file="gifts.yml", status="draft")
+    brand_new = replace(
+        entry, id="gift-wrapping", tags=["gifts"], source_file="gifts.yml", status="draft", label="Gift wrapping"
+    )
     written = write_entries(kb_dir, [more, brand_new])
     assert sorted(p.name for p in written) == ["gifts.yml", "store-and-hours.yml"]
     diff = changed_lines(before, (kb_dir / "store-and-hours.yml").read_text(encoding="utf-8"))
     assert diff == ["+        - is the showroom open?"]
     again = load_knowledge_base(kb_dir)
     assert again.get("gift-wrapping").status == "draft"  # type: ignore[union-attr]
+    assert again.get("gift-wrapping").label == "Gift wrapping"  # type: ignore[union-attr]
     assert "tags: [gifts]" in (kb_dir / "gifts.yml").read_text(encoding="utf-8")

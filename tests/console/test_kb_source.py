@@ -103,6 +103,19 @@ def test_a_publish_writes_only_the_changed_answer_back_into_its_yaml_file(
     assert " ".join(line[1:].strip() for line in diff if line.startswith("-")) == old_answer
     assert " ".join(line[1:].strip() for line in diff if line.startswith("+")) == NEW_ANSWER
     assert after.startswith("# knowledge_base/store-and-hours.yml")
+
+    # Archiving takes it off the air: in the file, one line says so.
+    archived = editor_api.post(
+        "/api/v1/kb/entries/store-opening-hours/transition", json={"status": "archived", "expected_version": version}
+    )
+    assert archived.status_code == 200, archived.get_json()
+    gone = [
+        line
+        for line in difflib.unified_diff(after.splitlines(), path.read_text("utf-8").splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert gone == ["-    status: published", "+    status: archived"]
+    assert load_knowledge_base(kb_dir).get("store-opening-hours").status == "archived"  # type: ignore[union-attr]
     for other in (ROOT / "knowledge_base").glob("*.yml"):
         if other.name != path.name:
             assert (kb_dir / other.name).read_bytes() == other.read_bytes()
