@@ -2,26 +2,21 @@
 every save a numbered version with author and diff, stale saves refused, and a lossless YAML round trip.
 
 What customers get is each entry's *published* version: editing a live entry makes a new draft and leaves
-the live answer alone until that draft is published (`published_kb()` is what the index is built from)."""
+the live answer alone until that draft is published (`published_kb()` is what the index is built from). Imports,
+exports and the first-start seed are `kb_imports.KbSync`, which this store extends."""
 
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from assistant.domain.kb_entries import STATUSES, KBEntry, KnowledgeBase, KnowledgeBaseError
-from assistant.knowledge.kb_import import merge_rows, read_import
-from assistant.knowledge.knowledge_base import export_knowledge_base, load_knowledge_base, parse_entry
-from assistant.store.db import Transactions, added
-from assistant.store.errors import KbConflictError, KbNotFoundError, KbTransitionError, KbValidationError
-from assistant.store.kb_imports import DEFAULT_FILE, content_of, editor_was_used, live_contents, plan
-from assistant.store.kb_records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord
+from assistant.domain.kb_entries import STATUSES, KnowledgeBase
+from assistant.store.errors import KbConflictError, KbNotFoundError, KbTransitionError
+from assistant.store.kb_imports import KbSync
+from assistant.store.kb_records import ChangeResult, EntryContent, KbEntryRecord, KbVersionRecord
+from assistant.store.kb_rows import add_version, create_entry, revise, validate
 from assistant.store.tables import KbEntryRow, KbEntryVersionRow, utcnow
 
 # Who may move an entry where. Publishing needs a review step; a live entry is changed by saving a new draft.
@@ -41,29 +36,7 @@ def diff_text(before: str, after: str, before_name: str, after_name: str) -> str
     )
 
 
-def validate(content: EntryContent) -> EntryContent:
-    """The content as it will be stored (trimmed), or KbValidationError naming the field; the same rules as
-    the YAML loader, so unknown placeholders are refused now and not when a customer is waiting."""
-    raw: dict[str, Any] = {
-        "id": content.entry_id,
-        "tags": list(content.tags),
-        "questions": {lang: [q for q in qs] for lang, qs in content.questions.items()},
-        "answers": dict(content.answers),
-        **({"label": content.label} if content.label is not None else {}),
-    }
-    try:
-        entry = parse_entry(raw, source="editor")
-    except KnowledgeBaseError as error:
-        raise KbValidationError(error.detail) from error
-    source = content.source_file
-    if source is not None and (
-        Path(source).is_absolute() or ".." in Path(source).parts or not source.endswith((".yml", ".yaml"))
-    ):
-        raise KbValidationError(f"`source_file` must be a relative .yml path inside the KB folder, got {source!r}")
-    return EntryContent(entry.id, entry.questions, entry.answers, entry.tags, source, entry.label)
-
-
-class KbStore(Transactions):
+class KbStore(KbSync):
     """The editor's repository; each call is one short transaction. Writes are conditional on the version the
     caller read, so two editors saving the same entry cannot overwrite each other."""
 
@@ -162,7 +135,7 @@ class KbStore(Transactions):
             if row is None:
                 if expected_version is not None:
                     raise KbNotFoundError(f"no KB entry {content.entry_id!r}")
-                row = self._create(s, content, status, None, author, note or "created", now)
+                row = create_entry(s, content, status, None, author, note or "created", now)
                 return KbEntryRecord.from_row(row)
             current = KbEntryRecord.from_row(row)
             if expected_version != row.version:
@@ -182,8 +155,8 @@ class KbStore(Transactions):
                 content.source_file or row.source_file,
                 content.label if content.label is not None else row.label,
             )
-            _revise(row, content, status, author, now)
-            self._add_version(s, row, author, note, now)
+            revise(row, content, status, author, now)
+            add_version(s, row, author, note, now)
             return KbEntryRecord.from_row(row)
 
     def transition(
@@ -209,7 +182,7 @@ class KbStore(Transactions):
             elif status == "archived":
                 row.published_version = None
             row.updated_at, row.updated_by = now, author
-            self._add_version(s, row, author, note or f"→ {status}", now)
+            add_version(s, row, author, note or f"→ {status}", now)
             return ChangeResult(KbEntryRecord.from_row(row), live_changed=row.published_version != was_live)
 
     def restore(
@@ -244,7 +217,7 @@ class KbStore(Transactions):
                 row.published_version = row.version
             row.updated_at, row.updated_by = now, author
             note = f"restored v{version}" + (" and published" if publish else "")
-            self._add_version(s, row, author, note, now)
+            add_version(s, row, author, note, now)
             return ChangeResult(KbEntryRecord.from_row(row), live_changed=row.published_version != was_live)
 
     def _row(self, s: Session, entry_id: str) -> KbEntryRow:
@@ -252,199 +225,6 @@ class KbStore(Transactions):
         if row is None:
             raise KbNotFoundError(f"no KB entry {entry_id!r}")
         return row
-
-    @staticmethod
-    def _create(
-        s: Session,
-        content: EntryContent,
-        status: str,
-        published_version: int | None,
-        author: str | None,
-        note: str,
-        now: datetime,
-    ) -> KbEntryRow:
-        """A new entry at version 1, with the first version of its history."""
-        row = KbEntryRow(
-            entry_id=content.entry_id,
-            status=status,
-            tags=content.tags,
-            questions=content.questions,
-            answers=content.answers,
-            source_file=content.source_file or DEFAULT_FILE,
-            label=content.label,
-            version=1,
-            published_version=published_version,
-            updated_at=now,
-            updated_by=author,
-        )
-        KbStore._add_version(s, added(s, row), author, note, now)
-        return row
-
-    @staticmethod
-    def _add_version(s: Session, row: KbEntryRow, author: str | None, note: str | None, now: datetime) -> None:
-        content = KbEntryRecord.from_row(row).content.to_dict()
-        s.add(
-            KbEntryVersionRow(
-                entry_id=row.entry_id,
-                version=row.version,
-                content=content,
-                author=author,
-                at=now,
-                status=row.status,
-                note=note,
-            )
-        )
-
-    # YAML round trip with knowledge_base/
-
-    def file_entries(self, entry_ids: list[str] | None = None) -> list[KBEntry]:
-        """Entries as the team's YAML files hold them (all, or `entry_ids`): a live entry with an unpublished draft
-        as its live version (the files hold what customers get; drafts stay in the database), any other entry as
-        its working copy with its status."""
-        entries: list[KBEntry] = []
-        with self._read() as s:
-            statement = select(KbEntryRow).order_by(KbEntryRow.id)
-            if entry_ids is not None:
-                statement = statement.where(KbEntryRow.entry_id.in_(entry_ids))
-            rows = list(s.scalars(statement))
-            live = live_contents(s)
-        for row in rows:
-            record = KbEntryRecord.from_row(row)
-            if row.entry_id in live and row.status != "published":
-                content = live[row.entry_id]
-                content = EntryContent(
-                    row.entry_id, content.questions, content.answers, content.tags, row.source_file, content.label
-                )
-                entries.append(content.to_kb_entry("published"))
-            else:
-                entries.append(record.content.to_kb_entry(record.status))
-        return entries
-
-    def export_yaml(self, out_dir: Path) -> list[Path]:
-        """Write every entry as the team's YAML files (one per source file), as `file_entries` gives them."""
-        return export_knowledge_base(KnowledgeBase(self.file_entries()), out_dir, default_file=DEFAULT_FILE)
-
-    def import_yaml(self, kb_dir: Path, author: str | None = "import", publish: bool = False) -> ImportResult:
-        """Bring the YAML folder into the database, all or nothing: any broken file raises KnowledgeBaseError
-        (file, line, field) before anything is written. New entries become drafts, changed ones draft revisions;
-        `publish` publishes the entries the files mark published, conflicts excepted (`kb_imports`)."""
-        kb = load_knowledge_base(kb_dir)
-        wanted = {entry.id: publish and entry.status == "published" for entry in kb.entries}
-        return self._import_entries(kb.entries, author, wanted)
-
-    def seed_yaml(self, kb_dir: Path, author: str | None = "first start") -> ImportResult | None:
-        """The KB folder as the editor's first content, statuses kept, when the editor has never published;
-        None when it has (or another process seeded it at the same moment). Entries already there stay as they are."""
-        kb = load_knowledge_base(kb_dir)
-        try:
-            with self._write() as s:
-                if editor_was_used(s):
-                    return None
-                present = set(s.scalars(select(KbEntryRow.entry_id)))
-                now = utcnow()
-                created = published = 0
-                for entry in kb.entries:
-                    if entry.id in present:
-                        continue
-                    live = 1 if entry.status == "published" else None
-                    self._create(s, content_of(entry), entry.status, live, author, "imported at first start", now)
-                    created += 1
-                    published += live is not None
-        except IntegrityError:
-            return None  # a process starting at the same moment seeded it first (PostgreSQL: its ids won)
-        live_ids = tuple(e.id for e in kb.entries if e.id not in present and e.status == "published")
-        kept = sum(entry.id in present for entry in kb.entries)
-        return ImportResult(created, 0, 0, published, live_changed=live_ids, kept=kept)
-
-    def import_rows(
-        self,
-        path: Path,
-        author: str | None = "import",
-        publish: bool = False,
-        *,
-        target_file: str = DEFAULT_FILE,
-        responses: Path | None = None,
-        lang: str | None = None,
-    ) -> ImportResult:
-        """CSV/TSV/JSONL rows (entry_id, question, answer, lang) or a Rasa file merged into the stored working
-        copies, all or nothing: a broken row raises KnowledgeBaseError naming file, row and field, and nothing is
-        written. New entries go to `target_file`; drafts unless `publish` (conflicts are drafts either way)."""
-        rows = read_import(path, responses, lang).rows
-        current, _ = self.search(limit=1_000_000)
-        kb = KnowledgeBase([record.content.to_kb_entry(record.status) for record in current])
-        try:
-            merged, _ = merge_rows(kb, rows, target_file, "draft")
-        except KnowledgeBaseError as error:
-            raise KnowledgeBaseError(path, error.line, error.detail) from error
-        touched = {row.entry_id for row in rows}
-        entries = [entry for entry in merged.entries if entry.id in touched]
-        for entry in entries:
-            try:
-                validate(
-                    EntryContent(entry.id, entry.questions, entry.answers, entry.tags, entry.source_file, entry.label)
-                )
-            except KbValidationError as error:
-                first = next(row for row in rows if row.entry_id == entry.id)
-                raise KnowledgeBaseError(path, first.row, f"row {first.row}: {error}") from error
-        return self._import_entries(entries, author, {entry.id: publish for entry in entries})
-
-    def _import_entries(self, entries: list[KBEntry], author: str | None, publish: dict[str, bool]) -> ImportResult:
-        """Each entry added, left alone, revised as a draft or published, or kept live as a conflict (`plan`)."""
-        counts = {"add": 0, "unchanged": 0, "draft": 0, "publish": 0}
-        conflicts: list[str] = []
-        live_changed: list[str] = []
-        with self._write() as s:
-            existing = {row.entry_id: row for row in s.scalars(select(KbEntryRow))}
-            live = live_contents(s)
-            now = utcnow()
-            for entry in entries:
-                content = content_of(entry)
-                row = existing.get(entry.id)
-                action = plan(row, live.get(entry.id), content, publish[entry.id])
-                if action == "unchanged":
-                    counts["unchanged"] += 1
-                    continue
-                if row is None:
-                    status = "published" if publish[entry.id] else "draft"
-                    self._create(s, content, status, 1 if publish[entry.id] else None, author, "imported", now)
-                    counts["add"] += 1
-                    if publish[entry.id]:
-                        live_changed.append(entry.id)
-                    continue
-                # An entry stays in the file it lives in.
-                content = EntryContent(
-                    entry.id, content.questions, content.answers, content.tags, row.source_file, content.label
-                )
-                published = action == "publish"
-                _revise(row, content, "published" if published else "draft", author, now)
-                if published:
-                    row.published_version = row.version
-                    live_changed.append(entry.id)
-                if action == "conflict":
-                    conflicts.append(entry.id)
-                    note = "imported: the published answer differs, so it stays live; review this draft"
-                else:
-                    counts[action] += 1
-                    note = "imported"
-                self._add_version(s, row, author, note, now)
-        return ImportResult(
-            created=counts["add"],
-            updated=counts["draft"] + counts["publish"],
-            unchanged=counts["unchanged"],
-            published=len(live_changed),
-            conflicts=tuple(conflicts),
-            live_changed=tuple(live_changed),
-        )
-
-
-def _revise(row: KbEntryRow, content: EntryContent, status: str, author: str | None, now: datetime) -> None:
-    """The entry's next version: `content` in `status`, written by `author` at `now` (its history row is apart)."""
-    row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
-    row.source_file = content.source_file
-    row.label = content.label
-    row.status = status
-    row.version += 1
-    row.updated_at, row.updated_by = now, author
 
 
 def _haystack(row: KbEntryRow) -> str:
