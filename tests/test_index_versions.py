@@ -225,8 +225,11 @@ def test_a_neighbours_matcher_takes_a_new_entry_without_training(data_dir: Path,
     assert calibrated[2].calibrated_examples == calibrated[0].examples + 2 + 40
 
 
-def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
+def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
+
+    # ready-or-train opens the editor's database (a fresh install's first start imports the KB folder into it).
+    monkeypatch.setenv("CA_SERVICE__DATABASE_URL", f"sqlite:///{data_dir / 'cli.db'}")
 
     from assistant.cli import main
 
@@ -243,8 +246,12 @@ def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
     back = runner.invoke(main, ["live-index", "rollback", *common])
     assert back.exit_code == 0 and "version 1 is live again" in back.output
     assert read_pointer(data_dir / "index") is not None and read_pointer(data_dir / "index").version == 1  # type: ignore[union-attr]
-    ready = runner.invoke(main, ["ready-or-train", *common])
+    ready = runner.invoke(main, ["ready-or-train", *kb_dir, *common])
     assert ready.exit_code == 0 and "index version 1 is ready" in ready.output
+    from assistant.store import KbStore, make_engine
+
+    seeded = KbStore(make_engine(f"sqlite:///{data_dir / 'cli.db'}"))
+    assert seeded.search()[1] == len(load_knowledge_base(ROOT / "knowledge_base"))  # the editor is not empty
     missing = runner.invoke(main, ["live-index", "rollback", "9", *common])
     assert missing.exit_code == 2 and "does not exist" in missing.output
 
