@@ -174,3 +174,30 @@ def test_readyz_stays_ready_while_an_import_runs_and_after_it(
     after = client.get("/readyz")
     assert after.status_code == 200, after.get_json()
     assert after.get_json()["checks"]["index"]["published"]["version"] == served
+
+
+def test_a_configured_export_dir_gets_the_publish_and_the_kb_folder_stays(tmp_path: Path, kb_dir: Path) -> None:
+    from assistant.services.kb_source import editor_store, write_back
+
+    export = tmp_path / "git-export"
+    shutil.copytree(ROOT / "knowledge_base", export)
+    settings = console_test_settings(
+        tmp_path, kb_sync={"seed_from_yaml": True, "write_back": True, "export_dir": str(export)}
+    )
+    settings = settings.model_copy(update={"kb_dir": kb_dir})
+    store = editor_store(settings)  # a fresh database: seeded from the KB folder
+    record = store.get("store-opening-hours")
+    edited = record.content.answers | {"en": NEW_ANSWER}
+    saved = store.save(
+        type(record.content)(record.entry_id, record.content.questions, edited, record.content.tags),
+        record.version,
+        "ed",
+    )
+    review = store.transition("store-opening-hours", "review", saved.version, "ed")
+    store.transition("store-opening-hours", "published", review.record.version, "ed")
+    assert write_back(settings, store, ["store-opening-hours"]) == [export / "store-and-hours.yml"]
+    assert NEW_ANSWER in (export / "store-and-hours.yml").read_text(encoding="utf-8")
+    assert (kb_dir / "store-and-hours.yml").read_bytes() == (
+        ROOT / "knowledge_base" / "store-and-hours.yml"
+    ).read_bytes()
+    store.engine.dispose()
