@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -18,6 +21,7 @@ from assistant.settings import Settings
 from assistant.store import ImportResult, KbStore
 
 log = logging.getLogger("community_assistant.kb_source")
+WRITE_LOCK = ".kb-write-back.lock"
 
 
 def seed(settings: Settings, store: KbStore) -> ImportResult | None:
@@ -47,6 +51,20 @@ def editor_store(settings: Settings, database: Engine | None = None) -> KbStore:
     return store
 
 
+@contextmanager
+def _write_lock(settings: Settings) -> Iterator[None]:
+    """One write-back at a time per data folder (the web processes and the CLI each publish): a file is read,
+    edited and replaced whole, so two writers at once would lose one's change. The lock file lives in the data
+    folder, not in the team's git checkout."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / WRITE_LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def yaml_dir(settings: Settings) -> Path:
     return settings.kb_sync.export_dir or settings.kb_dir
 
@@ -57,7 +75,9 @@ def write_back(settings: Settings, store: KbStore, entry_ids: list[str] | tuple[
     if not settings.kb_sync.write_back or not entry_ids:
         return []
     try:
-        written = write_entries(yaml_dir(settings), store.file_entries(list(entry_ids)))
+        with _write_lock(settings):
+            # Read under the lock: two publishes at once each write what is live after both.
+            written = write_entries(yaml_dir(settings), store.file_entries(list(entry_ids)))
     except OSError:
         log.exception("could not write %s back to the YAML in %s", ", ".join(entry_ids), yaml_dir(settings))
         return []

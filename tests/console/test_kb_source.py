@@ -201,3 +201,34 @@ def test_a_configured_export_dir_gets_the_publish_and_the_kb_folder_stays(tmp_pa
         ROOT / "knowledge_base" / "store-and-hours.yml"
     ).read_bytes()
     store.engine.dispose()
+
+
+def test_publishes_written_back_at_the_same_moment_all_reach_the_file(tmp_path: Path, kb_dir: Path) -> None:
+    from assistant.services.kb_source import editor_store, write_back
+
+    settings = console_test_settings(tmp_path, kb_sync={"seed_from_yaml": True, "write_back": True})
+    settings = settings.model_copy(update={"kb_dir": kb_dir, "data_dir": tmp_path / "data"})
+    store = editor_store(settings)
+    ids = [e.id for e in load_knowledge_base(kb_dir) if e.source_file == "products.yml" and e.status == "published"]
+    assert len(ids) >= 4
+    for entry_id in ids:
+        record = store.get(entry_id)
+        content = record.content
+        answers = content.answers | {"en": f"New answer of {entry_id}."}
+        saved = store.save(type(content)(entry_id, content.questions, answers, content.tags), record.version, "ed")
+        review = store.transition(entry_id, "review", saved.version, "ed")
+        store.transition(entry_id, "published", review.record.version, "ed")
+    barrier = threading.Barrier(len(ids))
+
+    def publish(entry_id: str) -> None:
+        barrier.wait()
+        write_back(settings, KbStore(store.engine), [entry_id])
+
+    threads = [threading.Thread(target=publish, args=(entry_id,)) for entry_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    written = load_knowledge_base(kb_dir)
+    assert [written.get(i).answers["en"] for i in ids] == [f"New answer of {i}." for i in ids]  # type: ignore[union-attr]
+    store.engine.dispose()
