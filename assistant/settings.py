@@ -1,6 +1,7 @@
 """The one typed settings object of community-assistant, read from a TOML file and the environment.
 
 Precedence: explicit arguments > environment (`CA_*`, nested with `__`) > TOML file (`CA_CONFIG`) > defaults.
+Longer than 400 lines because every section of the settings lives here, so that each setting has one home.
 """
 
 from __future__ import annotations
