@@ -107,6 +107,9 @@ class KbSync(Transactions):
     def seed_yaml(self, kb_dir: Path, author: str | None = "first start") -> ImportResult | None:
         """The KB folder as the editor's first content, statuses kept, when the editor has never published;
         None when it has (or another process seeded it at the same moment). Entries already there stay as they are."""
+        with self._read() as s:
+            if editor_was_used(s):  # every later start: one small query, the folder is not even read
+                return None
         kb = load_knowledge_base(kb_dir)
         try:
             with self._write() as s:
