@@ -151,3 +151,21 @@ def test_demo_says_which_served_version_answers(trained_data_dir: Path) -> None:
     assert served is not None
     assert f"answering from index version {served.version}, the one customers get" in result.output
     assert "the KB folder has changed since" not in result.output
+
+
+def test_ready_or_train_retrains_when_the_folder_was_edited_since_its_version(
+    trained_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CA_SERVICE__DATABASE_URL", f"sqlite:///{tmp_path / 'kb.db'}")
+    kb_dir, data_dir = tmp_path / "kb", tmp_path / "data"
+    shutil.copytree(ROOT / "knowledge_base", kb_dir)
+    shutil.copytree(trained_data_dir, data_dir)
+    edited = kb_dir / "shipping.yml"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("business days", "working days", 1), encoding="utf-8")
+    before = read_pointer(data_dir / "index")
+    result = CliRunner().invoke(main, ["ready-or-train", "--kb-dir", str(kb_dir), "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "stale" in result.output and "training the models now" in result.output
+    after = read_pointer(data_dir / "index")
+    assert before is not None and after is not None and after.version > before.version
+    assert after.kb_version == load_knowledge_base(kb_dir).version

@@ -50,40 +50,10 @@ def load_engine(settings: Settings, train_if_needed: bool = False, announce: boo
         click.secho(f"{error}\n→ building the index and training the models now …", fg="yellow", err=True)
         engine = train_engine(settings)
     if announce:
+        from assistant.cli.served import served_line
+
         click.secho(served_line(settings), fg="cyan", err=True)
     return engine
-
-
-def served_version(settings: Settings) -> dict[str, Any]:
-    """Which index version customers get: its number, KB version, where its KB came from, since when, and whether
-    the KB folder has changed since a version built from it (then the folder's edits are not live)."""
-    from assistant.knowledge.index_versions import read_pointer, version_info
-
-    pointer = read_pointer(settings.index_dir)
-    if pointer is None:
-        return {"index_version": None}
-    info = version_info(settings.index_dir, pointer.version)
-    served: dict[str, Any] = {
-        "index_version": pointer.version,
-        "kb_version": pointer.kb_version,
-        "kb_source": info.kb_source or "unknown",
-        "live_since": datetime.fromtimestamp(pointer.switched_at, UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    if info.kb_source == "yaml" and settings.kb_dir.is_dir():
-        served["kb_folder_changed"] = load_knowledge_base(settings.kb_dir).version != pointer.kb_version
-    return served
-
-
-def served_line(settings: Settings) -> str:
-    served = served_version(settings)
-    source = {"db": "the editor's database", "yaml": "the KB folder"}.get(served["kb_source"], served["kb_source"])
-    line = (
-        f"answering from index version {served['index_version']}, the one customers get (KB {served['kb_version']}"
-        f" from {source}, live since {served['live_since']})"
-    )
-    if served.get("kb_folder_changed"):
-        line += "; the KB folder has changed since, and its edits are not live: `assistant index` publishes them"
-    return line
 
 
 @click.command()
@@ -173,6 +143,8 @@ def ask(
         InboundMessage(text=text, language=lang, sender_name=sender_name), now=parse_at(at, settings)
     )
     if as_json:
+        from assistant.cli.served import served_version
+
         body = {**decision.to_dict(), "served": served_version(settings)}
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
@@ -188,6 +160,8 @@ def ask(
 @folder_options
 def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
     """Shadow mode: run a JSONL file of past messages through the engine, send nothing, write the decisions."""
+    from assistant.cli.served import served_version
+
     settings = settings_from(kb_dir, data_dir)
     engine = load_engine(settings)
     now = parse_at(at, settings)
@@ -261,20 +235,20 @@ def demo(at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
 def ready_or_train(kb_dir: Path | None, data_dir: Path | None) -> None:
     """Train only if no index version loads, or the KB folder's one is stale (used by scripts/run.sh); a data
     folder in the legacy layout is migrated to version 1 here."""
+    from assistant.knowledge.index_migration import published_pointer
     from assistant.knowledge.index_versions import read_pointer, refuse_stale
-    from assistant.pipeline import train_engine
+    from assistant.nlu.embeddings import shared_encoder
+    from assistant.pipeline import Engine, train_engine
     from assistant.services.kb_source import editor_store
 
     settings = settings_from(kb_dir, data_dir)
     editor_store(settings)  # a fresh install: the KB folder becomes the editor's first content
-    engine = load_engine(settings, train_if_needed=True, announce=False)
-    pointer = read_pointer(settings.index_dir)
-    assert pointer is not None  # load_engine has loaded or published it
     try:
-        refuse_stale(settings, pointer)
-    except NotReady as error:
-        click.secho(f"{error}\n→ training now …", fg="yellow", err=True)
+        refuse_stale(settings, published_pointer(settings, shared_encoder()))
+        engine = Engine.load(settings)
+    except (NotReady, FileNotFoundError) as error:
+        click.secho(f"{error}\n→ building the index and training the models now …", fg="yellow", err=True)
         engine = train_engine(settings)
-        pointer = read_pointer(settings.index_dir)
-        assert pointer is not None
+    pointer = read_pointer(settings.index_dir)
+    assert pointer is not None  # loaded or published above
     click.echo(f"index version {pointer.version} is ready (KB {engine.kb.version})")
