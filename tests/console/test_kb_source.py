@@ -116,6 +116,12 @@ def test_a_publish_writes_only_the_changed_answer_back_into_its_yaml_file(
     ]
     assert gone == ["-    status: published", "+    status: archived"]
     assert load_knowledge_base(kb_dir).get("store-opening-hours").status == "archived"  # type: ignore[union-attr]
+
+    # A rollback to the first version puts it back on the air, in the file too.
+    rolled = editor_api.post("/api/v1/kb/entries/store-opening-hours/restore", json={"version": 1, "publish": True})
+    assert rolled.status_code == 200, rolled.get_json()
+    back = load_knowledge_base(kb_dir).get("store-opening-hours")
+    assert back is not None and back.status == "published" and back.answers["en"] == old_answer
     for other in (ROOT / "knowledge_base").glob("*.yml"):
         if other.name != path.name:
             assert (kb_dir / other.name).read_bytes() == other.read_bytes()
@@ -231,4 +237,22 @@ def test_publishes_written_back_at_the_same_moment_all_reach_the_file(tmp_path: 
         thread.join()
     written = load_knowledge_base(kb_dir)
     assert [written.get(i).answers["en"] for i in ids] == [f"New answer of {i}." for i in ids]  # type: ignore[union-attr]
+    store.engine.dispose()
+
+
+def test_a_write_back_that_fails_is_logged_and_the_publish_stands(
+    tmp_path: Path, kb_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from assistant.services.kb_source import editor_store, write_back
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the export folder should be", encoding="utf-8")
+    settings = console_test_settings(
+        tmp_path, kb_sync={"seed_from_yaml": True, "write_back": True, "export_dir": str(blocked)}
+    )
+    store = editor_store(settings.model_copy(update={"kb_dir": kb_dir}))
+    with caplog.at_level("ERROR", logger="community_assistant.kb_source"):
+        assert write_back(settings, store, ["store-opening-hours"]) == []
+    assert "could not write store-opening-hours back" in caplog.text
+    assert store.get("store-opening-hours").is_live
     store.engine.dispose()
