@@ -145,3 +145,36 @@ def test_a_name_that_is_not_an_id_is_kept_as_the_label_in_the_database(kb: KbSto
     # An editor's save carries no label: the entry keeps its own.
     kb.save(EntryContent("refund-not-showing", {"en": ["Refund?"]}, {"en": "5 days."}), record.version, "ed")
     assert kb.get("refund-not-showing").content.label == "Refund_Not_Showing"
+
+
+SEED_SCRIPT = """
+import sys
+from pathlib import Path
+from assistant.store import KbStore, make_engine
+result = KbStore(make_engine(sys.argv[1])).seed_yaml(Path(sys.argv[2]))
+print("seeded" if result is not None and result.created else "skipped")
+"""
+
+
+def test_three_processes_starting_at_once_seed_it_once(database_url: str, kb: KbStore) -> None:
+    import subprocess
+    import sys
+
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", SEED_SCRIPT, database_url, str(KB_DIR)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outcomes = []
+    for process in starts:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        outcomes.append(out.strip())
+    assert sorted(outcomes) == ["seeded", "skipped", "skipped"]
+    records, total = kb.search(limit=1000)
+    assert total == len(load_knowledge_base(KB_DIR)) and {r.version for r in records} == {1}
