@@ -1,6 +1,7 @@
 """The one typed settings object of community-assistant, read from a TOML file and the environment.
 
 Precedence: explicit arguments > environment (`CA_*`, nested with `__`) > TOML file (`CA_CONFIG`) > defaults.
+Longer than 400 lines because every section of the settings lives here, so that each setting has one home.
 """
 
 from __future__ import annotations
@@ -298,6 +299,18 @@ class LiveIndexConfig(BaseModel):
     wrong_share: float = Field(0.3, gt=0, le=1)
 
 
+class KbSyncConfig(BaseModel):
+    """Issue 13: one source of truth for the KB. The editor's database is the live KB; the YAML folder is where a
+    fresh install's KB comes from and where every publish is written back (round trip: a diff shows the change)."""
+
+    # A database whose editor has never published gets the KB folder imported at first start (statuses kept).
+    seed_from_yaml: bool = True
+    # Write the entries whose live version changed back into their YAML files on publish, archive and rollback.
+    write_back: bool = True
+    # Where they are written: the KB folder (None), or another folder, e.g. a git checkout that a job commits.
+    export_dir: Path | None = None
+
+
 class Settings(BaseSettings):
     """Everything configurable; construct with `load_settings()`."""
 
@@ -319,6 +332,7 @@ class Settings(BaseSettings):
     security: SecurityConfig = SecurityConfig()
     console: ConsoleConfig = ConsoleConfig()
     live_index: LiveIndexConfig = LiveIndexConfig()
+    kb_sync: KbSyncConfig = KbSyncConfig()
     platforms: dict[str, PlatformConfig] = Field(default_factory=default_platforms)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Seconds Redis waits for a worker to acknowledge a task (tasks are acknowledged late) before it hands the task

@@ -53,6 +53,8 @@ def _write_settings(
 ) -> Path:
     """A settings file on the sample KB (or `kb_dir`) and the shipped NLU data: one [name] table per keyword
     (policy=, service=, security=, live_index=...) and one [platforms.name] table per platform."""
+    # An empty editor that never writes into the shipped KB folder, unless a test asks (kb_sync=...).
+    sections = {"kb_sync": {"seed_from_yaml": False, "write_back": False}, **sections}
     lines = [f"kb_dir = {_toml(str(kb_dir))}", f"data_dir = {_toml(str(data_dir))}"]
     lines.append(f"nlu_file = {_toml(str(ROOT / 'training' / 'nlu.yml'))}")
     tables = {**sections, **{f"platforms.{name}": values for name, values in (platforms or {}).items()}}

@@ -22,6 +22,7 @@ from assistant.knowledge.near_duplicates import find_near_duplicates, near_dupli
 from assistant.knowledge.retrieval import phrasings_of
 from assistant.nlu.embeddings import shared_encoder
 from assistant.settings import Settings, load_settings
+from assistant.store import EntryContent, KbStore
 from tests.conftest import ROOT, engine_settings, write_legacy_layout
 from webhooks.runtime import Runtime
 
@@ -224,8 +225,11 @@ def test_a_neighbours_matcher_takes_a_new_entry_without_training(data_dir: Path,
     assert calibrated[2].calibrated_examples == calibrated[0].examples + 2 + 40
 
 
-def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
+def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
+
+    # ready-or-train opens the editor's database (a fresh install's first start imports the KB folder into it).
+    monkeypatch.setenv("CA_SERVICE__DATABASE_URL", f"sqlite:///{data_dir / 'cli.db'}")
 
     from assistant.cli import main
 
@@ -242,8 +246,12 @@ def test_the_cli_publishes_lists_and_rolls_back(data_dir: Path) -> None:
     back = runner.invoke(main, ["live-index", "rollback", *common])
     assert back.exit_code == 0 and "version 1 is live again" in back.output
     assert read_pointer(data_dir / "index") is not None and read_pointer(data_dir / "index").version == 1  # type: ignore[union-attr]
-    ready = runner.invoke(main, ["ready-or-train", *common])
+    ready = runner.invoke(main, ["ready-or-train", *kb_dir, *common])
     assert ready.exit_code == 0 and "index version 1 is ready" in ready.output
+    from assistant.store import KbStore, make_engine
+
+    seeded = KbStore(make_engine(f"sqlite:///{data_dir / 'cli.db'}"))
+    assert seeded.search()[1] == len(load_knowledge_base(ROOT / "knowledge_base"))  # the editor is not empty
     missing = runner.invoke(main, ["live-index", "rollback", "9", *common])
     assert missing.exit_code == 2 and "does not exist" in missing.output
 
@@ -287,12 +295,29 @@ def test_a_publish_reports_the_near_duplicates_it_adds(data_dir: Path, sample_kb
     assert first.version == 1 and second.version == 2
 
 
-def test_the_kb_source_is_the_database_once_something_was_published_there(tmp_path: Path) -> None:
+def test_the_kb_source_is_the_database_seeded_from_the_folder_at_first_use(tmp_path: Path) -> None:
     from assistant.services.publishing import published_kb
-    from assistant.store import EntryContent, KbStore
     from assistant.store.db import make_engine, migrate
 
     settings = engine_settings(tmp_path / "data", service={"database_url": f"sqlite:///{tmp_path / 'kb.db'}"})
+    migrate(settings.service.database_url)
+    database = make_engine(settings.service.database_url)
+    folder = load_knowledge_base(ROOT / "knowledge_base")
+    # A fresh install: the first re-index imports the folder, and from then on builds from the database.
+    first = published_kb(settings, "auto", database)
+    assert {e.id for e in first} == {e.id for e in folder.published()} and first.version == folder.version
+    assert len(KbStore(database).search()[0]) == len(folder)
+
+
+def test_without_seeding_the_kb_source_is_the_database_once_something_was_published_there(tmp_path: Path) -> None:
+    from assistant.services.publishing import published_kb
+    from assistant.store.db import make_engine, migrate
+
+    settings = engine_settings(
+        tmp_path / "data",
+        service={"database_url": f"sqlite:///{tmp_path / 'kb.db'}"},
+        kb_sync={"seed_from_yaml": False},
+    )
     migrate(settings.service.database_url)
     database = make_engine(settings.service.database_url)
     store = KbStore(database)
@@ -361,13 +386,26 @@ def test_the_reindex_task_follows_a_drifted_quick_build_with_a_recalibrated_one(
 
     first = published("first")
     assert (first.version, first.matcher_update) == (1, "trained")
-    (kb_dir / "mugs.yml").write_text(
-        "entries:\n  - id: mug-engraving\n    status: published\n    questions:\n      en:\n"
-        "        - Do you engrave titanium mugs?\n        - Can I get my initials on a mug?\n"
-        "        - Is mug engraving free?\n        - How long does engraving a mug take?\n"
-        "    answers:\n      en: Engraving of up to 3 initials is free.\n",
-        encoding="utf-8",
+    # The first re-index imported the KB folder into the editor's database: an entry is published there.
+    store = KbStore(runtime.store.engine)
+    mug = store.save(
+        EntryContent(
+            "mug-engraving",
+            {
+                "en": [
+                    "Do you engrave titanium mugs?",
+                    "Can I get my initials on a mug?",
+                    "Is mug engraving free?",
+                    "How long does engraving a mug take?",
+                ]
+            },
+            {"en": "Engraving of up to 3 initials is free."},
+        ),
+        None,
+        "ed",
     )
+    store.transition("mug-engraving", "review", mug.version, "ed")
+    store.transition("mug-engraving", "published", mug.version + 1, "ed")
     last = published("mugs")
     quick, recalibrated = versions(settings.index_dir)[-2:]
     assert (quick.version, quick.matcher_update, quick.recalibrate_due) == (2, "extended", True)

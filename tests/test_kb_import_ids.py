@@ -146,7 +146,10 @@ def test_a_partly_filled_row_still_fails_the_batch(tmp_path: Path, row: str, fra
     assert not list(kb_dir.glob("*.yml"))
 
 
-def test_cli_says_which_ids_were_derived_and_which_rows_were_skipped(tmp_path: Path) -> None:
+def test_cli_says_which_ids_were_derived_and_which_rows_were_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CA_SERVICE__DATABASE_URL", f"sqlite:///{tmp_path / 'kb.db'}")
     source = tmp_path / "faq.csv"
     source.write_text(HEADER + "Refund_Not_Showing,Refund?,5 days.,en\n,,,\n退款,退款？,5天。,zh\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["kb", "import", str(source), "--kb-dir", str(tmp_path / "kb")])
@@ -154,4 +157,4 @@ def test_cli_says_which_ids_were_derived_and_which_rows_were_skipped(tmp_path: P
     assert "Refund_Not_Showing -> refund-not-showing" in result.output
     assert f"退款 -> {derive_entry_id('退款').entry_id}" in result.output and "hash" in result.output
     assert f"{source}: skipped blank row(s) 3" in result.output
-    assert "2 rows: 2 entries created" in result.output
+    assert "added 2 drafts, 0 updated (drafts), 0 unchanged, 0 conflicts" in result.output

@@ -132,16 +132,23 @@ def test_broken_rasa_files_name_file_and_line(tmp_path: Path, text: str, line: i
     assert str(raised.value).startswith(f"{nlu}:{line}:") and fragment in str(raised.value)
 
 
-def test_cli_imports_rasa_with_the_default_language_and_says_what_it_skipped(tmp_path: Path) -> None:
+def test_cli_imports_rasa_with_the_default_language_and_says_what_it_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.store import KbStore, make_engine
+
+    database = f"sqlite:///{tmp_path / 'kb.db'}"
+    monkeypatch.setenv("CA_SERVICE__DATABASE_URL", database)
     nlu, domain = write(tmp_path, "nlu.yml", NLU), write(tmp_path, "domain.yml", DOMAIN)
     runner = CliRunner()
     args = ["kb", "import", str(nlu), "--responses", str(domain), "--kb-dir", str(tmp_path / "kb")]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "faq/ask_name -> faq--ask-name" in result.output and "training/nlu.yml" in result.output
-    assert "2 entries created" in result.output
-    entry = load_knowledge_base(tmp_path / "kb").get("faq--ask-name")
-    assert entry is not None and list(entry.answers) == ["en"]  # the settings' default language
+    assert "added 2 drafts" in result.output
+    entry = KbStore(make_engine(database)).get("faq--ask-name")  # into the editor's database, as a draft
+    assert entry.status == "draft" and list(entry.content.answers) == ["en"]  # the settings' default language
+    assert entry.content.label == "faq/ask_name"
 
     table = write(tmp_path, "faq.csv", "entry_id,question,answer,lang\na,Q?,A.,en\n")
     result = runner.invoke(main, ["kb", "import", str(table), "--lang", "fr", "--kb-dir", str(tmp_path / "kb")])

@@ -34,26 +34,29 @@ def parse_at(value: str | None, settings: Settings) -> datetime:
     return moment
 
 
-def load_engine(settings: Settings, train_if_needed: bool = False) -> Any:
-    """The engine of the published index version (a legacy data folder is migrated first), refused when it was
-    built from the KB folder and the folder was edited since; `train_if_needed` trains instead of refusing."""
+def load_engine(settings: Settings, train_if_needed: bool = False, announce: bool = True) -> Any:
+    """The engine of the published index version, the one the service serves to customers (a legacy data folder is
+    migrated first); `announce` prints which version that is. `train_if_needed` trains when none is published."""
     from assistant.nlu.language import prepare_language_detector
 
     prepare_language_detector(settings.languages)  # overlaps the model imports below
     from assistant.knowledge.index_migration import published_pointer
-    from assistant.knowledge.index_versions import refuse_stale
     from assistant.nlu.embeddings import shared_encoder
     from assistant.pipeline import Engine, train_engine
 
     try:
         pointer = published_pointer(settings, shared_encoder())
-        refuse_stale(settings, pointer)
-        return Engine.load(settings, version=pointer.version)
+        engine = Engine.load(settings, version=pointer.version)
     except (NotReady, FileNotFoundError) as error:
         if not train_if_needed:
             raise
         click.secho(f"{error}\n→ building the index and training the models now …", fg="yellow", err=True)
-        return train_engine(settings)
+        engine = train_engine(settings)
+    if announce:
+        from assistant.cli.served import served_line
+
+        click.secho(served_line(settings), fg="cyan", err=True)
+    return engine
 
 
 @click.command()
@@ -139,10 +142,13 @@ def ask(
     """Decide about one message and print the decision with its reasons."""
     settings = settings_from(kb_dir, data_dir)
     now = parse_at(at, settings)  # a wrong --at fails before the model loads, not seconds after
-    engine = load_engine(settings)
+    engine = load_engine(settings, announce=not as_json)
     decision = engine.decide(InboundMessage(text=text, language=lang, sender_name=sender_name), now=now)
     if as_json:
-        click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+        from assistant.cli.served import served_version
+
+        body = {**decision.to_dict(), "served": served_version(settings)}
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     from assistant.cli.report import print_decision
 
@@ -156,6 +162,8 @@ def ask(
 @folder_options
 def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
     """Shadow mode: run a JSONL file of past messages through the engine, send nothing, write the decisions."""
+    from assistant.cli.served import served_version
+
     settings = settings_from(kb_dir, data_dir)
     now = parse_at(at, settings)
     if not out.parent.is_dir():
@@ -209,7 +217,8 @@ def replay(source: Path, out: Path, at: str | None, kb_dir: Path | None, data_di
     # Only a KB answer counts as answered: templates and clarifications are replies, not answers.
     by_kind = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
     click.echo(
-        f"decided {decided} messages ({bad} bad lines kept with their error) → {out}\n"
+        f"decided {decided} messages with index version {served_version(settings)['index_version']} "
+        f"({bad} bad lines kept with their error) → {out}\n"
         f"answered from the KB: {kinds['kb_answer']}" + (f" (by kind: {by_kind})" if by_kind else "")
     )
 
@@ -231,10 +240,20 @@ def demo(at: str | None, kb_dir: Path | None, data_dir: Path | None) -> None:
 def ready_or_train(kb_dir: Path | None, data_dir: Path | None) -> None:
     """Train only if no index version loads, or the KB folder's one is stale (used by scripts/run.sh); a data
     folder in the legacy layout is migrated to version 1 here."""
-    from assistant.knowledge.index_versions import read_pointer
+    from assistant.knowledge.index_migration import published_pointer
+    from assistant.knowledge.index_versions import read_pointer, refuse_stale
+    from assistant.nlu.embeddings import shared_encoder
+    from assistant.pipeline import Engine, train_engine
+    from assistant.services.kb_source import editor_store
 
     settings = settings_from(kb_dir, data_dir)
-    engine = load_engine(settings, train_if_needed=True)
+    editor_store(settings)  # a fresh install: the KB folder becomes the editor's first content
+    try:
+        refuse_stale(settings, published_pointer(settings, shared_encoder()))
+        engine = Engine.load(settings)
+    except (NotReady, FileNotFoundError) as error:
+        click.secho(f"{error}\n→ building the index and training the models now …", fg="yellow", err=True)
+        engine = train_engine(settings)
     pointer = read_pointer(settings.index_dir)
-    assert pointer is not None  # load_engine has loaded or published it
+    assert pointer is not None  # loaded or published above
     click.echo(f"index version {pointer.version} is ready (KB {engine.kb.version})")

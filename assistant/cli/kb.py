@@ -9,7 +9,7 @@ import click
 
 from assistant.cli.options import folder_options, settings_from
 from assistant.errors import BadInput
-from assistant.knowledge.kb_import import import_file
+from assistant.knowledge.kb_import import ParsedImport, read_import
 from assistant.knowledge.knowledge_base import export_knowledge_base, load_knowledge_base
 from assistant.settings import Settings
 
@@ -38,82 +38,84 @@ def kb_check(kb_dir: Path | None, data_dir: Path | None) -> None:
 @click.option(
     "--file", "target_file", default="imported.yml", show_default=True, help="KB file that receives new entries."
 )
-@click.option("--status", type=click.Choice(["published", "draft"]), default="published", show_default=True)
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Publish new and changed entries (else they are drafts). A live entry whose published answer differs is "
+    "never overwritten: it stays live and the import becomes a draft revision of it (a conflict).",
+)
 @click.option(
     "--responses",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Rasa only: the domain/responses file with the `utter_faq/...` answers (else SOURCE's own `responses:`).",
 )
 @click.option("--lang", help="Rasa only: the language of the examples and answers (default: the default language).")
-@click.option(
-    "--to-db",
-    is_flag=True,
-    help="Into the editor's database instead of the YAML: SOURCE is a KB folder (YAML, statuses kept) or a "
-    "CSV/TSV/JSONL file (rows become drafts). All or nothing.",
-)
+@click.option("--to-db", is_flag=True, hidden=True, help="Kept for old scripts: the database is always the target.")
 @folder_options
 def kb_import(
     source: Path,
     target_file: str,
-    status: str,
+    publish: bool,
     responses: Path | None,
     lang: str | None,
     to_db: bool,
     kb_dir: Path | None,
     data_dir: Path | None,
 ) -> None:
-    """Import CSV/TSV/JSONL rows (entry_id, question, answer, lang) or a Rasa NLU file's `faq/...` retrieval
-    intents into the KB's YAML; all or nothing. Names that are not valid ids are kept as labels."""
+    """Import into the live KB (the editor's database): CSV/TSV/JSONL rows (entry_id, question, answer, lang), a
+    Rasa NLU file's `faq/...` retrieval intents, or a KB folder. All or nothing; says what it added, left unchanged
+    and found in conflict. Names that are not valid ids are kept as labels."""
+    from assistant.services.kb_source import editor_store, write_back
+
     settings = settings_from(kb_dir, data_dir)
-    if to_db:
-        _kb_import_to_db(settings, source)
-        return
-    if source.is_dir():
-        raise BadInput(f"{source} is a folder: import a CSV/TSV/JSONL or Rasa file, or a KB folder with --to-db")
     is_rasa = source.suffix.lower() in (".yml", ".yaml")
-    if not is_rasa and (responses is not None or lang is not None):
+    if (source.is_dir() or not is_rasa) and (responses is not None or lang is not None):
         raise BadInput("--responses and --lang are for Rasa files (.yml); a table has a `lang` column")
-    summary = import_file(
-        source,
-        settings.kb_dir,
-        target_file=target_file,
-        status=status,
-        responses=responses,
-        lang=(lang or settings.default_language) if is_rasa else None,
+    store = editor_store(settings)
+    if source.is_dir():
+        result = store.import_yaml(source, author="cli", publish=publish)
+    else:
+        rasa_lang = (lang or settings.default_language) if is_rasa else None
+        _echo_parsed(source, read_import(source, responses, rasa_lang))
+        result = store.import_rows(
+            source, author="cli", publish=publish, target_file=target_file, responses=responses, lang=rasa_lang
+        )
+    added = f"{result.created} {'entries published' if publish else 'drafts'}"
+    click.echo(
+        f"{source}: added {added}, {result.updated} updated{'' if publish else ' (drafts)'}, "
+        f"{result.unchanged} unchanged, {len(result.conflicts)} conflicts"
     )
-    if summary.derived_ids:
+    for entry_id in result.conflicts:
+        click.secho(
+            f"  conflict: {entry_id}: its published answer differs; it stays live and the import is a draft "
+            "revision of it, to review in the editor",
+            fg="yellow",
+        )
+    written = write_back(settings, store, result.live_changed)
+    if result.live_changed:
+        click.echo(
+            f"{len(result.live_changed)} published (YAML written: {', '.join(str(p) for p in written) or 'none'}); "
+            "customers get them from the next index version: `assistant live-index publish`"
+        )
+
+
+def _echo_parsed(source: Path, parsed: ParsedImport) -> None:
+    if parsed.derived_ids:
         click.echo("ids derived from names that are not valid ids (the name is kept as the entry's label):")
-        for derived in summary.derived_ids:
+        for derived in parsed.derived_ids:
             why = "  (nothing of the name fits an id: a hash of it)" if derived.hashed else ""
             click.echo(f"  {derived.original} -> {derived.entry_id}{why}")
-    if summary.skipped_rows:
-        rows = ", ".join(str(n) for n in summary.skipped_rows)
+    if parsed.skipped_rows:
+        rows = ", ".join(str(n) for n in parsed.skipped_rows)
         click.secho(f"warning: {source}: skipped blank row(s) {rows}", fg="yellow", err=True)
-    for note in summary.notes:
+    for note in parsed.notes:
         click.secho(f"note: {source}: {note}", fg="yellow", err=True)
-    click.echo(
-        f"{summary.rows} rows: {summary.entries_created} entries created, {summary.entries_updated} updated, "
-        f"{summary.questions_added} phrasings added, {summary.answers_set} answers set; wrote "
-        f"{', '.join(str(p) for p in summary.files_written) or 'nothing'}. Run `assistant train` to use them."
-    )
 
 
 def _kb_store(settings: Settings) -> Any:
-    from assistant.store import KbStore, migrate
-    from assistant.store.db import make_engine
+    from assistant.services.kb_source import editor_store
 
-    migrate(settings.service.database_url)
-    return KbStore(make_engine(settings.service.database_url))
-
-
-def _kb_import_to_db(settings: Settings, source: Path) -> None:
-    store = _kb_store(settings)
-    load = store.import_yaml if source.is_dir() else store.import_rows
-    result = load(source, author="cli")
-    click.echo(
-        f"database: {result.created} entries created, {result.updated} updated, {result.unchanged} unchanged, "
-        f"{result.published} published"
-    )
+    return editor_store(settings)
 
 
 @kb.command("export")

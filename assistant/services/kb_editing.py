@@ -1,7 +1,7 @@
 """The knowledge-base editor's use cases: save a version, move it along the workflow (draft → review → published
 → archived), restore or roll back an old version, warn about near duplicates before publishing, and preview how
 the bot answers a question against an unsaved draft. Every change is audited; a change to what customers are
-answered with asks for a re-index."""
+answered with asks for a re-index and is written back into the team's YAML files (`kb_source`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from assistant.errors import NotReady
 from assistant.knowledge.near_duplicates import NearDuplicate, near_duplicates_of
 from assistant.pipeline import Engine
 from assistant.services.common import Audit
+from assistant.services.kb_source import write_back
 from assistant.settings import Settings
 from assistant.store import ChangeResult, EntryContent, KbEntryRecord, KbStore, KbValidationError
 
@@ -100,6 +101,7 @@ class KbEditor:
             f"kb.{status}", "kb_entry", entry_id, version=result.record.version, live_changed=result.live_changed
         )
         if result.live_changed:
+            write_back(self.deps.settings, self.deps.store, [entry_id])
             self.deps.reindex(f"{status} {entry_id} v{result.record.version} by {self.author}")
         return result
 
@@ -115,6 +117,7 @@ class KbEditor:
             live_changed=result.live_changed,
         )
         if result.live_changed:
+            write_back(self.deps.settings, self.deps.store, [entry_id])
             self.deps.reindex(f"rollback {entry_id} to v{version} by {self.author}")
         return result
 

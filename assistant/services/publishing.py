@@ -35,13 +35,9 @@ def published_kb(settings: Settings, source: str = "auto", database: Engine | No
 def _chosen_kb(settings: Settings, source: str, database: Engine | None) -> tuple[KnowledgeBase, str]:
     """The KB to index and where it came from ("db" or "yaml")."""
     if source != "yaml":
-        from assistant.store import KbStore
-        from assistant.store.db import make_engine, migrate
+        from assistant.services.kb_source import editor_store
 
-        if database is None:
-            migrate(settings.service.database_url)
-            database = make_engine(settings.service.database_url)
-        store = KbStore(database)
+        store = editor_store(settings, database)  # a fresh install's first re-index imports the KB folder first
         records, _ = store.search(None, None, limit=1_000_000)
         if source == "db" or any(record.is_live or record.status == "archived" for record in records):
             return store.published_kb(), "db"

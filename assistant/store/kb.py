@@ -2,27 +2,23 @@
 every save a numbered version with author and diff, stale saves refused, and a lossless YAML round trip.
 
 What customers get is each entry's *published* version: editing a live entry makes a new draft and leaves
-the live answer alone until that draft is published (`published_kb()` is what the index is built from)."""
+the live answer alone until that draft is published (`published_kb()` is what the index is built from). Imports,
+exports and the first-start seed are `kb_imports.KbSync`, which this store extends."""
 
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.domain.kb_entries import STATUSES, KBEntry, KnowledgeBase, KnowledgeBaseError
-from assistant.knowledge.kb_import import merge_rows, parse_rows
-from assistant.knowledge.knowledge_base import export_knowledge_base, load_knowledge_base, parse_entry
-from assistant.store.db import Transactions, added
-from assistant.store.errors import KbConflictError, KbNotFoundError, KbTransitionError, KbValidationError
-from assistant.store.kb_records import ChangeResult, EntryContent, ImportResult, KbEntryRecord, KbVersionRecord
+from assistant.domain.kb_entries import STATUSES, KnowledgeBase
+from assistant.store.errors import KbConflictError, KbNotFoundError, KbTransitionError
+from assistant.store.kb_imports import KbSync
+from assistant.store.kb_records import ChangeResult, EntryContent, KbEntryRecord, KbVersionRecord
+from assistant.store.kb_rows import add_version, create_entry, revise, validate
 from assistant.store.tables import KbEntryRow, KbEntryVersionRow, utcnow
 
-DEFAULT_FILE = "entries.yml"
 # Who may move an entry where. Publishing needs a review step; a live entry is changed by saving a new draft.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("review", "archived"),
@@ -40,28 +36,7 @@ def diff_text(before: str, after: str, before_name: str, after_name: str) -> str
     )
 
 
-def validate(content: EntryContent) -> EntryContent:
-    """The content as it will be stored (trimmed), or KbValidationError naming the field; the same rules as
-    the YAML loader, so unknown placeholders are refused now and not when a customer is waiting."""
-    raw: dict[str, Any] = {
-        "id": content.entry_id,
-        "tags": list(content.tags),
-        "questions": {lang: [q for q in qs] for lang, qs in content.questions.items()},
-        "answers": dict(content.answers),
-    }
-    try:
-        entry = parse_entry(raw, source="editor")
-    except KnowledgeBaseError as error:
-        raise KbValidationError(error.detail) from error
-    source = content.source_file
-    if source is not None and (
-        Path(source).is_absolute() or ".." in Path(source).parts or not source.endswith((".yml", ".yaml"))
-    ):
-        raise KbValidationError(f"`source_file` must be a relative .yml path inside the KB folder, got {source!r}")
-    return EntryContent(entry.id, entry.questions, entry.answers, entry.tags, source)
-
-
-class KbStore(Transactions):
+class KbStore(KbSync):
     """The editor's repository; each call is one short transaction. Writes are conditional on the version the
     caller read, so two editors saving the same entry cannot overwrite each other."""
 
@@ -160,7 +135,7 @@ class KbStore(Transactions):
             if row is None:
                 if expected_version is not None:
                     raise KbNotFoundError(f"no KB entry {content.entry_id!r}")
-                row = self._create(s, content, status, None, author, note or "created", now)
+                row = create_entry(s, content, status, None, author, note or "created", now)
                 return KbEntryRecord.from_row(row)
             current = KbEntryRecord.from_row(row)
             if expected_version != row.version:
@@ -171,12 +146,17 @@ class KbStore(Transactions):
                     f"{content.entry_id} (yours, started from v{expected_version})",
                 )
                 raise KbConflictError(current, content, diff)
-            if content.source_file is None:
-                content = EntryContent(
-                    content.entry_id, content.questions, content.answers, content.tags, row.source_file
-                )
-            _revise(row, content, status, author, now)
-            self._add_version(s, row, author, note, now)
+            # The editor's form carries neither the file nor the label: the entry keeps its own.
+            content = EntryContent(
+                content.entry_id,
+                content.questions,
+                content.answers,
+                content.tags,
+                content.source_file or row.source_file,
+                content.label if content.label is not None else row.label,
+            )
+            revise(row, content, status, author, now)
+            add_version(s, row, author, note, now)
             return KbEntryRecord.from_row(row)
 
     def transition(
@@ -202,7 +182,7 @@ class KbStore(Transactions):
             elif status == "archived":
                 row.published_version = None
             row.updated_at, row.updated_by = now, author
-            self._add_version(s, row, author, note or f"→ {status}", now)
+            add_version(s, row, author, note or f"→ {status}", now)
             return ChangeResult(KbEntryRecord.from_row(row), live_changed=row.published_version != was_live)
 
     def restore(
@@ -230,13 +210,14 @@ class KbStore(Transactions):
             content = old.content
             row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
             row.source_file = content.source_file or row.source_file
+            row.label = content.label
             row.status = "published" if publish else "draft"
             row.version += 1
             if publish:
                 row.published_version = row.version
             row.updated_at, row.updated_by = now, author
             note = f"restored v{version}" + (" and published" if publish else "")
-            self._add_version(s, row, author, note, now)
+            add_version(s, row, author, note, now)
             return ChangeResult(KbEntryRecord.from_row(row), live_changed=row.published_version != was_live)
 
     def _row(self, s: Session, entry_id: str) -> KbEntryRow:
@@ -244,144 +225,6 @@ class KbStore(Transactions):
         if row is None:
             raise KbNotFoundError(f"no KB entry {entry_id!r}")
         return row
-
-    @staticmethod
-    def _create(
-        s: Session,
-        content: EntryContent,
-        status: str,
-        published_version: int | None,
-        author: str | None,
-        note: str,
-        now: datetime,
-    ) -> KbEntryRow:
-        """A new entry at version 1, with the first version of its history."""
-        row = KbEntryRow(
-            entry_id=content.entry_id,
-            status=status,
-            tags=content.tags,
-            questions=content.questions,
-            answers=content.answers,
-            source_file=content.source_file or DEFAULT_FILE,
-            version=1,
-            published_version=published_version,
-            updated_at=now,
-            updated_by=author,
-        )
-        KbStore._add_version(s, added(s, row), author, note, now)
-        return row
-
-    @staticmethod
-    def _add_version(s: Session, row: KbEntryRow, author: str | None, note: str | None, now: datetime) -> None:
-        content = KbEntryRecord.from_row(row).content.to_dict()
-        s.add(
-            KbEntryVersionRow(
-                entry_id=row.entry_id,
-                version=row.version,
-                content=content,
-                author=author,
-                at=now,
-                status=row.status,
-                note=note,
-            )
-        )
-
-    # YAML round trip with knowledge_base/
-
-    def export_yaml(self, out_dir: Path) -> list[Path]:
-        """Write every entry as the team's YAML files (one per source file). A live entry with an unpublished
-        draft is written as its live version: the files hold what customers get; drafts stay in the database."""
-        entries: list[KBEntry] = []
-        with self._read() as s:
-            rows = list(s.scalars(select(KbEntryRow).order_by(KbEntryRow.id)))
-            live = {
-                v.entry_id: v
-                for v in s.scalars(
-                    select(KbEntryVersionRow)
-                    .join(
-                        KbEntryRow,
-                        (KbEntryVersionRow.entry_id == KbEntryRow.entry_id)
-                        & (KbEntryVersionRow.version == KbEntryRow.published_version),
-                    )
-                    .where(or_(KbEntryRow.status != "published", KbEntryRow.published_version != KbEntryRow.version))
-                )
-            }
-        for row in rows:
-            record = KbEntryRecord.from_row(row)
-            if row.entry_id in live:
-                content = EntryContent.from_dict(live[row.entry_id].content)
-                entries.append(content.to_kb_entry("published"))
-            else:
-                entries.append(record.content.to_kb_entry(record.status))
-        return export_knowledge_base(KnowledgeBase(entries), out_dir, default_file=DEFAULT_FILE)
-
-    def import_yaml(self, kb_dir: Path, author: str | None = "import") -> ImportResult:
-        """Bring the YAML folder into the database, all or nothing: any broken file raises KnowledgeBaseError
-        (file, line, field) before anything is written. Changed entries get a new version with the file's
-        status; `published` in the file makes that version live."""
-        kb = load_knowledge_base(kb_dir)
-        return self._import_entries(kb.entries, author)
-
-    def import_rows(self, path: Path, author: str | None = "import", status: str = "draft") -> ImportResult:
-        """CSV/TSV/JSONL rows (entry_id, question, answer, lang) merged into the stored working copies, all or
-        nothing: a broken row raises KnowledgeBaseError naming file, row and field, and nothing is written."""
-        rows = parse_rows(path)
-        current, _ = self.search(limit=1_000_000)
-        kb = KnowledgeBase([record.content.to_kb_entry(record.status) for record in current])
-        try:
-            merged, _ = merge_rows(kb, rows, DEFAULT_FILE, status)
-        except KnowledgeBaseError as error:
-            raise KnowledgeBaseError(path, error.line, error.detail) from error
-        touched = {row.entry_id for row in rows}
-        entries = [entry for entry in merged.entries if entry.id in touched]
-        for entry in entries:
-            try:
-                validate(EntryContent(entry.id, entry.questions, entry.answers, entry.tags, entry.source_file))
-            except KbValidationError as error:
-                first = next(row for row in rows if row.entry_id == entry.id)
-                raise KnowledgeBaseError(path, first.row, f"row {first.row}: {error}") from error
-        return self._import_entries(entries, author, keep_status=True)
-
-    def _import_entries(self, entries: list[KBEntry], author: str | None, keep_status: bool = False) -> ImportResult:
-        created = updated = unchanged = published = 0
-        with self._write() as s:
-            existing = {row.entry_id: row for row in s.scalars(select(KbEntryRow))}
-            now = utcnow()
-            for entry in entries:
-                content = EntryContent(
-                    entry.id, entry.questions, entry.answers, list(entry.tags), entry.source_file or DEFAULT_FILE
-                )
-                row = existing.get(entry.id)
-                status = entry.status
-                if row is None:
-                    self._create(s, content, status, 1 if status == "published" else None, author, "imported", now)
-                    created += 1
-                    published += status == "published"
-                    continue
-                if keep_status:
-                    status = row.status if row.status != "published" else "draft"
-                same_content = KbEntryRecord.from_row(row).content == content
-                if same_content and row.status == status:
-                    unchanged += 1
-                    continue
-                _revise(row, content, status, author, now)
-                if status == "published":
-                    row.published_version = row.version
-                    published += 1
-                elif status == "archived":
-                    row.published_version = None
-                self._add_version(s, row, author, "imported", now)
-                updated += 1
-        return ImportResult(created, updated, unchanged, published)
-
-
-def _revise(row: KbEntryRow, content: EntryContent, status: str, author: str | None, now: datetime) -> None:
-    """The entry's next version: `content` in `status`, written by `author` at `now` (its history row is apart)."""
-    row.tags, row.questions, row.answers = content.tags, content.questions, content.answers
-    row.source_file = content.source_file
-    row.status = status
-    row.version += 1
-    row.updated_at, row.updated_by = now, author
 
 
 def _haystack(row: KbEntryRow) -> str:

@@ -22,10 +22,13 @@ class EntryContent:
     answers: dict[str, str]
     tags: list[str] = field(default_factory=list)
     source_file: str | None = None
+    label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.entry_id,
+            # Only when set, so the stored versions of entries without a label read exactly as before labels.
+            **({"label": self.label} if self.label is not None else {}),
             "tags": list(self.tags),
             "questions": {lang: list(qs) for lang, qs in sorted(self.questions.items())},
             "answers": dict(sorted(self.answers.items())),
@@ -40,6 +43,7 @@ class EntryContent:
             answers={str(k): str(v) for k, v in dict(data.get("answers") or {}).items()},
             tags=[str(t) for t in data.get("tags") or []],
             source_file=data.get("source_file"),
+            label=data.get("label"),
         )
 
     def to_kb_entry(self, status: str) -> KBEntry:
@@ -50,6 +54,7 @@ class EntryContent:
             tags=list(self.tags),
             status=status,
             source_file=self.source_file,
+            label=self.label,
         )
 
     def yaml_text(self) -> str:
@@ -59,7 +64,9 @@ class EntryContent:
 
 
 def _entry_content(row: KbEntryRow) -> EntryContent:
-    return EntryContent(row.entry_id, dict(row.questions), dict(row.answers), list(row.tags), row.source_file)
+    return EntryContent(
+        row.entry_id, dict(row.questions), dict(row.answers), list(row.tags), row.source_file, row.label
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,14 @@ class ChangeResult:
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What an import did. `conflicts`: live entries whose published answer the import would have replaced: they
+    stay live and the import is saved as a draft revision of each, for an editor to review. `live_changed`: the
+    entries whose published version changed (the index and the YAML files follow them)."""
+
     created: int
     updated: int
     unchanged: int
     published: int
+    conflicts: tuple[str, ...] = ()
+    live_changed: tuple[str, ...] = ()
+    kept: int = 0  # entries of the source already in the database, left alone (a seed never changes them)

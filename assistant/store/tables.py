@@ -457,6 +457,8 @@ class KbEntryRow(Base):
     answers: Mapped[dict[str, str]] = mapped_column(json_type())
     # The YAML file the entry lives in, so an export writes it back where the team keeps it.
     source_file: Mapped[str | None] = mapped_column(String(255))
+    # The name the team wrote where it is not a valid id (`kb import`), shown instead of the id (migration 0010).
+    label: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     # The version customers get; None until first published and again once archived.
     published_version: Mapped[int | None] = mapped_column(Integer)

@@ -28,12 +28,17 @@ def console_test_settings(tmp_path: Path, redis_url: str = CONSOLE_REDIS_URL, **
     service.update(overrides.pop("service", {}))  # type: ignore[call-overload]
     security = {"secret_key": TEST_SECRET_KEY}
     security.update(overrides.pop("security", {}))  # type: ignore[call-overload]
+    # The console's tests start from an empty editor and never write into the shipped KB folder; the tests of the
+    # one source of truth (tests/console/test_kb_source.py) switch both on.
+    kb_sync = {"seed_from_yaml": False, "write_back": False}
+    kb_sync.update(overrides.pop("kb_sync", {}))  # type: ignore[call-overload]
     return load_settings(
         kb_dir=ROOT / "knowledge_base",
         data_dir=tmp_path / "data",
         nlu_file=ROOT / "training" / "nlu.yml",
         service=service,
         security=security,
+        kb_sync=kb_sync,
         **overrides,
     )
 

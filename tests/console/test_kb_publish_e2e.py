@@ -73,8 +73,9 @@ def service(trained_data_dir: Path, tmp_path: Path) -> Iterator[Service]:
         worker = None
         engine = make_engine(database_url)
         try:
-            # The team's YAML goes into the editor's database: from now on the database is what gets indexed.
-            KbStore(engine).import_yaml(ROOT / "knowledge_base")
+            # A fresh install's first start: the team's YAML goes into the editor's database (statuses kept), and
+            # from now on the database is what gets indexed.
+            KbStore(engine).seed_yaml(ROOT / "knowledge_base")
             accounts = AccountStore(engine)
             editor = accounts.create_user("edna", "correct-horse-battery-staple", "editor")
             token = accounts.issue_token(editor.id, "e2e")

@@ -76,7 +76,7 @@ def test_migrate_is_idempotent(database_url: str) -> None:
     migrate(database_url)
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == head_revision() == "0008"
+        assert current_revision(engine) == head_revision() == "0010"
         tables = set(inspect(engine).get_table_names())
         assert {"conversations", "messages", "decisions", "escalations", "outbound", "alembic_version"} <= tables
     finally:

@@ -10,7 +10,8 @@ import functools
 from flask import Flask
 
 from assistant.services.kb_editing import Reindex
-from assistant.store import KbConflictError, KbStore
+from assistant.services.kb_source import editor_store
+from assistant.store import KbConflictError
 from webhooks.console.kb import api, pages
 from webhooks.console.kb.context import REINDEX_EXTENSION, RUNTIME_EXTENSION, STORE_EXTENSION, default_reindex
 from webhooks.console.kb.schemas import conflict_body
@@ -21,7 +22,8 @@ from webhooks.runtime import Runtime
 def register_kb_editor(app: Flask, runtime: Runtime, reindex: Reindex | None = None) -> None:
     app.extensions[RUNTIME_EXTENSION] = runtime
     # Built on first use: creating the app must not need the database (the readiness probe reports it).
-    app.extensions[STORE_EXTENSION] = functools.cache(lambda: KbStore(runtime.store.engine))
+    # The first use on a fresh install imports the KB folder (assistant.services.kb_source).
+    app.extensions[STORE_EXTENSION] = functools.cache(lambda: editor_store(runtime.settings, runtime.store.engine))
     app.extensions.setdefault(REINDEX_EXTENSION, reindex or default_reindex(app))
     # The API's store errors are answered by the one error handler: not found 404, invalid content 422, a move
     # the workflow forbids 409, a save on an old version 409 with this body.
