@@ -11,18 +11,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, delete, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from assistant.domain.messages import HandoffState
 from assistant.store.conversation_search import query_words, search_for
 from assistant.store.db import Transactions, found
 from assistant.store.inbox_records import CustomerConversation, InboxFilters, InboxPage, InboxRow, SearchHit
-from assistant.store.records import ConversationRecord, EscalationListItem, EscalationRecord
+from assistant.store.queues import LIST_LANGUAGE, escalation_list_select, list_item, list_order
+from assistant.store.records import ConversationRecord
 from assistant.store.tables import (
     ACTIVE_ESCALATION_STATUSES,
     Conversation,
     ConversationLabel,
     Escalation,
     Message,
-    User,
     utcnow,
 )
 
@@ -45,7 +44,7 @@ class AgentInboxStore(Transactions):
         Two steps, so 100,000 conversations stay fast: the page's ids from the escalations alone (their indexes
         cover status, queue and order; conversations and messages are joined only to filter by platform or
         language), then those rows with what they show."""
-        language = func.coalesce(Conversation.language, Message.language)
+        language = LIST_LANGUAGE
         conditions: list[Any] = _visible(filters.queues)
         if filters.status == "active":
             conditions.append(Escalation.status.in_(ACTIVE_ESCALATION_STATUSES))
@@ -73,45 +72,20 @@ class AgentInboxStore(Transactions):
                 matching = matching.outerjoin(Message, Message.id == Escalation.message_id)
                 conditions.append(language == filters.language)
         matching = matching.where(*conditions)
-        order: list[Any] = (
-            [Escalation.resolved_at.desc(), Escalation.id.desc()]
-            if filters.status == "resolved"
-            else [Escalation.priority.desc(), Escalation.sla_due_at.asc(), Escalation.id.asc()]
-        )
+        order = list_order(resolved=filters.status == "resolved")
         page = max(1, page)
         with self._read() as session:
             total = int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
             ids = list(session.scalars(matching.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
-            found_rows = session.execute(
-                select(
-                    Escalation,
-                    Conversation.platform,
-                    Conversation.sender_name,
-                    language,
-                    Conversation.handoff,
-                    Message.text,
-                    User.username,
-                )
-                .join(Conversation, Conversation.id == Escalation.conversation_id)
-                .outerjoin(Message, Message.id == Escalation.message_id)
-                .outerjoin(User, User.id == Escalation.assigned_agent_id)
-                .where(Escalation.id.in_(ids))
-            ).all()
+            found_rows = session.execute(escalation_list_select().where(Escalation.id.in_(ids))).all()
             position = {escalation_id: index for index, escalation_id in enumerate(ids)}
             rows = sorted(found_rows, key=lambda row: position[row[0].id])
             labels = self._labels_of(session, [row[0].conversation_id for row in rows])
             waiting = self._waiting_since(session, [r[0].conversation_id for r in rows if r[0].status != "resolved"])
         items = []
-        for escalation, platform, sender_name, lang, handoff, text, username in rows:
-            item = EscalationListItem(
-                escalation=EscalationRecord.from_row(escalation),
-                platform=platform,
-                sender_name=sender_name,
-                language=lang,
-                handoff=HandoffState(handoff),
-                preview=text[:200] if text else None,
-                holder=username,
-            )
+        for row in rows:
+            escalation = row[0]
+            item = list_item(row)
             since = waiting.get(escalation.conversation_id) if escalation.status != "resolved" else None
             items.append(InboxRow(item, labels.get(escalation.conversation_id, ()), since))
         return InboxPage(items, total, page, per_page)

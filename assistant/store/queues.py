@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Row, Select, case, func, select, update
 
 from assistant.domain.messages import EscalationStatus, HandoffState, OutboundStatus
 from assistant.store.db import Transactions, found
@@ -58,6 +58,50 @@ def _stamp(moment: datetime | str | None) -> str:
 def _bump(now: datetime | None = None) -> dict[str, Any]:
     """What a bulk UPDATE of escalations also writes: pollers and version checks see it."""
     return {"updated_at": now or utcnow(), "version": Escalation.version + 1}
+
+
+# What a list of escalations shows (a queue page, the inbox): the language is the conversation's, else the
+# message's.
+LIST_LANGUAGE = func.coalesce(Conversation.language, Message.language)
+
+
+def escalation_list_select() -> Select[Escalation, str, str | None, str, str, str, str]:
+    """Each escalation with what its row shows: platform, sender, language, owner, the message and its holder."""
+    return (
+        select(
+            Escalation,
+            Conversation.platform,
+            Conversation.sender_name,
+            LIST_LANGUAGE,
+            Conversation.handoff,
+            Message.text,
+            User.username,
+        )
+        .join(Conversation, Conversation.id == Escalation.conversation_id)
+        .outerjoin(Message, Message.id == Escalation.message_id)
+        .outerjoin(User, User.id == Escalation.assigned_agent_id)
+    )
+
+
+def list_order(resolved: bool) -> list[Any]:
+    """Resolved ones latest first; the others most urgent first, then by SLA due time."""
+    if resolved:
+        return [Escalation.resolved_at.desc(), Escalation.id.desc()]
+    return [Escalation.priority.desc(), Escalation.sla_due_at.asc(), Escalation.id.asc()]
+
+
+def list_item(row: Row[Escalation, str, str | None, str, str, str, str]) -> EscalationListItem:
+    """An EscalationListItem from a row of `escalation_list_select`."""
+    escalation, platform, sender_name, language, handoff, text, username = row
+    return EscalationListItem(
+        escalation=EscalationRecord.from_row(escalation),
+        platform=platform,
+        sender_name=sender_name,
+        language=language,
+        handoff=HandoffState(handoff),
+        preview=text[:200] if text else None,
+        holder=username,
+    )
 
 
 class QueueStore(Transactions):
@@ -207,46 +251,18 @@ class QueueStore(Transactions):
             ]
         else:
             conditions.append(Escalation.status == show)
-        order: list[Any] = (
-            [Escalation.resolved_at.desc(), Escalation.id.desc()]
-            if show == "resolved"
-            else [Escalation.priority.desc(), Escalation.sla_due_at.asc(), Escalation.id.asc()]
-        )
         page = max(1, page)
         query = (
-            select(
-                Escalation,
-                Conversation.platform,
-                Conversation.sender_name,
-                func.coalesce(Conversation.language, Message.language),
-                Conversation.handoff,
-                Message.text,
-                User.username,
-            )
-            .join(Conversation, Conversation.id == Escalation.conversation_id)
-            .outerjoin(Message, Message.id == Escalation.message_id)
-            .outerjoin(User, User.id == Escalation.assigned_agent_id)
+            escalation_list_select()
             .where(*conditions)
-            .order_by(*order)
+            .order_by(*list_order(resolved=show == "resolved"))
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
         with self._read() as session:
             total = int(session.scalar(select(func.count(Escalation.id)).where(*conditions)) or 0)
             rows = session.execute(query).all()
-        items = [
-            EscalationListItem(
-                escalation=EscalationRecord.from_row(row),
-                platform=platform,
-                sender_name=sender_name,
-                language=language,
-                handoff=HandoffState(handoff),
-                preview=text[:200] if text else None,
-                holder=username,
-            )
-            for row, platform, sender_name, language, handoff, text, username in rows
-        ]
-        return EscalationPage(items, total, page, per_page)
+        return EscalationPage([list_item(row) for row in rows], total, page, per_page)
 
     def changes_token(self) -> str:
         """Changes whenever any escalation is opened or changed: two indexed lookups, cheap enough to poll."""
