@@ -12,9 +12,9 @@ from redis import Redis
 
 from assistant.domain.channels import InboundEvent
 from assistant.settings import Settings, load_settings
-from assistant.store import AccountStore, UserRecord
+from assistant.store import AccountStore, ConsoleStore, Store, UserRecord
 from tests.conftest import REDIS_SERVER, ROOT
-from tests.console.support import PASSWORD, TEST_SECRET_KEY, ConsoleClient, MakeUser, user_maker
+from tests.console.support import PASSWORD, TEST_SECRET_KEY, ConsoleClient, MakeUser, Sent, user_maker
 from tests.live_service import flushed_redis
 
 CONSOLE_REDIS_URL = f"{REDIS_SERVER}/13"
@@ -115,3 +115,23 @@ def logged_in_client(console_app: Flask) -> Callable[..., ConsoleClient]:
         return client
 
     return make
+
+
+@pytest.fixture()
+def store(console_app: Flask) -> Store:
+    """The app's own store (its runtime's)."""
+    result: Store = console_app.extensions["console.queues.runtime"].store
+    return result
+
+
+@pytest.fixture()
+def console(store: Store) -> ConsoleStore:
+    return ConsoleStore(store.engine)
+
+
+@pytest.fixture()
+def sent(console_app: Flask) -> Sent:
+    """Replies handed to delivery (these tests run no worker; test_queues_e2e.py does)."""
+    calls: Sent = []
+    console_app.extensions["console.queues.deliver"] = lambda *args: calls.append(args)
+    return calls

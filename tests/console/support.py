@@ -80,3 +80,7 @@ class ConsoleClient(FlaskClient):
     def refresh_csrf(self) -> str:
         self.csrf_token = extract_csrf(self.get("/console/account").get_data(as_text=True))
         return self.csrf_token
+
+
+# What the console handed to delivery, in the tests that run no worker: (outbound id, reply target, text).
+Sent = list[tuple[int, dict[str, str], str]]

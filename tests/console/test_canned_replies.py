@@ -8,35 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from flask import Flask
-
 from assistant.domain.messages import EscalationReason, HandoffState
 from assistant.store import ConsoleStore, Store
 from tests.console.conftest import ClientFor
 from tests.console.seeding import seed_escalation
-from tests.console.support import MakeUser
+from tests.console.support import MakeUser, Sent
 
-Sent = list[tuple[int, dict[str, str], str]]
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def store(console_app: Flask) -> Store:
-    result: Store = console_app.extensions["console.queues.runtime"].store
-    return result
-
-
-@pytest.fixture()
-def console(store: Store) -> ConsoleStore:
-    return ConsoleStore(store.engine)
-
-
-@pytest.fixture()
-def sent(console_app: Flask) -> Sent:
-    calls: Sent = []
-    console_app.extensions["console.queues.deliver"] = lambda *args: calls.append(args)
-    return calls
 
 
 def test_an_unknown_placeholder_is_refused_at_save_with_the_kb_answers_rule(

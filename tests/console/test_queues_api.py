@@ -17,29 +17,7 @@ from assistant.store import AccountStore, ConsoleStore, Store
 from tests.adapters.platform_double import PlatformDouble
 from tests.console.conftest import ClientFor
 from tests.console.seeding import seed_escalation
-from tests.console.support import MakeUser
-
-Sent = list[tuple[int, dict[str, str], str]]
-
-
-@pytest.fixture()
-def store(console_app: Flask) -> Store:
-    runtime = console_app.extensions["console.queues.runtime"]
-    result: Store = runtime.store
-    return result
-
-
-@pytest.fixture()
-def console(store: Store) -> ConsoleStore:
-    return ConsoleStore(store.engine)
-
-
-@pytest.fixture()
-def sent(console_app: Flask) -> Sent:
-    """Replies handed to delivery (these tests run no worker; test_queues_e2e.py does)."""
-    calls: Sent = []
-    console_app.extensions["console.queues.deliver"] = lambda *args: calls.append(args)
-    return calls
+from tests.console.support import MakeUser, Sent
 
 
 def test_queue_list_counts_and_visibility(store: Store, make_user: MakeUser, api_client: ClientFor) -> None:
